@@ -1,0 +1,52 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { loggerOptions } from './logger.js';
+import auth from './plugins/auth.js';
+import docs from './plugins/docs.js';
+import errorHandler from './plugins/error-handler.js';
+import services from './plugins/services.js';
+import accounts from './routes/accounts/index.js';
+import apiKeys from './routes/api-keys/index.js';
+import credits from './routes/credits/index.js';
+import health from './routes/health.js';
+import holds from './routes/holds/index.js';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  /** A pino destination for tests that read the logs. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Builds the HTTP app over a database; it never listens (server.ts does). */
+export async function buildApp({ config, database, logStream }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.LOG_LEVEL, logStream),
+    bodyLimit: 1024 * 1024,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorHandler);
+  await app.register(services, { config, database });
+  await app.register(auth);
+  await app.register(docs);
+  await app.register(health);
+  await app.register(accounts);
+  await app.register(credits);
+  await app.register(holds);
+  await app.register(apiKeys);
+  return app;
+}

@@ -1,0 +1,99 @@
+import { NotFoundFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
+
+export interface AccountInput {
+  email?: string | null;
+  name?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AccountView {
+  id: string;
+  email: string | null;
+  name: string | null;
+  metadata: Record<string, unknown>;
+  stripeCustomerId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LedgerEntryView {
+  id: string;
+  accountId: string;
+  kind: 'grant' | 'spend' | 'hold' | 'capture' | 'release' | 'expiry' | 'adjustment';
+  amount: number;
+  heldChange: number;
+  availableAfter: number;
+  heldAfter: number;
+  grantId: string | null;
+  holdId: string | null;
+  allocations: unknown;
+  reason: string | null;
+  metadata: unknown;
+  createdAt: string;
+}
+
+export class Accounts {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Creates the account, or updates the fields given. Returns whether it was created. */
+  async upsert(id: string, input: AccountInput): Promise<{ account: AccountView; created: boolean }> {
+    const data = {
+      ...(input.email !== undefined ? { email: input.email } : {}),
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
+    };
+    const rows = await this.prisma.$queryRaw<Array<{ inserted: boolean }>>`
+      INSERT INTO accounts (id, updated_at) VALUES (${id}, now()) ON CONFLICT (id) DO NOTHING RETURNING true AS inserted`;
+    const account = Object.keys(data).length ? await this.prisma.account.update({ where: { id }, data }) : await this.prisma.account.findUniqueOrThrow({ where: { id } });
+    return { account: accountView(account), created: rows.length > 0 };
+  }
+
+  async get(id: string): Promise<AccountView> {
+    const account = await this.prisma.account.findUnique({ where: { id } });
+    if (!account) throw new NotFoundFailure('account', id);
+    return accountView(account);
+  }
+
+  /** Newest first; `cursor` is the id of the last entry of the previous page. */
+  async ledger(id: string, limit: number, cursor?: string): Promise<{ entries: LedgerEntryView[]; nextCursor: string | null }> {
+    await this.get(id);
+    const rows = await this.prisma.ledgerEntry.findMany({
+      where: { accountId: id, ...(cursor ? { id: { lt: BigInt(cursor) } } : {}) },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map((row) => ({
+        id: String(row.id),
+        accountId: row.accountId,
+        kind: row.kind,
+        amount: Number(row.amount),
+        heldChange: Number(row.heldChange),
+        availableAfter: Number(row.availableAfter),
+        heldAfter: Number(row.heldAfter),
+        grantId: row.grantId,
+        holdId: row.holdId,
+        allocations: row.allocations,
+        reason: row.reason,
+        metadata: row.metadata,
+        createdAt: row.createdAt.toISOString(),
+      })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+    };
+  }
+}
+
+export function accountView(row: { id: string; email: string | null; name: string | null; metadata: unknown; stripeCustomerId: string | null; createdAt: Date; updatedAt: Date }): AccountView {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    stripeCustomerId: row.stripeCustomerId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

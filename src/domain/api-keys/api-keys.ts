@@ -1,0 +1,81 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NotFoundFailure } from '../../errors.js';
+import { newId } from '../../lib/ids.js';
+import type { PrismaClient } from '../../db/client.js';
+
+export type Role = 'admin' | 'service';
+
+export interface Principal {
+  keyId: string;
+  role: Role;
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** How long a verified key is trusted without asking the database again (revocation elsewhere). */
+const CACHE_MS = 5_000;
+
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Keys are stored as sha256 hashes; the secret is shown once, at creation. */
+export class ApiKeys {
+  private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  private readonly bootstrapHash: Buffer | undefined;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    bootstrapAdminKey?: string,
+  ) {
+    this.bootstrapHash = bootstrapAdminKey ? Buffer.from(hashKey(bootstrapAdminKey), 'hex') : undefined;
+  }
+
+  async create(name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
+    const secret = `tally_${role === 'admin' ? 'admin' : 'svc'}_${randomBytes(24).toString('base64url')}`;
+    const row = await this.prisma.apiKey.create({
+      data: { id: newId('key'), name, role, hash: hashKey(secret), prefix: secret.slice(0, 14) },
+    });
+    return { ...view(row), secret };
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    const rows = await this.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+    return rows.map(view);
+  }
+
+  async revoke(id: string): Promise<ApiKeyView> {
+    const found = await this.prisma.apiKey.findUnique({ where: { id } });
+    if (!found) throw new NotFoundFailure('api_key', id);
+    const row = found.revokedAt ? found : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    this.cache.clear();
+    return view(row);
+  }
+
+  async hasActiveAdmin(): Promise<boolean> {
+    return (await this.prisma.apiKey.count({ where: { role: 'admin', revokedAt: null } })) > 0;
+  }
+
+  async verify(secret: string): Promise<Principal | undefined> {
+    const hash = hashKey(secret);
+    if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) return { keyId: 'env:TALLY_ADMIN_KEY', role: 'admin' };
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const row = await this.prisma.apiKey.findUnique({ where: { hash } });
+    const principal = row && !row.revokedAt ? { keyId: row.id, role: row.role } : undefined;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
+    return principal;
+  }
+}
+
+function view(row: { id: string; name: string; role: Role; prefix: string; createdAt: Date; revokedAt: Date | null }): ApiKeyView {
+  return { id: row.id, name: row.name, role: row.role, prefix: row.prefix, createdAt: row.createdAt.toISOString(), revokedAt: row.revokedAt?.toISOString() ?? null };
+}

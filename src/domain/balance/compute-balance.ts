@@ -1,0 +1,40 @@
+import { compareBurnOrder } from '../ledger/burn-down.js';
+import type { BalanceRow } from '../../db/balance-queries.js';
+
+export interface Balance {
+  accountId: string;
+  available: number;
+  held: number;
+  grants: Array<{ id: string; source: string; amount: number; remaining: number; expiresAt: string | null }>;
+}
+
+/**
+ * The balance at `row.now`, whether or not the expiry entries have been written yet: grants past
+ * their expiry count for nothing, and a hold past its expiry gives its credits back to their grants.
+ */
+export function computeBalance(row: BalanceRow): Balance {
+  const now = new Date(row.now).getTime();
+  const grants = row.grants.map((g) => ({ ...g, amount: Number(g.amount), remaining: Number(g.remaining) }));
+  const byId = new Map(grants.map((g) => [g.id, g]));
+  let held = 0;
+  for (const hold of row.holds) {
+    if (Date.parse(hold.expiresAt) > now) {
+      held += Number(hold.amount);
+      continue;
+    }
+    for (const allocation of hold.allocations) {
+      const grant = byId.get(allocation.grantId);
+      if (grant) grant.remaining += allocation.amount;
+    }
+  }
+  const live = grants
+    .filter((g) => g.remaining > 0 && (g.expiresAt === null || Date.parse(g.expiresAt) > now))
+    .map((g) => ({ ...g, expiresAtDate: g.expiresAt === null ? null : new Date(g.expiresAt), createdAtDate: new Date(g.createdAt) }))
+    .sort((a, b) => compareBurnOrder({ ...a, accountId: '', expiresAt: a.expiresAtDate, createdAt: a.createdAtDate }, { ...b, accountId: '', expiresAt: b.expiresAtDate, createdAt: b.createdAtDate }));
+  return {
+    accountId: row.id,
+    available: live.reduce((sum, g) => sum + g.remaining, 0),
+    held,
+    grants: live.map((g) => ({ id: g.id, source: g.source, amount: g.amount, remaining: g.remaining, expiresAt: g.expiresAtDate?.toISOString() ?? null })),
+  };
+}

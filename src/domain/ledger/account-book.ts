@@ -1,0 +1,182 @@
+import { ConflictFailure, ValidationFailure } from '../../errors.js';
+import { burnDown, compareBurnOrder, isLive, splitAllocations } from './burn-down.js';
+import type { AccountState, Allocation, EntryKind, GrantState, HoldState, NewEntry } from './types.js';
+
+export interface BookChanges {
+  entries: NewEntry[];
+  newGrants: Array<GrantState & { sourceKey: string | null; reason: string | null; metadata: Record<string, unknown> }>;
+  changedGrants: Set<GrantState>;
+  changedHolds: Set<HoldState>;
+  newHolds: Set<HoldState>;
+}
+
+/**
+ * One account's credits, in memory, for the length of a batch: the rules of granting, spending and
+ * holding, with no I/O. The batch persists what `changes` collects.
+ */
+export class AccountBook {
+  private readonly grants: GrantState[];
+  private readonly holds: Map<string, HoldState>;
+
+  constructor(
+    state: AccountState,
+    private readonly now: Date,
+    private readonly changes: BookChanges,
+  ) {
+    this.grants = [...state.grants].sort(compareBurnOrder);
+    this.holds = new Map(state.holds.map((hold) => [hold.id, hold]));
+  }
+
+  /** What can be spent now: credits left on grants that have not expired. */
+  available(): number {
+    return this.grants.reduce((sum, grant) => (isLive(grant, this.now) ? sum + grant.remaining : sum), 0);
+  }
+
+  /**
+   * The balance as the ledger states it: every entry's amount summed. It counts credits of a grant
+   * past its expiry until the expiry entry is written, which `settle` does before and after every
+   * command, so the two agree whenever a command decides anything.
+   */
+  private ledgerAvailable(): number {
+    return this.grants.reduce((sum, grant) => sum + grant.remaining, 0);
+  }
+
+  held(): number {
+    let held = 0;
+    for (const hold of this.holds.values()) if (hold.status === 'active') held += hold.amount;
+    return held;
+  }
+
+  hold(id: string): HoldState | undefined {
+    return this.holds.get(id);
+  }
+
+  /** Releases holds past their expiry, then writes off grants past theirs, in that order (see README). */
+  settle(accountId: string): number {
+    let written = 0;
+    for (const hold of this.holds.values()) {
+      if (hold.status !== 'active' || hold.expiresAt.getTime() > this.now.getTime()) continue;
+      this.returnToGrants(hold.allocations);
+      this.closeHold(hold, 'expired', null);
+      this.record(accountId, 'release', { amount: hold.amount, heldChange: -hold.amount, holdId: hold.id, allocations: hold.allocations, reason: 'hold expired' });
+      written++;
+    }
+    for (const grant of this.grants) {
+      if (grant.remaining === 0 || isLive(grant, this.now)) continue;
+      const lapsed = grant.remaining;
+      grant.remaining = 0;
+      this.changes.changedGrants.add(grant);
+      // The credits stopped counting at expiresAt; this entry records it in the ledger.
+      this.record(accountId, 'expiry', { amount: -lapsed, heldChange: 0, grantId: grant.id, allocations: [{ grantId: grant.id, amount: lapsed }], reason: 'grant expired' });
+      written++;
+    }
+    return written;
+  }
+
+  addGrant(grant: BookChanges['newGrants'][number]): number {
+    this.grants.push(grant);
+    this.grants.sort(compareBurnOrder);
+    this.changes.newGrants.push(grant);
+    return this.record(grant.accountId, 'grant', { amount: grant.amount, heldChange: 0, grantId: grant.id, reason: grant.reason, metadata: grant.metadata });
+  }
+
+  /** Returns the entry index, or undefined when there are not enough credits (nothing changes then). */
+  spend(accountId: string, amount: number, reason: string | null, metadata: Record<string, unknown> | null): number | undefined {
+    const allocations = this.take(amount);
+    if (!allocations) return undefined;
+    return this.record(accountId, 'spend', { amount: -amount, heldChange: 0, allocations, reason, metadata });
+  }
+
+  placeHold(hold: Omit<HoldState, 'allocations' | 'status' | 'capturedAmount' | 'settledAt'>): { hold: HoldState; entry: number } | undefined {
+    const allocations = this.take(hold.amount);
+    if (!allocations) return undefined;
+    const placed: HoldState = { ...hold, allocations, status: 'active', capturedAmount: null, settledAt: null };
+    this.holds.set(placed.id, placed);
+    this.changes.newHolds.add(placed);
+    const entry = this.record(hold.accountId, 'hold', { amount: -hold.amount, heldChange: hold.amount, holdId: hold.id, allocations, reason: hold.reason, metadata: hold.metadata });
+    return { hold: placed, entry };
+  }
+
+  capture(hold: HoldState, amount: number, reason: string | null, metadata: Record<string, unknown> | null): number {
+    this.assertActive(hold);
+    if (amount > hold.amount) {
+      throw new ValidationFailure('capture_exceeds_hold', `Cannot capture ${amount}: the hold is for ${hold.amount}`, { held: hold.amount, requested: amount });
+    }
+    const { consumed, returned } = splitAllocations(hold.allocations, amount);
+    this.returnToGrants(returned);
+    this.closeHold(hold, 'captured', amount);
+    return this.record(hold.accountId, 'capture', {
+      amount: hold.amount - amount,
+      heldChange: -hold.amount,
+      holdId: hold.id,
+      allocations: consumed,
+      reason,
+      metadata: { ...(metadata ?? {}), captured: amount, returned: hold.amount - amount },
+    });
+  }
+
+  release(hold: HoldState, reason: string | null): number {
+    this.assertActive(hold);
+    this.returnToGrants(hold.allocations);
+    this.closeHold(hold, 'released', null);
+    return this.record(hold.accountId, 'release', { amount: hold.amount, heldChange: -hold.amount, holdId: hold.id, allocations: hold.allocations, reason });
+  }
+
+  private assertActive(hold: HoldState): void {
+    if (hold.status === 'active' && hold.expiresAt.getTime() <= this.now.getTime()) {
+      throw new ConflictFailure('hold_expired', `Hold ${hold.id} expired at ${hold.expiresAt.toISOString()}`, { holdId: hold.id });
+    }
+    if (hold.status !== 'active') {
+      throw new ConflictFailure('hold_not_active', `Hold ${hold.id} is ${hold.status}`, { holdId: hold.id, status: hold.status });
+    }
+  }
+
+  private take(amount: number): Allocation[] | undefined {
+    const allocations = burnDown(this.grants, amount, this.now);
+    if (allocations) for (const a of allocations) this.changes.changedGrants.add(this.grant(a.grantId)!);
+    return allocations;
+  }
+
+  /** Credits returned to a grant that has expired meanwhile lapse at once: settle writes them off next. */
+  private returnToGrants(allocations: Allocation[]): void {
+    for (const allocation of allocations) {
+      const grant = this.grant(allocation.grantId);
+      if (!grant) continue;
+      grant.remaining += allocation.amount;
+      this.changes.changedGrants.add(grant);
+    }
+  }
+
+  private closeHold(hold: HoldState, status: HoldState['status'], captured: number | null): void {
+    hold.status = status;
+    hold.capturedAmount = captured;
+    hold.settledAt = this.now;
+    this.changes.changedHolds.add(hold);
+  }
+
+  private grant(id: string): GrantState | undefined {
+    return this.grants.find((g) => g.id === id);
+  }
+
+  private record(
+    accountId: string,
+    kind: EntryKind,
+    fields: { amount: number; heldChange: number; grantId?: string; holdId?: string; allocations?: Allocation[]; reason?: string | null; metadata?: Record<string, unknown> | null },
+  ): number {
+    const entry: NewEntry = {
+      accountId,
+      kind,
+      amount: fields.amount,
+      heldChange: fields.heldChange,
+      availableAfter: this.ledgerAvailable(),
+      heldAfter: this.held(),
+      grantId: fields.grantId ?? null,
+      holdId: fields.holdId ?? null,
+      allocations: fields.allocations ?? null,
+      reason: fields.reason ?? null,
+      metadata: fields.metadata ?? null,
+    };
+    this.changes.entries.push(entry);
+    return this.changes.entries.length - 1;
+  }
+}

@@ -1,0 +1,69 @@
+import type { Pool } from 'pg';
+import type { TallyError } from '../../errors.js';
+import { Batcher } from '../../lib/batcher.js';
+import { newId } from '../../lib/ids.js';
+import { runLedgerBatch, type LedgerRequest } from './run-ledger-batch.js';
+import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, SpendCommand, SpendResult } from './types.js';
+
+export interface Replayable<R> {
+  value: R;
+  replayed: boolean;
+}
+
+export interface LedgerOptions {
+  /** Most commands in one transaction. */
+  maxBatch?: number;
+  /** Transactions in flight at once from this process. */
+  maxConcurrent?: number;
+}
+
+/**
+ * The only way a balance changes. Commands from concurrent requests are batched into shared
+ * transactions (see Batcher); each still gets its own outcome, in arrival order.
+ */
+export class Ledger {
+  private readonly batcher: Batcher<LedgerRequest, Outcome>;
+
+  constructor(pool: Pool, options: LedgerOptions = {}) {
+    this.batcher = new Batcher((requests) => runLedgerBatch(pool, requests, newId), {
+      maxBatch: options.maxBatch ?? 256,
+      maxConcurrent: options.maxConcurrent ?? 4,
+    });
+  }
+
+  spend(command: Omit<SpendCommand, 'type'>, idempotency: Idempotency): Promise<Replayable<SpendResult>> {
+    return this.run({ command: { type: 'spend', ...command }, idempotency });
+  }
+
+  grant(command: Omit<GrantCommand, 'type'>, idempotency?: Idempotency): Promise<Replayable<GrantResult>> {
+    return this.run({ command: { type: 'grant', ...command }, idempotency });
+  }
+
+  hold(command: Omit<HoldCommand, 'type'>, idempotency: Idempotency): Promise<Replayable<HoldResult>> {
+    return this.run({ command: { type: 'hold', ...command }, idempotency });
+  }
+
+  capture(holdId: string, amount: number, extra: { reason?: string | null; metadata?: Record<string, unknown> }, idempotency?: Idempotency): Promise<Replayable<HoldResult>> {
+    return this.run({ command: { type: 'capture', holdId, amount, ...extra }, idempotency });
+  }
+
+  release(holdId: string, reason: string | null, idempotency?: Idempotency): Promise<Replayable<HoldResult>> {
+    return this.run({ command: { type: 'release', holdId, reason }, idempotency });
+  }
+
+  /** Writes the expiry entries that are due on an account (grants and holds past their time). */
+  async settle(accountId: string): Promise<void> {
+    await this.run({ command: { type: 'settle', accountId } });
+  }
+
+  /** Waits for every command already submitted. */
+  drain(): Promise<void> {
+    return this.batcher.flush();
+  }
+
+  private async run<R>(request: LedgerRequest): Promise<Replayable<R>> {
+    const outcome = await this.batcher.submit(request);
+    if (!outcome.ok) throw outcome.error as TallyError;
+    return { value: outcome.value as R, replayed: outcome.replayed ?? false };
+  }
+}

@@ -1,0 +1,152 @@
+import type { TallyError } from '../../errors.js';
+
+export interface Allocation {
+  grantId: string;
+  amount: number;
+}
+
+export interface GrantState {
+  id: string;
+  accountId: string;
+  amount: number;
+  remaining: number;
+  source: string;
+  expiresAt: Date | null;
+  createdAt: Date;
+}
+
+export interface HoldState {
+  id: string;
+  accountId: string;
+  amount: number;
+  status: 'active' | 'captured' | 'released' | 'expired';
+  capturedAmount: number | null;
+  allocations: Allocation[];
+  expiresAt: Date;
+  reason: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  settledAt: Date | null;
+}
+
+/** What the batch loaded for one locked account: its grants with credits left, and its active holds. */
+export interface AccountState {
+  id: string;
+  grants: GrantState[];
+  holds: HoldState[];
+}
+
+export type EntryKind = 'grant' | 'spend' | 'hold' | 'capture' | 'release' | 'expiry' | 'adjustment';
+
+export interface NewEntry {
+  accountId: string;
+  kind: EntryKind;
+  amount: number;
+  heldChange: number;
+  availableAfter: number;
+  heldAfter: number;
+  grantId: string | null;
+  holdId: string | null;
+  allocations: Allocation[] | null;
+  reason: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface GrantCommand {
+  type: 'grant';
+  accountId: string;
+  amount: number;
+  source: string;
+  /** Exactly-once key for grants from the outside world; a second grant with it is a no-op. */
+  sourceKey?: string;
+  expiresAt?: Date | null;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface SpendCommand {
+  type: 'spend';
+  accountId: string;
+  amount: number;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface HoldCommand {
+  type: 'hold';
+  accountId: string;
+  amount: number;
+  expiresInSeconds: number;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface CaptureCommand {
+  type: 'capture';
+  holdId: string;
+  amount: number;
+  reason?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ReleaseCommand {
+  type: 'release';
+  holdId: string;
+  reason?: string | null;
+}
+
+/** Writes expiry entries for what has run out; sent by the sweeper, done implicitly by every batch. */
+export interface SettleCommand {
+  type: 'settle';
+  accountId: string;
+}
+
+export type LedgerCommand = GrantCommand | SpendCommand | HoldCommand | CaptureCommand | ReleaseCommand | SettleCommand;
+
+export interface Idempotency {
+  key: string;
+  operation: string;
+  fingerprint: string;
+}
+
+export interface GrantResult {
+  type: 'grant';
+  grant: { id: string; accountId: string; amount: number; remaining: number; source: string; expiresAt: string | null; createdAt: string };
+  entryId: string | null;
+  available: number;
+  /** False when the sourceKey had been granted before: nothing was written this time. */
+  created: boolean;
+}
+export interface SpendResult {
+  type: 'spend';
+  entryId: string;
+  accountId: string;
+  amount: number;
+  available: number;
+}
+export interface HoldView {
+  id: string;
+  accountId: string;
+  amount: number;
+  status: HoldState['status'];
+  capturedAmount: number | null;
+  expiresAt: string;
+  reason: string | null;
+  createdAt: string;
+  settledAt: string | null;
+}
+export interface HoldResult {
+  type: 'hold';
+  hold: HoldView;
+  entryId: string;
+  available: number;
+  held: number;
+}
+export interface SettleResult {
+  type: 'settle';
+  entries: number;
+}
+
+export type LedgerResult = GrantResult | SpendResult | HoldResult | SettleResult;
+
+export type Outcome<R = LedgerResult> = { ok: true; value: R; replayed?: boolean } | { ok: false; error: TallyError };

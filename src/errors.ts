@@ -1,0 +1,81 @@
+/**
+ * Failures the domain reports, free of HTTP. `plugins/error-handler.ts` is the one place that maps a
+ * kind to a status code. `code` is stable: clients switch on it.
+ */
+export type FailureKind =
+  | 'validation'
+  | 'not_found'
+  | 'conflict'
+  | 'insufficient_credits'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'third_party'
+  | 'unavailable';
+
+export class TallyError extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toJSON() {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export class ValidationFailure extends TallyError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('validation', code, message, details);
+  }
+}
+
+export class NotFoundFailure extends TallyError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what}_not_found`, `No ${what.replace(/_/g, ' ')} with id '${id}'`, { id });
+  }
+}
+
+export class ConflictFailure extends TallyError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('conflict', code, message, details);
+  }
+}
+
+export class InsufficientCreditsFailure extends TallyError {
+  constructor(available: number, required: number) {
+    super('insufficient_credits', 'insufficient_credits', `Not enough credits: ${available} available, ${required} required`, {
+      available,
+      required,
+    });
+  }
+}
+
+export class AuthenticationFailure extends TallyError {
+  constructor(message = 'A valid API key is required: Authorization: Bearer <key>') {
+    super('unauthenticated', 'unauthorized', message);
+  }
+}
+
+export class PermissionFailure extends TallyError {
+  constructor(role: string) {
+    super('forbidden', 'forbidden', `This operation needs an ${role} key`);
+  }
+}
+
+/** Stripe (or another provider) refused or failed; `code` says which way. */
+export class ThirdPartyFailure extends TallyError {
+  constructor(code: string, message: string, details?: Record<string, unknown>, unavailable = false) {
+    super(unavailable ? 'unavailable' : 'third_party', code, message, details);
+  }
+}
+
+export class UnavailableFailure extends TallyError {
+  constructor(code: string, message: string) {
+    super('unavailable', code, message);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Groups work that arrives while earlier work is in flight, so that many requests share one database
+ * transaction. Nothing waits for a timer: an idle batcher runs a request at once; under load, each
+ * finished batch starts the next with everything that queued meanwhile. When a batch of several fails
+ * as a whole, each item is run again alone, so one bad item cannot fail its neighbours.
+ */
+export class Batcher<T, R> {
+  private queue: Array<{ item: T; resolve: (value: R) => void; reject: (error: unknown) => void }> = [];
+  private running = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    private readonly execute: (items: T[]) => Promise<R[]>,
+    private readonly options: { maxBatch: number; maxConcurrent: number },
+  ) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.drain();
+    });
+  }
+
+  get pending(): number {
+    return this.queue.length + this.running;
+  }
+
+  /** Resolves when everything submitted so far has finished. */
+  async flush(): Promise<void> {
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && this.running < this.options.maxConcurrent) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.running++;
+      void this.run(batch).finally(() => {
+        this.running--;
+        this.drain();
+        if (this.pending === 0) for (const wake of this.idle.splice(0)) wake();
+      });
+    }
+  }
+
+  private async run(batch: typeof this.queue): Promise<void> {
+    try {
+      const results = await this.execute(batch.map((entry) => entry.item));
+      batch.forEach((entry, i) => entry.resolve(results[i]));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      for (const entry of batch) await this.run([entry]);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import { AuthenticationFailure, PermissionFailure } from '../errors.js';
+import type { Principal, Role } from '../domain/api-keys/api-keys.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route: 'public' (no key), 'service' (any key) or 'admin'. */
+    access?: 'public' | Role;
+  }
+}
+
+/** Every route needs a key unless its config says `access: 'public'`. */
+export default fp(
+  async (app) => {
+    app.addHook('onRequest', async (request: FastifyRequest) => {
+      const access = request.routeOptions.config?.access ?? 'service';
+      if (access === 'public' || !request.routeOptions.url) return;
+      const header = request.headers.authorization;
+      const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!secret) throw new AuthenticationFailure();
+      const principal = await app.apiKeys.verify(secret);
+      if (!principal) throw new AuthenticationFailure('Unknown or revoked API key');
+      if (access === 'admin' && principal.role !== 'admin') throw new PermissionFailure('admin');
+      request.principal = principal;
+    });
+  },
+  { name: 'auth', dependencies: ['services'] },
+);

@@ -1,0 +1,57 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { TallyError, type FailureKind } from '../errors.js';
+
+/** The one place where a failure becomes an HTTP status. */
+const STATUS: Record<FailureKind, number> = {
+  validation: 400,
+  unauthenticated: 401,
+  insufficient_credits: 402,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  third_party: 502,
+  unavailable: 503,
+};
+
+const FASTIFY_CODES: Record<string, [number, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length'],
+};
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown) {
+  return reply.status(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof TallyError) {
+        return sendError(reply, STATUS[error.kind], error.code, error.message, error.details);
+      }
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        const issues = error.validation.map((v) => ({
+          field: [error.validationContext, ...String(v.instancePath).split('/').filter(Boolean)].join('.'),
+          message: v.message,
+        }));
+        const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+        return sendError(reply, 400, 'invalid_request', `Invalid request: ${summary}`, { issues });
+      }
+      if (error.code && FASTIFY_CODES[error.code]) {
+        const [status, code] = FASTIFY_CODES[error.code];
+        return sendError(reply, status, code, error.message);
+      }
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return sendError(reply, error.statusCode, 'bad_request', error.message);
+      }
+      request.log.error({ err: error }, 'unhandled error');
+      return sendError(reply, 500, 'internal_error', 'Something went wrong on our side; it has been logged');
+    });
+    app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`));
+  },
+  { name: 'error-handler' },
+);

@@ -1,0 +1,43 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { Accounts } from '../domain/accounts/accounts.js';
+import { ApiKeys } from '../domain/api-keys/api-keys.js';
+import { BalanceReader } from '../domain/balance/balance-reader.js';
+import { startExpirySweeper } from '../domain/ledger/expiry-sweeper.js';
+import { Ledger } from '../domain/ledger/ledger.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: Database;
+    ledger: Ledger;
+    balances: BalanceReader;
+    accounts: Accounts;
+    apiKeys: ApiKeys;
+  }
+}
+
+export interface ServicesOptions {
+  config: Config;
+  database: Database;
+}
+
+/** The domain services, built once per app over one database. */
+export default fp<ServicesOptions>(
+  async (app, { config, database }) => {
+    const ledger = new Ledger(database.pool);
+    app.decorate('config', config);
+    app.decorate('db', database);
+    app.decorate('ledger', ledger);
+    app.decorate('balances', new BalanceReader(database.pool));
+    app.decorate('accounts', new Accounts(database.prisma));
+    app.decorate('apiKeys', new ApiKeys(database.prisma, config.TALLY_ADMIN_KEY));
+    const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, config.SWEEP_INTERVAL_MS);
+    app.addHook('onClose', async () => {
+      await stopSweeper();
+      await ledger.drain();
+    });
+  },
+  { name: 'services' },
+);

@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { accountParams, errors, metadata, timestamp } from '../schemas.js';
+
+const account = z.object({
+  id: z.string(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  stripeCustomerId: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const balance = z.object({
+  accountId: z.string(),
+  available: z.number().int().describe('Credits that can be spent now'),
+  held: z.number().int().describe('Credits reserved by active holds'),
+  grants: z.array(
+    z.object({ id: z.string(), source: z.string(), amount: z.number().int(), remaining: z.number().int(), expiresAt: timestamp.nullable() }),
+  ).describe('Grants with credits left, in the order spending draws on them'),
+});
+
+const entry = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  kind: z.enum(['grant', 'spend', 'hold', 'capture', 'release', 'expiry', 'adjustment']),
+  amount: z.number().int().describe('Change of the available balance'),
+  heldChange: z.number().int().describe('Change of the held balance'),
+  availableAfter: z.number().int(),
+  heldAfter: z.number().int(),
+  grantId: z.string().nullable(),
+  holdId: z.string().nullable(),
+  allocations: z.unknown().describe('The grants drawn from or returned to: [{ grantId, amount }]'),
+  reason: z.string().nullable(),
+  metadata: z.unknown(),
+  createdAt: timestamp,
+});
+
+const accounts: FastifyPluginAsyncZod = async (app) => {
+  app.put('/v1/accounts/:accountId', {
+    schema: {
+      tags: ['accounts'],
+      summary: 'Create or update an account',
+      params: accountParams,
+      body: z.strictObject({ email: z.email().max(320).nullable().optional(), name: z.string().max(200).nullable().optional(), metadata: metadata.optional() }),
+      response: { 200: account, 201: account, ...errors(400, 401) },
+    },
+    handler: async (request, reply) => {
+      const { account: view, created } = await app.accounts.upsert(request.params.accountId, request.body);
+      return reply.status(created ? 201 : 200).send(view);
+    },
+  });
+
+  app.get('/v1/accounts/:accountId', {
+    schema: {
+      tags: ['accounts'],
+      summary: 'An account with its balance',
+      params: accountParams,
+      response: { 200: account.extend({ balance }), ...errors(400, 401, 404) },
+    },
+    handler: async (request) => {
+      const view = await app.accounts.get(request.params.accountId);
+      return { ...view, balance: await app.balances.read(view.id) };
+    },
+  });
+
+  app.get('/v1/accounts/:accountId/balance', {
+    schema: { tags: ['accounts'], summary: "An account's balance", params: accountParams, response: { 200: balance, ...errors(400, 401, 404) } },
+    handler: async (request) => app.balances.read(request.params.accountId),
+  });
+
+  app.get('/v1/accounts/:accountId/ledger', {
+    schema: {
+      tags: ['accounts'],
+      summary: "An account's ledger, newest first",
+      params: accountParams,
+      querystring: z.strictObject({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().regex(/^\d{1,19}$/, 'must be a cursor returned by a previous page').optional(),
+      }),
+      response: { 200: z.object({ data: z.array(entry), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },
+    },
+    handler: async (request) => {
+      const page = await app.accounts.ledger(request.params.accountId, request.query.limit, request.query.cursor);
+      return { data: page.entries, nextCursor: page.nextCursor };
+    },
+  });
+};
+
+export default accounts;

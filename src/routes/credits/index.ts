@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ValidationFailure } from '../../errors.js';
+import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, reason, timestamp } from '../schemas.js';
+
+const grantResponse = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  amount: z.number().int(),
+  remaining: z.number().int(),
+  source: z.string(),
+  expiresAt: timestamp.nullable(),
+  createdAt: timestamp,
+  entryId: z.string().nullable(),
+  available: z.number().int(),
+});
+
+const credits: FastifyPluginAsyncZod = async (app) => {
+  app.post('/v1/accounts/:accountId/grants', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['credits'],
+      summary: 'Grant credits (admin)',
+      params: accountParams,
+      headers: idempotencyHeaders,
+      body: z.strictObject({
+        amount,
+        source: z.string().min(1).max(100).regex(/^[a-z0-9_:.-]+$/i, 'letters, digits and _ : . -').optional().describe('Where the credits come from; default "manual"'),
+        expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the credits stop counting; absent: never'),
+        reason: reason.optional(),
+        metadata: metadata.optional(),
+      }),
+      response: { 201: grantResponse, ...errors(400, 401, 403, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { amount: credits, source, expiresAt, reason: why, metadata: meta } = request.body;
+      const expiry = expiresAt ? new Date(expiresAt) : null;
+      if (expiry && expiry.getTime() <= Date.now()) throw new ValidationFailure('invalid_request', 'expiresAt must be in the future', { field: 'body.expiresAt' });
+      const { value, replayed } = await app.ledger.grant(
+        { accountId: request.params.accountId, amount: credits, source: source ?? 'manual', expiresAt: expiry, reason: why ?? null, metadata: meta ?? {} },
+        idempotencyOf(request, 'grant'),
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(201).send({ ...value.grant, entryId: value.entryId, available: value.available });
+    },
+  });
+
+  app.post('/v1/accounts/:accountId/spend', {
+    schema: {
+      tags: ['credits'],
+      summary: 'Spend credits now (402 when there are not enough)',
+      params: accountParams,
+      headers: idempotencyHeaders,
+      body: z.strictObject({ amount, reason: reason.optional(), metadata: metadata.optional() }),
+      response: {
+        200: z.object({ entryId: z.string(), accountId: z.string(), amount: z.number().int(), available: z.number().int() }),
+        ...errors(400, 401, 402, 404, 409),
+      },
+    },
+    handler: async (request, reply) => {
+      const { value, replayed } = await app.ledger.spend(
+        { accountId: request.params.accountId, amount: request.body.amount, reason: request.body.reason ?? null, metadata: request.body.metadata },
+        idempotencyOf(request, 'spend')!,
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return { entryId: value.entryId, accountId: value.accountId, amount: value.amount, available: value.available };
+    },
+  });
+};
+
+export default credits;

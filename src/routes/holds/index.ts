@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, reason, timestamp } from '../schemas.js';
+
+const holdResponse = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  amount: z.number().int(),
+  status: z.enum(['active', 'captured', 'released', 'expired']),
+  capturedAmount: z.number().int().nullable(),
+  expiresAt: timestamp,
+  reason: z.string().nullable(),
+  createdAt: timestamp,
+  settledAt: timestamp.nullable(),
+  entryId: z.string(),
+  available: z.number().int(),
+  held: z.number().int(),
+});
+
+const holdParams = z.object({ holdId: z.string().min(1).max(64) });
+
+const holds: FastifyPluginAsyncZod = async (app) => {
+  app.post('/v1/accounts/:accountId/holds', {
+    schema: {
+      tags: ['holds'],
+      summary: 'Reserve credits for work whose cost is known afterwards (402 when not available)',
+      params: accountParams,
+      headers: idempotencyHeaders,
+      body: z.strictObject({
+        amount,
+        expiresInSeconds: z.number().int().min(1).max(7 * 86400).optional().describe('Released by itself after this long; default HOLD_DEFAULT_SECONDS'),
+        reason: reason.optional(),
+        metadata: metadata.optional(),
+      }),
+      response: { 201: holdResponse, ...errors(400, 401, 402, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { value, replayed } = await app.ledger.hold(
+        {
+          accountId: request.params.accountId,
+          amount: request.body.amount,
+          expiresInSeconds: request.body.expiresInSeconds ?? app.config.HOLD_DEFAULT_SECONDS,
+          reason: request.body.reason ?? null,
+          metadata: request.body.metadata,
+        },
+        idempotencyOf(request, 'hold')!,
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(201).send({ ...value.hold, entryId: value.entryId, available: value.available, held: value.held });
+    },
+  });
+
+  app.post('/v1/holds/:holdId/capture', {
+    schema: {
+      tags: ['holds'],
+      summary: 'Spend up to the held amount; the rest is freed',
+      params: holdParams,
+      headers: optionalIdempotencyHeaders,
+      body: z.strictObject({ amount: amount.or(z.literal(0)).describe('Credits to spend, 0 to the held amount'), reason: reason.optional(), metadata: metadata.optional() }),
+      response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { value, replayed } = await app.ledger.capture(
+        request.params.holdId,
+        request.body.amount,
+        { reason: request.body.reason ?? null, metadata: request.body.metadata },
+        idempotencyOf(request, 'capture'),
+      );
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return { ...value.hold, entryId: value.entryId, available: value.available, held: value.held };
+    },
+  });
+
+  app.post('/v1/holds/:holdId/release', {
+    schema: {
+      tags: ['holds'],
+      summary: 'Free all the held credits',
+      params: holdParams,
+      headers: optionalIdempotencyHeaders,
+      body: z.strictObject({ reason: reason.optional() }).optional(),
+      response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
+    },
+    handler: async (request, reply) => {
+      const { value, replayed } = await app.ledger.release(request.params.holdId, request.body?.reason ?? null, idempotencyOf(request, 'release'));
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return { ...value.hold, entryId: value.entryId, available: value.available, held: value.held };
+    },
+  });
+};
+
+export default holds;

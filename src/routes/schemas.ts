@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import type { Idempotency } from '../domain/ledger/types.js';
+
+/** Zod schemas shared by routes: the single source of validation and of the OpenAPI document. */
+
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+export const accountId = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-.:]{1,128}$/, 'must be 1 to 128 characters of A-Z a-z 0-9 _ - . :')
+  .describe("The product's own id for the account (a user, an organization, a project)");
+
+export const accountParams = z.object({ accountId });
+
+export const amount = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .positive('must be positive')
+  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`)
+  .describe('Credits: a positive integer, at most 10^12');
+
+export const metadata = z
+  .record(z.string().max(40), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+  .refine((value) => Object.keys(value).length <= 50, 'at most 50 keys')
+  .describe('Up to 50 keys of your own; values are short strings, numbers, booleans or null');
+
+export const reason = z.string().max(500).describe('Why, in words a person reads in the ledger');
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string({ error: 'the Idempotency-Key header is required' })
+    .min(1)
+    .max(255)
+    .describe('A unique key per logical request (a UUID): a retry with the same key and body returns the first result and writes nothing'),
+});
+
+export const optionalIdempotencyHeaders = z.object({ 'idempotency-key': idempotencyHeaders.shape['idempotency-key'].optional() });
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable, machine-readable'),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .describe('Every error has this shape');
+
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorBody]));
+
+/** The operation and a fingerprint of the request, so a reused key with another body is caught. */
+export function idempotencyOf(request: FastifyRequest, operation: string): Idempotency | undefined {
+  const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+  if (!key) return undefined;
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([request.params ?? null, request.body ?? null]))
+    .digest('base64url');
+  return { key, operation, fingerprint };
+}
+
+export const timestamp = z.string().describe('ISO 8601 date-time, UTC');
