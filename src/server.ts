@@ -7,7 +7,7 @@ import { applyMigrations } from './db/migrations.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 
 async function main(config: Config): Promise<void> {
-  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, port: 54329 });
+  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
   await applyMigrations(url);
   const database = openDatabase(url, config.DATABASE_POOL_SIZE);

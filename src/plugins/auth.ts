@@ -17,8 +17,10 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     app.addHook('onRequest', async (request: FastifyRequest) => {
-      const access = request.routeOptions.config?.access ?? 'service';
-      if (access === 'public' || !request.routeOptions.url) return;
+      const url = request.routeOptions.url;
+      // The interactive docs (registered by @fastify/swagger-ui, which takes no route config) are public.
+      const access = url?.startsWith('/docs') ? 'public' : (request.routeOptions.config?.access ?? 'service');
+      if (access === 'public' || !url) return;
       const header = request.headers.authorization;
       const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
       if (!secret) throw new AuthenticationFailure();

@@ -123,7 +123,7 @@ export class AccountBook {
   }
 
   private assertActive(hold: HoldState): void {
-    if (hold.status === 'active' && hold.expiresAt.getTime() <= this.now.getTime()) {
+    if (hold.status === 'expired' || (hold.status === 'active' && hold.expiresAt.getTime() <= this.now.getTime())) {
       throw new ConflictFailure('hold_expired', `Hold ${hold.id} expired at ${hold.expiresAt.toISOString()}`, { holdId: hold.id });
     }
     if (hold.status !== 'active') {

@@ -1,0 +1,53 @@
+import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { applyMigrations } from '../src/db/migrations.js';
+
+export const TEMPLATE = 'tally_template';
+
+/** The server URL (any database) under which tests create their own databases from the template. */
+export const SERVER_ENV = 'TALLY_TEST_SERVER_URL';
+
+export function withDatabase(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Starts a throwaway embedded PostgreSQL with a migrated template database. */
+export async function startTestServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-test-pg-'));
+  const db = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${TEMPLATE}`);
+  await admin.end();
+  await applyMigrations(withDatabase(db.url, TEMPLATE));
+  return {
+    url: db.url,
+    async stop() {
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+
+/** A fresh, migrated database of its own for one test: a copy of the template. */
+export async function createTestDatabase(serverUrl: string): Promise<string> {
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    // Copying a template fails while another copy of it is being made: take turns.
+    await admin.query('SELECT pg_advisory_lock(7220)');
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    await admin.query('SELECT pg_advisory_unlock(7220)');
+  } finally {
+    await admin.end();
+  }
+  return withDatabase(serverUrl, name);
+}

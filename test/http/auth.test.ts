@@ -1,0 +1,48 @@
+import t from 'tap';
+import { ADMIN_KEY, build, key } from '../helper.js';
+
+t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) => {
+  const { call, app, serviceKey } = await build(t);
+  const none = await app.inject({ method: 'GET', url: '/v1/accounts/a/balance' });
+  t.equal(none.statusCode, 401);
+  t.equal(none.json().error.code, 'unauthorized');
+  t.equal((await call('GET', '/v1/accounts/a/balance', undefined, { key: 'tally_svc_unknown' })).status, 401);
+
+  t.equal((await call('PUT', '/v1/accounts/acct_k', {}, { key: serviceKey })).status, 201, 'a service key manages accounts');
+  const grant = await call('POST', '/v1/accounts/acct_k/grants', { amount: 5 }, { key: serviceKey, 'idempotency-key': key() });
+  t.equal(grant.status, 403, 'a service key cannot grant');
+  t.equal(grant.body.error.code, 'forbidden');
+  t.equal((await call('GET', '/v1/api-keys', undefined, { key: serviceKey })).status, 403);
+
+  const created = await call('POST', '/v1/api-keys', { name: 'billing backend', role: 'service' });
+  t.equal(created.status, 201);
+  t.match(created.body, { name: 'billing backend', role: 'service', revokedAt: null });
+  t.match(created.body.secret, /^tally_svc_/);
+  t.equal((await call('GET', '/v1/accounts/acct_k/balance', undefined, { key: created.body.secret })).status, 200);
+  const listed = await call('GET', '/v1/api-keys');
+  t.ok(listed.body.data.some((k: { id: string }) => k.id === created.body.id));
+  t.notOk(JSON.stringify(listed.body).includes(created.body.secret), 'secrets are never listed');
+  const { rows } = await app.db.pool.query('SELECT hash FROM api_keys WHERE id = $1', [created.body.id]);
+  t.not(rows[0].hash, created.body.secret, 'stored hashed');
+
+  const revoked = await call('DELETE', `/v1/api-keys/${created.body.id}`);
+  t.equal(revoked.status, 200);
+  t.ok(revoked.body.revokedAt);
+  t.equal((await call('GET', '/v1/accounts/acct_k/balance', undefined, { key: created.body.secret })).status, 401, 'revoked at once');
+  t.equal((await call('DELETE', '/v1/api-keys/key_nope')).status, 404);
+  t.equal((await call('GET', '/healthz', undefined, { key: 'whatever' })).status, 200, 'health needs no key');
+  t.ok(ADMIN_KEY);
+});
+
+t.test('logs are JSON with a request id, and never show keys', async (t) => {
+  const { call, logs, serviceKey } = await build(t, { LOG_LEVEL: 'info' });
+  await call('PUT', '/v1/accounts/acct_log', {}, { key: serviceKey, 'x-request-id': 'req-abc-123' });
+  await call('GET', '/v1/accounts/acct_log/balance', undefined, { key: 'tally_svc_wrong_secret_value' });
+  const created = await call('POST', '/v1/api-keys', { name: 'k', role: 'service' });
+  const lines = logs.join('').trim().split('\n');
+  t.ok(lines.length > 2, 'requests are logged');
+  const parsed = lines.map((line) => JSON.parse(line));
+  t.ok(parsed.some((entry) => entry.reqId === 'req-abc-123'), 'the request id is on the log line');
+  const text = logs.join('');
+  for (const secret of [serviceKey, ADMIN_KEY, 'tally_svc_wrong_secret_value', created.body.secret]) t.notOk(text.includes(secret), 'no key in the logs');
+});

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { build, key, ledgerSum } from '../helper.js';
+
+t.test('a grant stops counting at expiresAt; the sweeper writes the expiry entry', async (t) => {
+  const { call, app, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_e', {});
+  const expiresAt = new Date(Date.now() + 1200).toISOString();
+  await call('POST', '/v1/accounts/acct_e/grants', { amount: 40, expiresAt }, { 'idempotency-key': key() });
+  await call('POST', '/v1/accounts/acct_e/grants', { amount: 10 }, { 'idempotency-key': key() });
+  t.equal((await call('GET', '/v1/accounts/acct_e/balance')).body.available, 50);
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  const balance = (await call('GET', '/v1/accounts/acct_e/balance')).body;
+  t.equal(balance.available, 10, 'expired credits no longer count, before any entry is written');
+  t.equal(balance.grants.length, 1);
+  const refused = await call('POST', '/v1/accounts/acct_e/spend', { amount: 11 }, { 'idempotency-key': key() });
+  t.equal(refused.status, 402);
+  t.equal(refused.body.error.details.available, 10);
+
+  await app.ledger.settle('acct_e');
+  const entries = (await call('GET', '/v1/accounts/acct_e/ledger')).body.data;
+  t.match(entries[0], { kind: 'expiry', amount: -40, availableAfter: 10 });
+  t.equal(Number((await ledgerSum(database, 'acct_e')).available), 10, 'the ledger sums to the balance');
+  await app.ledger.settle('acct_e');
+  t.equal((await call('GET', '/v1/accounts/acct_e/ledger')).body.data.length, 3, 'settling twice writes nothing more');
+});
+
+t.test('spending draws the grant that expires first, never-expiring grants last', async (t) => {
+  const { call } = await build(t);
+  await call('PUT', '/v1/accounts/acct_o', {});
+  const day = 86_400_000;
+  const forever = await call('POST', '/v1/accounts/acct_o/grants', { amount: 10, source: 'forever' }, { 'idempotency-key': key() });
+  const late = await call('POST', '/v1/accounts/acct_o/grants', { amount: 10, expiresAt: new Date(Date.now() + 2 * day).toISOString() }, { 'idempotency-key': key() });
+  const soon = await call('POST', '/v1/accounts/acct_o/grants', { amount: 10, expiresAt: new Date(Date.now() + day).toISOString() }, { 'idempotency-key': key() });
+  const spend = await call('POST', '/v1/accounts/acct_o/spend', { amount: 15 }, { 'idempotency-key': key() });
+  t.equal(spend.body.available, 15);
+  const remaining = Object.fromEntries((await call('GET', '/v1/accounts/acct_o/balance')).body.grants.map((g: { id: string; remaining: number }) => [g.id, g.remaining]));
+  t.same(remaining, { [late.body.id]: 5, [forever.body.id]: 10 }, 'the soonest grant is used up, then the next soonest');
+  t.notOk(remaining[soon.body.id]);
+  const ledger = (await call('GET', '/v1/accounts/acct_o/ledger?limit=1')).body;
+  t.same(ledger.data[0].allocations, [
+    { grantId: soon.body.id, amount: 10 },
+    { grantId: late.body.id, amount: 5 },
+  ], 'the spend names the grants it drew from');
+});
+
+t.test('ledger pages newest first with a cursor', async (t) => {
+  const { call } = await build(t);
+  await call('PUT', '/v1/accounts/acct_p', {});
+  for (let i = 0; i < 5; i++) await call('POST', '/v1/accounts/acct_p/grants', { amount: i + 1 }, { 'idempotency-key': key() });
+  const first = (await call('GET', '/v1/accounts/acct_p/ledger?limit=2')).body;
+  t.same(first.data.map((e: { amount: number }) => e.amount), [5, 4]);
+  const second = (await call('GET', `/v1/accounts/acct_p/ledger?limit=2&cursor=${first.nextCursor}`)).body;
+  t.same(second.data.map((e: { amount: number }) => e.amount), [3, 2]);
+  const third = (await call('GET', `/v1/accounts/acct_p/ledger?limit=2&cursor=${second.nextCursor}`)).body;
+  t.same(third.data.map((e: { amount: number }) => e.amount), [1]);
+  t.equal(third.nextCursor, null);
+  t.same(third.data[0].availableAfter, 1);
+});
+
+t.test('ledger entries cannot be updated or deleted', async (t) => {
+  const { call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_ao', {});
+  await call('POST', '/v1/accounts/acct_ao/grants', { amount: 5 }, { 'idempotency-key': key() });
+  await t.rejects(database.pool.query('UPDATE ledger_entries SET amount = 500'), /append-only/);
+  await t.rejects(database.pool.query('DELETE FROM ledger_entries'), /append-only/);
+});

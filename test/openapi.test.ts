@@ -1,0 +1,25 @@
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { openApiDocument } from '../src/openapi-document.js';
+import { build } from './helper.js';
+
+t.test('openapi.yaml is the contract the app serves', async (t) => {
+  const served = await openApiDocument();
+  const committed = parse(await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8'));
+  t.same(committed, served, 'openapi.yaml differs from the served document: run npm run openapi');
+  const paths = Object.keys(served.paths as object);
+  for (const path of ['/v1/accounts/{accountId}', '/v1/accounts/{accountId}/spend', '/v1/holds/{holdId}/capture', '/v1/api-keys/{id}']) {
+    t.ok(paths.includes(path), `documents ${path}`);
+  }
+});
+
+t.test('the docs are served', async (t) => {
+  const { app } = await build(t);
+  const json = await app.inject({ method: 'GET', url: '/openapi.json' });
+  t.equal(json.statusCode, 200);
+  t.equal(json.json().info.title, 'Tally');
+  const docs = await app.inject({ method: 'GET', url: '/docs/' });
+  t.equal(docs.statusCode, 200);
+  t.match(docs.body, /swagger/i);
+});

@@ -1,0 +1,11 @@
+// npm test: one embedded PostgreSQL for the whole run (each test file copies a migrated template
+// database), then tap over test/**/*.test.ts. Arguments are passed to tap.
+import { spawn } from 'node:child_process';
+import { SERVER_ENV, startTestServer } from './database.js';
+
+const server = process.env[SERVER_ENV] ? undefined : await startTestServer();
+const env = { ...process.env, ...(server ? { [SERVER_ENV]: server.url } : {}) };
+const tap = spawn('npx', ['tap', ...process.argv.slice(2)], { stdio: 'inherit', env });
+const code: number = await new Promise((resolve) => tap.on('exit', (c) => resolve(c ?? 1)));
+await server?.stop();
+process.exit(code);

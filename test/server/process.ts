@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface RunningTally {
+  child: ChildProcess;
+  url: string;
+  adminKey?: string;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Starts `npm start`'s entry point as a real process and waits for its banner. */
+export async function startTally(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningTally> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Tally did not start:\n${output}`)), timeoutMs);
+    const check = () => {
+      if (/Tally is listening on/.test(output) && /admin key:/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`Tally exited:\n${output}`));
+    });
+  });
+  const url = /Tally is listening on (\S+)/.exec(output)![1];
+  const adminKey = /admin key:\s+(tally_admin_\S+)/.exec(output)?.[1];
+  return {
+    child,
+    url,
+    adminKey,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
