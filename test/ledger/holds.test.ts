@@ -1,7 +1,7 @@
 import t from 'tap';
-import { build, key, ledgerSum } from '../helper.js';
+import { build, key, ledgerSum, type TestContext } from '../helper.js';
 
-async function funded(t: Parameters<Parameters<typeof t.test>[1]>[0], amount: number) {
+async function funded(t: TestContext, amount: number) {
   const ctx = await build(t);
   await ctx.call('PUT', '/v1/accounts/acct_h', {});
   await ctx.call('POST', '/v1/accounts/acct_h/grants', { amount }, { 'idempotency-key': key() });

@@ -1,0 +1,73 @@
+import { cardProblem, normalizeCard } from '../billing/cards.js';
+import { collectInvoice } from '../billing/collect-invoice.js';
+import { createInvoice } from '../billing/create-invoice.js';
+import { startSubscription } from '../billing/start-subscription.js';
+import type { SimulatorContext } from '../context.js';
+import { emitEvent } from '../events/emit-event.js';
+import { newId } from '../ids.js';
+import { createCustomer } from '../resources/customer-routes.js';
+import type { CheckoutSession, Customer } from '../stripe-objects.js';
+import { expireIfDue } from './expire-checkout-session.js';
+
+export type PaymentResult = { paid: true; session: CheckoutSession } | { paid: false; message: string };
+
+/** What pressing Pay on the checkout page does. A declined card changes nothing. */
+export function completeCheckoutSession(ctx: SimulatorContext, session: CheckoutSession, cardInput: string): PaymentResult {
+  expireIfDue(ctx, session);
+  if (session.status !== 'open') {
+    return { paid: false, message: `This Checkout Session is ${session.status === 'complete' ? 'already paid' : 'expired'}.` };
+  }
+  const card = normalizeCard(cardInput);
+  const problem = cardProblem(card);
+  if (problem) return { paid: false, message: problem };
+
+  const customer = resolveCustomer(ctx, session);
+  if (customer) ctx.store.cards.set(customer.id, card);
+  session.customer = customer?.id ?? null;
+  session.customer_details = {
+    address: null, business_name: null, individual_name: null, phone: null, tax_exempt: 'none', tax_ids: [],
+    email: session.customer_email ?? customer?.email ?? 'customer@example.com',
+    name: customer?.name ?? null,
+  };
+  const options = ctx.store.checkoutOptions.get(session.id);
+  const lineItems = ctx.store.checkoutLineItems.get(session.id) ?? [];
+  if (session.mode === 'subscription' && customer) {
+    const { subscription, invoice } = startSubscription(ctx, {
+      customer: customer.id,
+      lineItems,
+      metadata: options?.subscriptionMetadata ?? {},
+      description: options?.subscriptionDescription ?? null,
+    });
+    session.subscription = subscription.id;
+    session.invoice = invoice.id;
+  } else {
+    session.payment_intent = newId('pi_');
+    if (session.invoice_creation?.enabled && customer) {
+      const invoice = createInvoice(ctx, {
+        customer: customer.id,
+        billingReason: 'manual',
+        metadata: session.invoice_creation.invoice_data.metadata ?? {},
+        description: session.invoice_creation.invoice_data.description,
+        lines: lineItems.map((item) => ({ price: item.price, quantity: item.quantity, period: { start: session.created, end: session.created } })),
+      });
+      collectInvoice(ctx, invoice, true);
+      session.invoice = invoice.id;
+    }
+  }
+  session.status = 'complete';
+  session.payment_status = session.amount_total > 0 ? 'paid' : 'no_payment_required';
+  emitEvent(ctx, 'checkout.session.completed', session);
+  return { paid: true, session };
+}
+
+/** Subscriptions always need a customer; payments create one only when asked to. */
+function resolveCustomer(ctx: SimulatorContext, session: CheckoutSession): Customer | undefined {
+  if (session.customer) return ctx.store.customers.get(session.customer);
+  if (session.mode === 'payment' && session.customer_creation !== 'always') return undefined;
+  const email = session.customer_email ?? 'customer@example.com';
+  return createCustomer(ctx, { email });
+}
+
+export function successRedirect(session: CheckoutSession): string {
+  return (session.success_url ?? session.return_url ?? '/').replaceAll('{CHECKOUT_SESSION_ID}', session.id);
+}

@@ -1,0 +1,66 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { StripeError, type StripeErrorType } from './stripe-error.js';
+
+export const failureRuleSchema = z.object({
+  method: z.string().optional(),
+  path: z.string(),
+  status: z.number().int().min(100).max(599).optional(),
+  delayMs: z.number().int().min(0).optional(),
+  count: z.number().int().min(1).optional(),
+  error: z.object({ type: z.string(), message: z.string(), code: z.string().optional() }).optional(),
+});
+export type FailureRule = z.infer<typeof failureRuleSchema>;
+
+interface ActiveRule extends FailureRule {
+  remaining: number;
+}
+
+/** Injected failures for API calls: a status to answer with, or a delay long enough to hit a timeout. */
+export class FailureInjection {
+  private readonly rules: ActiveRule[] = [];
+  private readonly sleepers = new Set<() => void>();
+
+  add(rule: FailureRule): void {
+    this.rules.push({ ...failureRuleSchema.parse(rule), remaining: rule.count ?? 1 });
+  }
+
+  readonly hook = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const path = request.url.split('?')[0] ?? '';
+    const rule = this.rules.find((candidate) => matches(candidate, request.method, path));
+    if (!rule) return;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.rules.splice(this.rules.indexOf(rule), 1);
+    if (rule.delayMs) await this.sleep(rule.delayMs);
+    if (rule.delayMs && rule.status === undefined && !rule.error) return;
+    const error = rule.error ?? { type: 'api_error', message: 'Simulated failure' };
+    throw new StripeError(rule.status ?? 500, error.type as StripeErrorType, error.message, error.code);
+  };
+
+  /** Ends pending delays so that closing the server does not wait for them. */
+  close(): void {
+    for (const wake of this.sleepers) wake();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+}
+
+function matches(rule: FailureRule, method: string, path: string): boolean {
+  if (rule.method && rule.method.toUpperCase() !== method) return false;
+  if (path.startsWith(rule.path)) return true;
+  try {
+    return new RegExp(rule.path).test(path);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import { advanceClock } from './clock/advance-clock.js';
+import { SimulatedClock } from './clock/simulated-clock.js';
+import { completeCheckoutSession } from './checkout/complete-checkout-session.js';
+import type { SimulatorContext } from './context.js';
+import { controlRoutes } from './control-routes.js';
+import { WebhookDelivery } from './events/webhook-delivery.js';
+import { apiPlugin } from './http/api-plugin.js';
+import { buildApp } from './http/build-app.js';
+import { FailureInjection, type FailureRule } from './http/failure-injection.js';
+import { checkoutPageRoutes } from './pages/checkout-page-routes.js';
+import { portalPageRoutes } from './pages/portal-page-routes.js';
+import { Store } from './store.js';
+
+export interface SimulatorOptions {
+  /** `whsec_...`, used to sign events. */
+  webhookSecret: string;
+  /** Where events are POSTed; may be set later with `setWebhookUrl`. */
+  webhookUrl?: string;
+  /** Base URL for checkout and portal page links; defaults to the listen address. */
+  publicUrl?: string;
+  /** Milliseconds between delivery retries. */
+  retrySchedule?: number[];
+  /** Fastify logger option. */
+  logger?: false | object;
+}
+
+export interface StripeSimulator {
+  app: FastifyInstance;
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  setWebhookUrl(url: string | undefined): void;
+  now(): number;
+  advanceClock(seconds: number): Promise<void>;
+  pay(sessionId: string, card?: string): Promise<void>;
+  failNext(rule: FailureRule): void;
+  pendingDeliveries(): number;
+  flushDeliveries(): Promise<void>;
+}
+
+export type { FailureRule };
+
+export const DEFAULT_RETRY_SCHEDULE = [1000, 2000, 5000, 10000, 30000, 60000];
+
+export function createStripeSimulator(options: SimulatorOptions): StripeSimulator {
+  let publicUrl = options.publicUrl?.replace(/\/$/, '');
+  const ctx: SimulatorContext = {
+    store: new Store(),
+    clock: new SimulatedClock(),
+    delivery: new WebhookDelivery({
+      secret: options.webhookSecret,
+      url: options.webhookUrl,
+      retrySchedule: options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
+    }),
+    publicUrl: () => publicUrl ?? 'http://localhost',
+  };
+  const failures = new FailureInjection();
+  const app = buildApp(options.logger ?? false);
+  void app.register(apiPlugin(ctx, failures));
+  controlRoutes(app, ctx, failures);
+  checkoutPageRoutes(app, ctx);
+  portalPageRoutes(app, ctx);
+
+  return {
+    app,
+    async listen(port = 0, host = '127.0.0.1') {
+      const address = await app.listen({ port, host });
+      publicUrl ??= address;
+      return address;
+    },
+    async close() {
+      ctx.delivery.close();
+      failures.close();
+      await app.close();
+    },
+    setWebhookUrl: (url) => ctx.delivery.setUrl(url),
+    now: () => ctx.clock.now(),
+    async advanceClock(seconds) {
+      advanceClock(ctx, seconds);
+    },
+    async pay(sessionId, card = '4242424242424242') {
+      const session = ctx.store.checkoutSessions.get(sessionId);
+      if (!session) throw new Error(`No such checkout session: ${sessionId}`);
+      const result = completeCheckoutSession(ctx, session, card);
+      if (!result.paid) throw new Error(result.message);
+    },
+    failNext: (rule) => failures.add(rule),
+    pendingDeliveries: () => ctx.delivery.pendingCount(),
+    flushDeliveries: () => ctx.delivery.flush(),
+  };
+}

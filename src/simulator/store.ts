@@ -1,0 +1,38 @@
+import type {
+  CheckoutLineItem, Metadata, CheckoutSession, Customer, Invoice, PortalSession, Price, Product, StripeEvent, Subscription,
+} from './stripe-objects.js';
+
+/** What a Checkout Session passes on to the objects it creates when paid. */
+export interface CheckoutOptions {
+  paymentIntentMetadata: Metadata;
+  subscriptionMetadata: Metadata;
+  subscriptionDescription: string | null;
+}
+
+/** Everything the simulator knows, in memory; Maps keep creation order, which lists rely on. */
+export class Store {
+  readonly customers = new Map<string, Customer>();
+  readonly products = new Map<string, Product>();
+  readonly prices = new Map<string, Price>();
+  readonly checkoutSessions = new Map<string, CheckoutSession>();
+  readonly checkoutLineItems = new Map<string, CheckoutLineItem[]>();
+  readonly checkoutOptions = new Map<string, CheckoutOptions>();
+  readonly portalSessions = new Map<string, PortalSession>();
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly invoices = new Map<string, Invoice>();
+  readonly events = new Map<string, StripeEvent>();
+  /** The card number each customer pays with; it decides whether renewals succeed. */
+  readonly cards = new Map<string, string>();
+
+  /** Finds any object by id, for `expand`. */
+  find(id: string): object | undefined {
+    for (const map of [
+      this.customers, this.products, this.prices, this.checkoutSessions, this.portalSessions,
+      this.subscriptions, this.invoices, this.events,
+    ] as Map<string, object>[]) {
+      const found = map.get(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}
