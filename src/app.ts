@@ -7,9 +7,14 @@ import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
+import billing, { type BillingOptions } from './plugins/billing.js';
 import services from './plugins/services.js';
 import accounts from './routes/accounts/index.js';
 import apiKeys from './routes/api-keys/index.js';
+import checkout from './routes/checkout/index.js';
+import checkoutPages from './routes/checkout/pages.js';
+import packs from './routes/packs/index.js';
+import webhooks from './routes/webhooks/index.js';
 import credits from './routes/credits/index.js';
 import health from './routes/health.js';
 import holds from './routes/holds/index.js';
@@ -17,12 +22,13 @@ import holds from './routes/holds/index.js';
 export interface AppOptions {
   config: Config;
   database: Database;
+  billing: BillingOptions;
   /** A pino destination for tests that read the logs. */
   logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the HTTP app over a database; it never listens (server.ts does). */
-export async function buildApp({ config, database, logStream }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, database, billing: billingOptions, logStream }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, logStream),
     bodyLimit: 1024 * 1024,
@@ -41,6 +47,7 @@ export async function buildApp({ config, database, logStream }: AppOptions): Pro
 
   await app.register(errorHandler);
   await app.register(services, { config, database });
+  await app.register(billing, billingOptions);
   await app.register(auth);
   await app.register(docs);
   await app.register(health);
@@ -48,5 +55,9 @@ export async function buildApp({ config, database, logStream }: AppOptions): Pro
   await app.register(credits);
   await app.register(holds);
   await app.register(apiKeys);
+  await app.register(packs);
+  await app.register(checkout);
+  await app.register(checkoutPages);
+  await app.register(webhooks);
   return app;
 }

@@ -1,6 +1,7 @@
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { createStripeClient } from './stripe/client.js';
 
 /**
  * The OpenAPI document the app serves, built without a database (nothing connects until a query).
@@ -9,7 +10,9 @@ import { openDatabase } from './db/client.js';
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   const url = 'postgresql://openapi@127.0.0.1:1/openapi';
   const database = openDatabase(url, 2);
-  const app = await buildApp({ config: loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' }), database });
+  const stripe = createStripeClient({ secretKey: 'sk_test_openapi', apiUrl: 'http://127.0.0.1:1', timeoutMs: 1000, maxRetries: 0 });
+  const billing = { stripe, webhookSecret: 'whsec_openapi', publicUrl: 'http://localhost:3000' };
+  const app = await buildApp({ config: loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' }), database, billing });
   await app.ready();
   const document = app.swagger() as unknown as Record<string, unknown>;
   await app.close();

@@ -2,33 +2,39 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { applyMigrations } from './db/migrations.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
+import { setUpStripe } from './stripe/stripe-setup.js';
 
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
   await applyMigrations(url);
   const database = openDatabase(url, config.DATABASE_POOL_SIZE);
-  const app = await buildApp({ config, database });
+  const stripe = await setUpStripe(config);
+  // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.
+  const port = config.PORT || (await freePort());
+  const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
+  const app = await buildApp({ config, database, billing: { stripe: stripe.client, webhookSecret: stripe.webhookSecret, publicUrl } });
   const notice = await bootstrapAdminKey(app.apiKeys, { envKey: config.TALLY_ADMIN_KEY, dataDir: embedded ? config.TALLY_DATA_DIR : undefined });
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
-    await app.close(); // stops accepting, finishes in-flight requests, drains the ledger
+    await stripe.simulator?.close();
+    await app.close(); // stops accepting, finishes in-flight requests, drains the ledger and event work
     await database.close();
     await embedded?.stop();
   });
 
-  const address = await app.listen({ port: config.PORT, host: config.HOST });
-  const base = config.PUBLIC_URL ?? address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
-  printBanner(base, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', notice);
+  await app.listen({ port, host: config.HOST });
+  stripe.simulator?.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`);
+  printBanner(publicUrl, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', stripe.describe, notice);
 }
 
 /** Written to stdout for the person who started Tally, outside the JSON log stream. */
-function printBanner(base: string, database: string, notice: AdminKeyNotice): void {
+function printBanner(base: string, database: string, stripe: string, notice: AdminKeyNotice): void {
   const key =
     notice.kind === 'env'
       ? 'the value of TALLY_ADMIN_KEY'
@@ -43,8 +49,9 @@ function printBanner(base: string, database: string, notice: AdminKeyNotice): vo
       `Tally is listening on ${base}`,
       `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  database:   ${database}`,
+      `  stripe:     ${stripe}`,
       `  admin key:  ${key}`,
-      `  try:        curl -H "Authorization: Bearer <admin key>" ${base}/v1/api-keys`,
+      `  try:        curl -H "Authorization: Bearer <admin key>" ${base}/v1/packs`,
       '',
     ].join('\n') + '\n',
   );

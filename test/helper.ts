@@ -3,7 +3,13 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/client.js';
+import { freePort } from '../src/db/embedded-postgres.js';
 import { createTestDatabase, SERVER_ENV, startTestServer } from './database.js';
+import { createStripeClient } from '../src/stripe/client.js';
+import { createStripeSimulator, type StripeSimulator } from '../src/simulator/index.js';
+import type Stripe from 'stripe';
+
+export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef0123456789abcdef';
 
 export const ADMIN_KEY = 'test_admin_key_0123456789abcdef';
 
@@ -25,8 +31,23 @@ export async function serverUrl(t: TestContext): Promise<string> {
   return (await ownServer).url;
 }
 
+export interface BuildOptions {
+  env?: Record<string, string>;
+  databaseUrl?: string;
+  /** Listen on a real port, and point the simulator's webhook deliveries at it. */
+  listen?: boolean;
+  /** The port to listen on (default: a free one). */
+  port?: number;
+  retrySchedule?: number[];
+}
+
 export interface TestApp {
   app: FastifyInstance;
+  simulator: StripeSimulator;
+  /** A Stripe client on the simulator, as Tally's own. */
+  stripe: Stripe;
+  /** Tally's base URL when listening. */
+  url?: string;
   database: Database;
   databaseUrl: string;
   config: Config;
@@ -37,9 +58,13 @@ export interface TestApp {
 }
 
 /** Builds Tally against a fresh database of its own; closed when the test ends. */
-export async function build(t: TestContext, env: Record<string, string> = {}, databaseUrl?: string): Promise<TestApp> {
-  const url = databaseUrl ?? (await createTestDatabase(await serverUrl(t)));
-  const config = loadConfig({ LOG_LEVEL: 'info', TALLY_ADMIN_KEY: ADMIN_KEY, DATABASE_URL: url, SWEEP_INTERVAL_MS: '60000', ...env });
+export async function build(t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
+  const url = options.databaseUrl ?? (await createTestDatabase(await serverUrl(t)));
+  const config = loadConfig({ LOG_LEVEL: 'info', TALLY_ADMIN_KEY: ADMIN_KEY, DATABASE_URL: url, SWEEP_INTERVAL_MS: '60000', WEBHOOK_RETRY_INTERVAL_MS: '200', ...options.env });
+  const simulator = createStripeSimulator({ webhookSecret: WEBHOOK_SECRET, retrySchedule: options.retrySchedule ?? [100, 200, 400, 800, 1600] });
+  const simulatorUrl = await simulator.listen(0);
+  t.teardown(() => simulator.close());
+  const stripe = createStripeClient({ secretKey: 'sk_test_tally', apiUrl: simulatorUrl, timeoutMs: Number(options.env?.STRIPE_TIMEOUT_MS ?? 5000), maxRetries: Number(options.env?.STRIPE_MAX_RETRIES ?? 0) });
   const database = openDatabase(url, 10);
   const logs: string[] = [];
   const logStream = new Writable({
@@ -48,8 +73,16 @@ export async function build(t: TestContext, env: Record<string, string> = {}, da
       done();
     },
   });
-  const app = await buildApp({ config, database, logStream });
+  const port = options.listen ? (options.port ?? (await freePort())) : 3000;
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const app = await buildApp({ config, database, logStream, billing: { stripe, webhookSecret: WEBHOOK_SECRET, publicUrl } });
   await app.ready();
+  let base: string | undefined;
+  if (options.listen) {
+    const address = await app.listen({ port, host: '127.0.0.1' });
+    base = address;
+    simulator.setWebhookUrl(`${address}/v1/webhooks/stripe`);
+  }
   t.teardown(async () => {
     await app.close();
     await database.close();
@@ -68,7 +101,7 @@ export async function build(t: TestContext, env: Record<string, string> = {}, da
     } catch {}
     return { status: response.statusCode, body: parsed, headers: response.headers };
   };
-  return { app, database, databaseUrl: url, config, logs, serviceKey: service.secret, call };
+  return { app, simulator, stripe, url: base, database, databaseUrl: url, config, logs, serviceKey: service.secret, call };
 }
 
 function omit(headers: Record<string, string>, key: string): Record<string, string> {
@@ -86,4 +119,36 @@ export async function ledgerSum(database: Database, accountId: string): Promise<
     [accountId],
   );
   return rows[0];
+}
+
+/** Polls until `check` returns a truthy value (or fails the test after `ms`). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A Stripe event as Stripe would deliver it, signed with the SDK's own helper. */
+export function signedEvent(stripe: Stripe, type: string, object: unknown, options: { id?: string; secret?: string; timestamp?: number } = {}) {
+  const payload = JSON.stringify(
+    {
+      id: options.id ?? `evt_test_${Math.random().toString(36).slice(2)}`,
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: Math.floor(Date.now() / 1000),
+      data: { object },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    },
+    null,
+    2,
+  );
+  const header = stripe.webhooks.generateTestHeaderString({ payload, secret: options.secret ?? WEBHOOK_SECRET, timestamp: options.timestamp });
+  return { payload, header };
 }

@@ -42,12 +42,12 @@ async function readMigrationList(): Promise<MigrationList> {
 /** What `prisma migrate deploy` does: applies pending migrations and records them in `_prisma_migrations`. */
 export async function applyMigrations(connectionString: string): Promise<string[]> {
   const content = await readFile(SCHEMA_PATH, 'utf8');
-  const engine = await openSchemaEngine(connectionString, { path: SCHEMA_PATH, content });
+  const { engine, close } = await openSchemaEngine(connectionString, { path: SCHEMA_PATH, content });
   try {
     const result = await engine.applyMigrations({ migrationsList: await readMigrationList(), filters: NO_FILTERS });
     return result.appliedMigrationNames;
   } finally {
-    engine.free();
+    await close();
   }
 }
 
@@ -61,7 +61,7 @@ export async function applyMigrations(connectionString: string): Promise<string[
 export async function createMigration(connectionString: string, name: string): Promise<string | undefined> {
   const content = await readFile(SCHEMA_PATH, 'utf8');
   const previous = await latestSnapshot();
-  const engine = await openSchemaEngine(connectionString, { path: SCHEMA_PATH, content });
+  const { engine, close } = await openSchemaEngine(connectionString, { path: SCHEMA_PATH, content });
   try {
     const diff = await engine.diff({
       from: previous === undefined ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: previous }] },
@@ -80,7 +80,7 @@ export async function createMigration(connectionString: string, name: string): P
     await writeFile(join(MIGRATIONS_DIR, LOCKFILE), LOCKFILE_CONTENT);
     return folder;
   } finally {
-    engine.free();
+    await close();
   }
 }
 

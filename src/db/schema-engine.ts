@@ -31,14 +31,28 @@ function loadBindings(): Promise<typeof import('@prisma/schema-engine-wasm')> {
   return bindings;
 }
 
+export interface OpenEngine {
+  engine: SchemaEngine;
+  /** Frees the engine and closes the connections it opened (a template database must have none). */
+  close(): Promise<void>;
+}
+
 export async function openSchemaEngine(
   connectionString: string,
   datamodel: { path: string; content: string },
   log: (message: string) => void = () => {},
-): Promise<SchemaEngine> {
+): Promise<OpenEngine> {
   const { SchemaEngine } = await loadBindings();
-  const adapter = bindMigrationAwareSqlAdapterFactory(wholeScriptAdapter(new PrismaPg({ connectionString })));
-  return SchemaEngine.new({ datamodels: [[datamodel.path, datamodel.content]] }, log, adapter);
+  const connections: Array<{ dispose(): Promise<void> }> = [];
+  const adapter = bindMigrationAwareSqlAdapterFactory(wholeScriptAdapter(new PrismaPg({ connectionString }), connections));
+  const engine = await SchemaEngine.new({ datamodels: [[datamodel.path, datamodel.content]] }, log, adapter);
+  return {
+    engine,
+    async close() {
+      engine.free();
+      await Promise.all(connections.map((c) => c.dispose().catch(() => {})));
+    },
+  };
 }
 
 type Connectable = { connect(): Promise<unknown>; connectToShadowDb(): Promise<unknown> };
@@ -49,8 +63,9 @@ type ScriptRunner = { executeScript(script: string): Promise<void>; underlyingDr
  * bodies. The native engine sends the script whole; so do we (one simple-protocol query, which
  * PostgreSQL also runs as one implicit transaction).
  */
-function wholeScriptAdapter<T extends Connectable>(factory: T): T {
+function wholeScriptAdapter<T extends Connectable>(factory: T, connections: Array<{ dispose(): Promise<void> }>): T {
   const patch = (adapter: unknown) => {
+    connections.push(adapter as { dispose(): Promise<void> });
     const runner = adapter as ScriptRunner;
     runner.executeScript = async (script: string) => {
       await runner.underlyingDriver().query(script);

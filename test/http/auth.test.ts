@@ -35,7 +35,7 @@ t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) =>
 });
 
 t.test('logs are JSON with a request id, and never show keys', async (t) => {
-  const { call, logs, serviceKey } = await build(t, { LOG_LEVEL: 'info' });
+  const { call, logs, serviceKey } = await build(t, { env: { LOG_LEVEL: 'info' } });
   await call('PUT', '/v1/accounts/acct_log', {}, { key: serviceKey, 'x-request-id': 'req-abc-123' });
   await call('GET', '/v1/accounts/acct_log/balance', undefined, { key: 'tally_svc_wrong_secret_value' });
   const created = await call('POST', '/v1/api-keys', { name: 'k', role: 'service' });

@@ -1,0 +1,187 @@
+import type Stripe from 'stripe';
+import { NotFoundFailure, ValidationFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+import { ensureCustomer } from '../customers/ensure-customer.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Packs } from '../packs/packs.js';
+import { isPaid, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
+import { RedirectPolicy } from './redirect-urls.js';
+
+export interface PackCheckoutInput {
+  accountId: string;
+  packId: string;
+  quantity: number;
+  successUrl?: string;
+  cancelUrl?: string;
+  allowPromotionCodes?: boolean;
+}
+
+export interface CheckoutView {
+  id: string;
+  accountId: string;
+  kind: string;
+  packId: string | null;
+  quantity: number;
+  credits: number;
+  status: 'open' | 'complete' | 'expired';
+  paymentStatus: string;
+  url: string | null;
+  expiresAt: string | null;
+  fulfilled: boolean;
+  grantId: string | null;
+}
+
+export interface FulfilResult {
+  status: 'open' | 'complete' | 'expired';
+  fulfilled: boolean;
+  /** True only for the call that made the grant. */
+  granted: boolean;
+  available?: number;
+}
+
+type CheckoutRow = Awaited<ReturnType<PrismaClient['checkout']['findUniqueOrThrow']>>;
+
+/** Selling credit packs through Stripe Checkout, and turning paid sessions into grants exactly once. */
+export class Checkouts {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
+    private readonly ledger: Ledger,
+    private readonly packs: Packs,
+    readonly redirects: RedirectPolicy,
+  ) {}
+
+  /**
+   * Nothing is written before Stripe answers: if Stripe fails, no row is left behind. If the row
+   * cannot be written after, the session's metadata still leads its events to the right account.
+   */
+  async createForPack(input: PackCheckoutInput, requestKey?: string): Promise<CheckoutView> {
+    const successUrl = RedirectPolicy.withSessionId(this.redirects.check('successUrl', input.successUrl, this.redirects.defaults.success));
+    const cancelUrl = this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel);
+    const pack = await this.packs.row(input.packId);
+    if (!pack.active) throw new ValidationFailure('pack_inactive', `Pack ${pack.id} is not on sale`, { packId: pack.id });
+    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    const credits = Number(pack.credits) * input.quantity;
+    const metadata: CheckoutMetadata = {
+      tally_account_id: input.accountId,
+      tally_kind: 'pack',
+      tally_credits: String(credits),
+      tally_pack_id: pack.id,
+      tally_quantity: String(input.quantity),
+    };
+    const session = await callStripe('create the checkout session', () =>
+      this.stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          customer,
+          client_reference_id: input.accountId,
+          line_items: [{ price: pack.stripePriceId, quantity: input.quantity }],
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { ...metadata },
+          payment_intent_data: { metadata: { ...metadata } },
+          ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+        },
+        requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
+      ),
+    );
+    const row = await this.prisma.checkout.upsert({
+      where: { id: session.id },
+      create: {
+        id: session.id,
+        accountId: input.accountId,
+        kind: 'pack',
+        packId: pack.id,
+        quantity: input.quantity,
+        credits: BigInt(credits),
+        amountTotal: session.amount_total,
+        currency: session.currency,
+        url: session.url,
+        expiresAt: new Date(session.expires_at * 1000),
+      },
+      update: {},
+    });
+    return checkoutView(row);
+  }
+
+  async get(id: string): Promise<CheckoutView> {
+    const row = await this.prisma.checkout.findUnique({ where: { id } });
+    if (!row) throw new NotFoundFailure('checkout_session', id);
+    return checkoutView(row);
+  }
+
+  /** The success page's eager path: asks Stripe, and fulfils through the same guard as the webhook. */
+  async sync(id: string): Promise<FulfilResult & { id: string; paymentStatus: string }> {
+    const session = await callStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(id)).catch((error) => {
+      if (error?.code === 'stripe_invalid_request') throw new NotFoundFailure('checkout_session', id);
+      throw error;
+    });
+    if (!readCheckoutMetadata(session)) throw new NotFoundFailure('checkout_session', id);
+    const result = await this.fulfil(session);
+    return { id, paymentStatus: session.payment_status, ...result };
+  }
+
+  /**
+   * Grants a paid session's credits once, keyed by the session id, whoever calls first (webhook,
+   * redelivery, success page). An unpaid or expired session only updates the record.
+   */
+  async fulfil(session: Stripe.Checkout.Session): Promise<FulfilResult> {
+    const meta = readCheckoutMetadata(session);
+    if (!meta) return { status: statusOf(session), fulfilled: false, granted: false };
+    const record = { accountId: meta.tally_account_id, kind: meta.tally_kind, packId: meta.tally_pack_id ?? null, quantity: Number(meta.tally_quantity ?? 1), credits: BigInt(meta.tally_credits) };
+    if (!isPaid(session) || session.mode === 'subscription') {
+      const row = await this.record(session, record, {});
+      return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: false };
+    }
+    const credits = Number(meta.tally_credits);
+    const grant = credits > 0
+      ? await this.ledger.grant({
+          accountId: meta.tally_account_id,
+          amount: credits,
+          source: `checkout:${session.id}`,
+          sourceKey: `checkout:${session.id}`,
+          reason: meta.tally_kind === 'pack' ? `Credit pack ${meta.tally_pack_id} x${meta.tally_quantity ?? 1}` : `Paid ${meta.tally_kind}`,
+          metadata: { checkoutSessionId: session.id, ...(meta.tally_pack_id ? { packId: meta.tally_pack_id } : {}) },
+        })
+      : undefined;
+    await this.record(session, record, { grantId: grant?.value.grant.id ?? null, fulfilledAt: new Date() });
+    return { status: 'complete', fulfilled: true, granted: grant?.value.created ?? false, available: grant?.value.available };
+  }
+
+  private async record(session: Stripe.Checkout.Session, base: { accountId: string; kind: string; packId: string | null; quantity: number; credits: bigint }, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
+    const status = statusOf(session);
+    const existing = await this.prisma.checkout.findUnique({ where: { id: session.id } });
+    const data = {
+      status: existing?.fulfilledAt ? ('complete' as const) : status,
+      paymentStatus: session.payment_status,
+      ...(fulfilment.fulfilledAt && !existing?.fulfilledAt ? { fulfilledAt: fulfilment.fulfilledAt, grantId: fulfilment.grantId ?? null } : {}),
+    };
+    return this.prisma.checkout.upsert({
+      where: { id: session.id },
+      create: { id: session.id, ...base, amountTotal: session.amount_total, currency: session.currency, url: session.url, expiresAt: new Date(session.expires_at * 1000), ...data },
+      update: data,
+    });
+  }
+}
+
+function statusOf(session: Stripe.Checkout.Session): 'open' | 'complete' | 'expired' {
+  return session.status === 'complete' ? 'complete' : session.status === 'expired' ? 'expired' : 'open';
+}
+
+export function checkoutView(row: CheckoutRow): CheckoutView {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    kind: row.kind,
+    packId: row.packId,
+    quantity: row.quantity,
+    credits: Number(row.credits),
+    status: row.status,
+    paymentStatus: row.paymentStatus,
+    url: row.url,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    fulfilled: row.fulfilledAt !== null,
+    grantId: row.grantId,
+  };
+}

@@ -1,0 +1,39 @@
+import { ValidationFailure } from '../../errors.js';
+
+/**
+ * Where a paying user may be sent back to. A URL on another origin is refused, so that no one can
+ * use Tally's checkout to bounce a customer to a site of their choosing.
+ */
+export class RedirectPolicy {
+  private readonly origins: Set<string>;
+
+  constructor(
+    origins: string[],
+    readonly defaults: { success: string; cancel: string; portalReturn: string },
+  ) {
+    this.origins = new Set(origins.map((o) => new URL(o).origin));
+  }
+
+  check(field: string, url: string | undefined, fallback: string): string {
+    const chosen = url ?? fallback;
+    let origin: string;
+    try {
+      origin = new URL(chosen.replace('{CHECKOUT_SESSION_ID}', 'x')).origin;
+    } catch {
+      throw new ValidationFailure('invalid_redirect_url', `${field} is not a URL`, { field });
+    }
+    if (!this.origins.has(origin)) {
+      throw new ValidationFailure('redirect_origin_not_allowed', `${field} must be on an allowed origin (TALLY_REDIRECT_ORIGINS): ${origin} is not`, {
+        field,
+        allowedOrigins: [...this.origins],
+      });
+    }
+    return chosen;
+  }
+
+  /** Stripe replaces {CHECKOUT_SESSION_ID} in the success URL; the page needs it to sync. */
+  static withSessionId(url: string): string {
+    if (url.includes('{CHECKOUT_SESSION_ID}')) return url;
+    return `${url}${url.includes('?') ? '&' : '?'}session_id={CHECKOUT_SESSION_ID}`;
+  }
+}

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import type Stripe from 'stripe';
+import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { newId } from '../../lib/ids.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+
+export interface PackInput {
+  name: string;
+  credits: number;
+  unitAmount?: number;
+  currency?: string;
+  description?: string | null;
+  active?: boolean;
+  stripePriceId?: string;
+}
+
+export interface PackView {
+  id: string;
+  name: string;
+  description: string | null;
+  credits: number;
+  unitAmount: number;
+  currency: string;
+  active: boolean;
+  stripeProductId: string | null;
+  stripePriceId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type PackRow = Awaited<ReturnType<PrismaClient['pack']['findUniqueOrThrow']>>;
+
+/** Credit packs and their Stripe Product and Price. Stripe prices are immutable: a new amount is a new Price. */
+export class Packs {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
+  ) {}
+
+  /**
+   * `requestKey` (the client's Idempotency-Key) fixes the pack id, and the pack id fixes Stripe's
+   * idempotency keys: a retried create reuses the Product and Price it made the first time.
+   */
+  async create(input: PackInput, requestKey?: string): Promise<{ pack: PackView; created: boolean }> {
+    const id = requestKey ? `pack_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('pack');
+    const existing = await this.prisma.pack.findUnique({ where: { id } });
+    if (existing) return { pack: packView(existing), created: false };
+    const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId) : await this.createProductAndPrice(id, input);
+    const row = await this.prisma.pack
+      .create({
+      data: {
+        id,
+        name: input.name,
+        description: input.description ?? null,
+        credits: BigInt(input.credits),
+        unitAmount: stripeIds.unitAmount,
+        currency: stripeIds.currency,
+        active: input.active ?? true,
+        stripeProductId: stripeIds.productId,
+        stripePriceId: stripeIds.priceId,
+        managedPrice: !input.stripePriceId,
+      },
+      })
+      .catch(async (error) => {
+        // The same create retried concurrently: the other one stored it first.
+        if (error?.code === 'P2002') return null;
+        throw error;
+      });
+    if (!row) return { pack: packView(await this.row(id)), created: false };
+    return { pack: packView(row), created: true };
+  }
+
+  async list(activeOnly: boolean): Promise<PackView[]> {
+    const rows = await this.prisma.pack.findMany({ where: activeOnly ? { active: true } : {}, orderBy: { createdAt: 'asc' } });
+    return rows.map(packView);
+  }
+
+  async get(id: string): Promise<PackView> {
+    return packView(await this.row(id));
+  }
+
+  async row(id: string): Promise<PackRow> {
+    const row = await this.prisma.pack.findUnique({ where: { id } });
+    if (!row) throw new NotFoundFailure('pack', id);
+    return row;
+  }
+
+  async update(id: string, input: Partial<PackInput>): Promise<PackView> {
+    const row = await this.row(id);
+    const priceChanges = (input.unitAmount !== undefined && input.unitAmount !== row.unitAmount) || (input.currency !== undefined && input.currency !== row.currency);
+    let price = { priceId: row.stripePriceId, unitAmount: row.unitAmount, currency: row.currency };
+    if (priceChanges) {
+      if (!row.managedPrice) throw new ConflictFailure('price_managed_elsewhere', 'This pack uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
+      const unitAmount = input.unitAmount ?? row.unitAmount;
+      const currency = input.currency ?? row.currency;
+      const created = await callStripe('create the new price', () =>
+        this.stripe.prices.create(
+          { product: row.stripeProductId!, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
+          { idempotencyKey: `tally-pack-${id}-price-${currency}-${unitAmount}` },
+        ),
+      );
+      await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
+      price = { priceId: created.id, unitAmount, currency };
+    } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
+      const adopted = await this.adoptPrice(input.stripePriceId);
+      price = { priceId: adopted.priceId, unitAmount: adopted.unitAmount, currency: adopted.currency };
+    }
+    if (row.managedPrice && row.stripeProductId && (input.name !== undefined || input.description !== undefined || input.active !== undefined)) {
+      await callStripe('update the product', () =>
+        this.stripe.products.update(row.stripeProductId!, {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
+          ...(input.active !== undefined ? { active: input.active } : {}),
+        }),
+      );
+    }
+    const updated = await this.prisma.pack.update({
+      where: { id },
+      data: {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.credits !== undefined ? { credits: BigInt(input.credits) } : {}),
+        ...(input.active !== undefined ? { active: input.active } : {}),
+        stripePriceId: price.priceId,
+        unitAmount: price.unitAmount,
+        currency: price.currency,
+      },
+    });
+    return packView(updated);
+  }
+
+  private async createProductAndPrice(id: string, input: PackInput) {
+    if (input.unitAmount === undefined || input.currency === undefined) {
+      throw new ValidationFailure('invalid_request', 'unitAmount and currency are required unless stripePriceId is given', { fields: ['unitAmount', 'currency'] });
+    }
+    const product = await callStripe('create the product', () =>
+      this.stripe.products.create(
+        { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } },
+        { idempotencyKey: `tally-pack-${id}-product` },
+      ),
+    );
+    const price = await callStripe('create the price', () =>
+      this.stripe.prices.create(
+        { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } },
+        { idempotencyKey: `tally-pack-${id}-price-${input.currency}-${input.unitAmount}` },
+      ),
+    );
+    return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };
+  }
+
+  private async adoptPrice(priceId: string) {
+    const price = await callStripe('read the price', () => this.stripe.prices.retrieve(priceId)).catch((error) => {
+      if (error?.code === 'stripe_invalid_request') throw new ValidationFailure('unknown_stripe_price', `Stripe has no price '${priceId}'`, { field: 'stripePriceId' });
+      throw error;
+    });
+    if (price.recurring) throw new ValidationFailure('invalid_request', 'A pack needs a one-time price; this one is recurring', { field: 'stripePriceId' });
+    if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
+    const productId = typeof price.product === 'string' ? price.product : price.product.id;
+    return { productId, priceId: price.id, unitAmount: price.unit_amount, currency: price.currency };
+  }
+}
+
+export function packView(row: PackRow): PackView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    credits: Number(row.credits),
+    unitAmount: row.unitAmount,
+    currency: row.currency,
+    active: row.active,
+    stripeProductId: row.stripeProductId,
+    stripePriceId: row.stripePriceId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

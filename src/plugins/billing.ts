@@ -1,0 +1,61 @@
+import fp from 'fastify-plugin';
+import type Stripe from 'stripe';
+import { Checkouts } from '../domain/checkout/checkouts.js';
+import { openPortal } from '../domain/checkout/portal.js';
+import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
+import { Packs } from '../domain/packs/packs.js';
+import { StripeEventProcessor } from '../stripe/event-processor.js';
+import { eventHandlers } from '../stripe/handlers/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    stripe: Stripe;
+    webhookSecret: string;
+    packs: Packs;
+    checkouts: Checkouts;
+    stripeEvents: StripeEventProcessor;
+    openPortal(accountId: string, returnUrl?: string): Promise<{ url: string }>;
+  }
+}
+
+export interface BillingOptions {
+  stripe: Stripe;
+  webhookSecret: string;
+  /** Tally's own base URL: the default redirect pages live there. */
+  publicUrl: string;
+}
+
+/** Everything that talks to Stripe: packs, checkout, portal, and the processing of Stripe's events. */
+export default fp<BillingOptions>(
+  async (app, { stripe, webhookSecret, publicUrl }) => {
+    const config = app.config;
+    const origins = config.TALLY_REDIRECT_ORIGINS ? config.TALLY_REDIRECT_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) : defaultOrigins(publicUrl);
+    const redirects = new RedirectPolicy(origins, {
+      success: config.CHECKOUT_SUCCESS_URL ?? `${publicUrl}/checkout/success?session_id={CHECKOUT_SESSION_ID}`,
+      cancel: config.CHECKOUT_CANCEL_URL ?? `${publicUrl}/checkout/cancel`,
+      portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/checkout/cancel`,
+    });
+    const packs = new Packs(app.db.prisma, stripe);
+    const checkouts = new Checkouts(app.db.prisma, stripe, app.ledger, packs, redirects);
+    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts }), app.log);
+    app.decorate('stripe', stripe);
+    app.decorate('webhookSecret', webhookSecret);
+    app.decorate('packs', packs);
+    app.decorate('checkouts', checkouts);
+    app.decorate('stripeEvents', processor);
+    app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));
+    processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
+    app.addHook('onClose', async () => processor.stop());
+  },
+  { name: 'billing', dependencies: ['services'] },
+);
+
+/** Tally's own origin, under both names a local browser may use for it. */
+function defaultOrigins(publicUrl: string): string[] {
+  const url = new URL(publicUrl);
+  const origins = [url.origin];
+  if (url.hostname === 'localhost' || url.hostname === '127.0.0.1') {
+    for (const host of ['localhost', '127.0.0.1']) origins.push(`${url.protocol}//${host}${url.port ? `:${url.port}` : ''}`);
+  }
+  return origins;
+}

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { accountId, errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+
+const checkout = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  kind: z.string(),
+  packId: z.string().nullable(),
+  quantity: z.number().int(),
+  credits: z.number().int(),
+  status: z.enum(['open', 'complete', 'expired']),
+  paymentStatus: z.string(),
+  url: z.string().nullable(),
+  expiresAt: timestamp.nullable(),
+  fulfilled: z.boolean(),
+  grantId: z.string().nullable(),
+});
+const sessionParams = z.object({ id: z.string().regex(/^cs_\w+$/, 'must be a Checkout Session id (cs_...)') });
+const redirectUrl = z.string().max(2000);
+
+const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post('/v1/checkout/sessions', {
+    schema: {
+      tags: ['checkout'],
+      summary: 'Open a Stripe Checkout for a credit pack',
+      headers: optionalIdempotencyHeaders,
+      body: z.strictObject({
+        accountId,
+        packId: z.string().min(1).max(64),
+        quantity: z.number().int().min(1).max(100).default(1),
+        successUrl: redirectUrl.optional().describe('Where Stripe sends the payer; {CHECKOUT_SESSION_ID} is filled in (added as session_id when absent)'),
+        cancelUrl: redirectUrl.optional(),
+        allowPromotionCodes: z.boolean().optional(),
+      }),
+      response: {
+        201: z.object({ id: z.string(), url: z.string().nullable(), expiresAt: timestamp.nullable(), status: z.string(), credits: z.number().int() }),
+        ...errors(400, 401, 404, 502, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const view = await app.checkouts.createForPack(request.body, key);
+      return reply.status(201).send({ id: view.id, url: view.url, expiresAt: view.expiresAt, status: view.status, credits: view.credits });
+    },
+  });
+
+  app.get('/v1/checkout/sessions/:id', {
+    schema: { tags: ['checkout'], summary: 'A checkout Tally opened', params: sessionParams, response: { 200: checkout, ...errors(400, 401, 404) } },
+    handler: async (request) => app.checkouts.get(request.params.id),
+  });
+
+  app.post('/v1/checkout/sessions/:id/sync', {
+    schema: {
+      tags: ['checkout'],
+      summary: "The success page's eager path: fulfil now if Stripe says paid (exactly once, shared with the webhook)",
+      params: sessionParams,
+      response: {
+        200: z.object({ id: z.string(), status: z.string(), paymentStatus: z.string(), fulfilled: z.boolean(), available: z.number().int().nullable() }),
+        ...errors(400, 401, 404, 502, 503),
+      },
+    },
+    handler: async (request) => {
+      const result = await app.checkouts.sync(request.params.id);
+      const meta = await app.checkouts.get(request.params.id).catch(() => undefined);
+      const available = result.available ?? (meta ? (await app.balances.read(meta.accountId)).available : null);
+      return { id: result.id, status: result.status, paymentStatus: result.paymentStatus, fulfilled: result.fulfilled, available };
+    },
+  });
+
+  app.post('/v1/portal/sessions', {
+    schema: {
+      tags: ['checkout'],
+      summary: "Open the Stripe customer portal for the account's customer (created if missing)",
+      body: z.strictObject({ accountId, returnUrl: redirectUrl.optional() }),
+      response: { 201: z.object({ url: z.string() }), ...errors(400, 401, 404, 502, 503) },
+    },
+    handler: async (request, reply) => reply.status(201).send(await app.openPortal(request.body.accountId, request.body.returnUrl)),
+  });
+};
+
+export default checkoutRoutes;

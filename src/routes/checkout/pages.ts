@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { TallyError } from '../../errors.js';
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+</head><body><h1>${title}</h1>${body}</body></html>`;
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The default success and cancel pages, for a Tally used on its own (a product normally sends its
+ * users to its own pages, which call POST /v1/checkout/sessions/{id}/sync with a key).
+ */
+const checkoutPages: FastifyPluginAsync = async (app) => {
+  app.get('/checkout/success', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    const id = String((request.query as Record<string, unknown>).session_id ?? '');
+    reply.type('text/html');
+    if (!/^cs_\w+$/.test(id)) return page('Payment', '<p>No checkout session was named.</p>');
+    try {
+      const result = await app.checkouts.sync(id);
+      const view = await app.checkouts.get(id);
+      return result.fulfilled
+        ? page('Payment received', `<p id="result">${view.credits} credits were added to account <b>${escape(view.accountId)}</b>.</p>`)
+        : page('Payment pending', `<p id="result">Stripe has not confirmed the payment yet (${escape(result.paymentStatus)}). The credits arrive as soon as it does.</p>`);
+    } catch (error) {
+      if (error instanceof TallyError) return page('Payment', `<p id="result">${escape(error.message)}</p>`);
+      throw error;
+    }
+  });
+  app.get('/checkout/cancel', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    reply.type('text/html');
+    return page('Checkout canceled', '<p id="result">Nothing was charged.</p>');
+  });
+};
+
+export default checkoutPages;

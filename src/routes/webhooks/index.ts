@@ -1,0 +1,40 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type Stripe from 'stripe';
+import { storeEvent } from '../../db/stripe-event-queries.js';
+import { sendError } from '../../plugins/error-handler.js';
+
+/**
+ * Stripe's webhook. The signature covers the raw bytes, so this plugin (and only it) keeps JSON
+ * bodies as a Buffer. An event is stored before the 2xx; processing follows, and is retried by
+ * Tally itself when it fails.
+ */
+const webhooks: FastifyPluginAsync = async (app) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.post('/v1/webhooks/stripe', {
+    config: { access: 'public' },
+    bodyLimit: 1024 * 1024,
+    schema: {
+      tags: ['webhooks'],
+      summary: "Stripe's webhook endpoint (signed with STRIPE_WEBHOOK_SECRET; no API key)",
+      security: [],
+    },
+    handler: async (request, reply) => {
+      const signature = request.headers['stripe-signature'];
+      if (typeof signature !== 'string' || !Buffer.isBuffer(request.body)) {
+        return sendError(reply, 400, 'invalid_signature', 'A Stripe-Signature header and a JSON body are required');
+      }
+      let event: Stripe.Event;
+      try {
+        event = app.stripe.webhooks.constructEvent(request.body, signature, app.webhookSecret);
+      } catch (error) {
+        return sendError(reply, 400, 'invalid_signature', `Webhook signature verification failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+      const stored = await storeEvent(app.db.pool, event);
+      if (stored) app.stripeEvents.kick(event.id);
+      return reply.status(200).send({ received: true, duplicate: !stored });
+    },
+  });
+};
+
+export default webhooks;

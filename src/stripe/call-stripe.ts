@@ -1,0 +1,36 @@
+import Stripe from 'stripe';
+import { ThirdPartyFailure, ValidationFailure } from '../errors.js';
+
+/**
+ * Runs a Stripe call and turns its failures into Tally's: the client learns whether Stripe refused
+ * our credentials, was unreachable, limited us or failed, without a stack trace or our secret.
+ */
+export async function callStripe<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw translateStripeError(what, error);
+  }
+}
+
+export function translateStripeError(what: string, error: unknown): Error {
+  if (!(error instanceof Stripe.errors.StripeError)) return error as Error;
+  const details = { stripeCode: error.code ?? null, stripeType: error.type, requestId: error.requestId ?? null };
+  if (error instanceof Stripe.errors.StripeAuthenticationError || error instanceof Stripe.errors.StripePermissionError) {
+    return new ThirdPartyFailure('stripe_authentication_failed', `Stripe refused Tally's API key while trying to ${what}`, details);
+  }
+  if (error instanceof Stripe.errors.StripeRateLimitError) {
+    return new ThirdPartyFailure('stripe_rate_limited', `Stripe is rate limiting requests; could not ${what}, try again shortly`, details, true);
+  }
+  if (error instanceof Stripe.errors.StripeConnectionError) {
+    return new ThirdPartyFailure('stripe_unreachable', `Stripe could not be reached or did not answer in time; could not ${what}`, details, true);
+  }
+  if (error instanceof Stripe.errors.StripeInvalidRequestError) {
+    if (error.param === 'currency') return new ValidationFailure('invalid_currency', `Stripe does not accept this currency: ${error.message}`, { field: 'currency' });
+    if (error.code === 'amount_too_small' || error.code === 'amount_too_large') {
+      return new ValidationFailure(error.code, `Stripe refused the amount: ${error.message}`, { field: 'amount' });
+    }
+    return new ThirdPartyFailure('stripe_invalid_request', `Stripe refused the request to ${what}: ${error.message}`, { ...details, param: error.param ?? null });
+  }
+  return new ThirdPartyFailure('stripe_error', `Stripe failed while trying to ${what} (status ${error.statusCode ?? 'unknown'})`, details);
+}

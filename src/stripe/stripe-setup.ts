@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import type Stripe from 'stripe';
+import type { Config } from '../config.js';
+import { createStripeSimulator, type StripeSimulator } from '../simulator/index.js';
+import { createStripeClient } from './client.js';
+
+export interface StripeSetup {
+  client: Stripe;
+  webhookSecret: string;
+  /** Present when Tally runs against its built-in simulator (no STRIPE_SECRET_KEY). */
+  simulator?: StripeSimulator;
+  simulatorUrl?: string;
+  describe: string;
+}
+
+/**
+ * With STRIPE_SECRET_KEY, the real Stripe (or STRIPE_API_URL). Without it, the built-in simulator on
+ * STRIPE_SIMULATOR_PORT, signing events with STRIPE_WEBHOOK_SECRET or a secret made for this run.
+ */
+export async function setUpStripe(config: Config): Promise<StripeSetup> {
+  const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('hex')}`;
+  const clientOptions = { timeoutMs: config.STRIPE_TIMEOUT_MS, maxRetries: config.STRIPE_MAX_RETRIES };
+  if (config.STRIPE_SECRET_KEY) {
+    if (!config.STRIPE_WEBHOOK_SECRET) throw new Error('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (the signing secret of your webhook endpoint)');
+    return {
+      client: createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL, ...clientOptions }),
+      webhookSecret,
+      describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${config.STRIPE_API_URL}` : 'Stripe',
+    };
+  }
+  const simulator = createStripeSimulator({ webhookSecret });
+  const simulatorUrl = await simulator.listen(config.STRIPE_SIMULATOR_PORT, '127.0.0.1');
+  return {
+    client: createStripeClient({ secretKey: 'sk_test_simulator', apiUrl: simulatorUrl, ...clientOptions }),
+    webhookSecret,
+    simulator,
+    simulatorUrl,
+    describe: `built-in Stripe simulator at ${simulatorUrl}`,
+  };
+}

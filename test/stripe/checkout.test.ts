@@ -1,0 +1,100 @@
+import t from 'tap';
+import { build, eventually, ledgerSum } from '../helper.js';
+import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
+
+t.test('end to end: a pack, a checkout, paid on the simulator, credits once', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { pack } = await accountAndPack(ctx);
+  t.match(pack, { credits: 500, unitAmount: 500, currency: 'usd', active: true });
+  const price = await ctx.stripe.prices.retrieve(pack.stripePriceId);
+  t.equal(price.unit_amount, 500, 'the Stripe price exists');
+  t.equal(price.product, pack.stripeProductId);
+
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id, { quantity: 2 });
+  t.match(checkout.url, /\/checkout\/cs_/);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  t.match(session.success_url, /session_id=\{CHECKOUT_SESSION_ID\}/, 'the success URL carries the session id');
+  t.equal(session.metadata?.tally_account_id, 'acct_buyer');
+  const account = await ctx.call('GET', '/v1/accounts/acct_buyer');
+  t.equal(session.customer, account.body.stripeCustomerId, 'the session is for the account\'s customer');
+
+  await ctx.simulator.pay(checkout.id);
+  const balance = await eventually(async () => {
+    const b = (await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body;
+    return b.available > 0 && b;
+  });
+  t.equal(balance.available, 1000, 'two packs of 500');
+  const grants = await grantsOf(ctx, 'acct_buyer');
+  t.equal(grants.length, 1, 'one grant');
+  t.equal(grants[0].source, `checkout:${checkout.id}`, 'whose source names the checkout');
+  const view = await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`);
+  t.match(view.body, { status: 'complete', fulfilled: true, credits: 1000, grantId: grants[0].id });
+  const sync = await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`);
+  t.match(sync.body, { status: 'complete', fulfilled: true, available: 1000 }, 'a later sync changes nothing');
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_buyer')).available), 1000);
+  const events = await ctx.database.pool.query("SELECT type, status FROM stripe_events WHERE type = 'checkout.session.completed'");
+  t.same(events.rows, [{ type: 'checkout.session.completed', status: 'processed' }]);
+});
+
+t.test('the success page syncs before the webhook arrives', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  const before = await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`);
+  t.match(before.body, { status: 'open', fulfilled: false, paymentStatus: 'unpaid', available: 0 });
+  await ctx.simulator.pay(checkout.id); // no webhook URL: nothing is delivered
+  const after = await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`);
+  t.match(after.body, { status: 'complete', fulfilled: true, available: 500 });
+  const page = await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${checkout.id}` });
+  t.match(page.body, /500 credits were added/);
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+});
+
+t.test('checkout input is checked before Stripe is asked', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const cases: Array<[Record<string, unknown>, number, string]> = [
+    [{ accountId: 'nobody', packId: pack.id }, 404, 'account_not_found'],
+    [{ accountId: 'acct_buyer', packId: 'pack_nope' }, 404, 'pack_not_found'],
+    [{ accountId: 'acct_buyer', packId: pack.id, successUrl: 'https://evil.example/steal' }, 400, 'redirect_origin_not_allowed'],
+    [{ accountId: 'acct_buyer', packId: pack.id, cancelUrl: 'javascript:alert(1)' }, 400, 'redirect_origin_not_allowed'],
+    [{ accountId: 'acct_buyer', packId: pack.id, quantity: 0 }, 400, 'invalid_request'],
+    [{ accountId: 'acct_buyer', packId: pack.id, extra: 1 }, 400, 'invalid_request'],
+  ];
+  for (const [body, status, code] of cases) {
+    const reply = await ctx.call('POST', '/v1/checkout/sessions', body);
+    t.equal(reply.status, status, `${JSON.stringify(body)}: ${status}`);
+    t.equal(reply.body.error.code, code);
+  }
+  await ctx.call('PATCH', `/v1/packs/${pack.id}`, { active: false });
+  const inactive = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id });
+  t.equal(inactive.status, 400);
+  t.equal(inactive.body.error.code, 'pack_inactive');
+  const sessions = await ctx.stripe.checkout.sessions.list();
+  t.equal(sessions.data.length, 0, 'Stripe was never asked');
+  const rows = await ctx.database.pool.query('SELECT count(*)::int AS n FROM checkouts');
+  t.equal(rows.rows[0].n, 0);
+});
+
+t.test('two first checkouts racing make one Stripe customer', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const [a, b] = await Promise.all([openCheckout(ctx, 'acct_buyer', pack.id), openCheckout(ctx, 'acct_buyer', pack.id)]);
+  const sa = await ctx.stripe.checkout.sessions.retrieve(a.id);
+  const sb = await ctx.stripe.checkout.sessions.retrieve(b.id);
+  t.equal(sa.customer, sb.customer);
+  const customers = await ctx.stripe.customers.list({ limit: 100 });
+  t.equal(customers.data.length, 1, 'one customer in Stripe');
+});
+
+t.test('the portal opens for the account\'s customer', async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const portal = await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' });
+  t.equal(portal.status, 201);
+  t.match(portal.body.url, /\/portal\/bps_/);
+  const account = await ctx.call('GET', '/v1/accounts/acct_buyer');
+  t.match(account.body.stripeCustomerId, /^cus_/, 'the customer was created');
+  t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer', returnUrl: 'https://elsewhere.example' })).status, 400);
+  t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'nobody' })).status, 404);
+});
