@@ -39,6 +39,8 @@ export interface BuildOptions {
   /** The port to listen on (default: a free one). */
   port?: number;
   retrySchedule?: number[];
+  /** The key Tally's Stripe client uses (the simulator refuses sk_test_invalid...). */
+  stripeSecretKey?: string;
 }
 
 export interface TestApp {
@@ -64,7 +66,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const simulator = createStripeSimulator({ webhookSecret: WEBHOOK_SECRET, retrySchedule: options.retrySchedule ?? [100, 200, 400, 800, 1600] });
   const simulatorUrl = await simulator.listen(0);
   t.teardown(() => simulator.close());
-  const stripe = createStripeClient({ secretKey: 'sk_test_tally', apiUrl: simulatorUrl, timeoutMs: Number(options.env?.STRIPE_TIMEOUT_MS ?? 5000), maxRetries: Number(options.env?.STRIPE_MAX_RETRIES ?? 0) });
+  const stripe = createStripeClient({ secretKey: options.stripeSecretKey ?? 'sk_test_tally', apiUrl: simulatorUrl, timeoutMs: Number(options.env?.STRIPE_TIMEOUT_MS ?? 5000), maxRetries: Number(options.env?.STRIPE_MAX_RETRIES ?? 0) });
   const database = openDatabase(url, 10);
   const logs: string[] = [];
   const logStream = new Writable({

@@ -1,0 +1,65 @@
+import t from 'tap';
+import { build, key } from '../helper.js';
+
+t.test('packs: create, list, get, change price, deactivate', async (t) => {
+  const ctx = await build(t);
+  const created = await ctx.call('POST', '/v1/packs', { name: 'Pro pack', credits: 1000, unitAmount: 900, currency: 'EUR', description: '1k credits' });
+  t.equal(created.status, 201);
+  t.match(created.body, { name: 'Pro pack', credits: 1000, unitAmount: 900, currency: 'eur', active: true });
+  const product = await ctx.stripe.products.retrieve(created.body.stripeProductId);
+  t.equal(product.name, 'Pro pack');
+  t.equal((await ctx.call('GET', '/v1/packs', undefined, { key: ctx.serviceKey })).body.data.length, 1, 'a service key can list');
+  t.equal((await ctx.call('GET', `/v1/packs/${created.body.id}`)).body.id, created.body.id);
+  t.equal((await ctx.call('GET', '/v1/packs/pack_nope')).status, 404);
+  t.equal((await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1, unitAmount: 100, currency: 'usd' }, { key: ctx.serviceKey })).status, 403);
+
+  const repriced = await ctx.call('PATCH', `/v1/packs/${created.body.id}`, { unitAmount: 1200 });
+  t.equal(repriced.status, 200);
+  t.not(repriced.body.stripePriceId, created.body.stripePriceId, 'a new amount is a new Price');
+  t.equal((await ctx.stripe.prices.retrieve(created.body.stripePriceId)).active, false, 'the old Price is deactivated');
+  t.equal((await ctx.stripe.prices.retrieve(repriced.body.stripePriceId)).unit_amount, 1200);
+  t.equal(repriced.body.stripeProductId, created.body.stripeProductId, 'same Product');
+
+  const off = await ctx.call('PATCH', `/v1/packs/${created.body.id}`, { active: false });
+  t.equal(off.body.active, false);
+  t.equal((await ctx.call('GET', '/v1/packs')).body.data.length, 0, 'inactive packs are not listed by default');
+  t.equal((await ctx.call('GET', '/v1/packs?active=false')).body.data.length, 1);
+});
+
+t.test('a retried create never makes a second Product', async (t) => {
+  const ctx = await build(t);
+  const k = key('pack');
+  const body = { name: 'Retry pack', credits: 10, unitAmount: 100, currency: 'usd' };
+  const [a, b] = await Promise.all([ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k }), ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k })]);
+  const c = await ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k });
+  t.equal(a.body.id, b.body.id);
+  t.equal(a.body.id, c.body.id);
+  t.same([a.status, b.status, c.status].sort(), [200, 200, 201]);
+  const products = await ctx.stripe.products.list({ limit: 100 });
+  t.equal(products.data.length, 1, 'one Product in Stripe');
+  // A first attempt that died after Stripe made the Product, before the pack was stored:
+  const k2 = key('pack');
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/prices', status: 500 });
+  t.equal((await ctx.call('POST', '/v1/packs', { ...body, name: 'Half' }, { 'idempotency-key': k2 })).status, 502);
+  t.equal((await ctx.call('POST', '/v1/packs', { ...body, name: 'Half' }, { 'idempotency-key': k2 })).status, 201);
+  t.equal((await ctx.stripe.products.list({ limit: 100 })).data.length, 2, 'the retry reused the Product');
+});
+
+t.test('a pack can sell a price managed in the Stripe Dashboard', async (t) => {
+  const ctx = await build(t);
+  const product = await ctx.stripe.products.create({ name: 'Dashboard product' });
+  const price = await ctx.stripe.prices.create({ product: product.id, unit_amount: 2500, currency: 'gbp' });
+  const pack = await ctx.call('POST', '/v1/packs', { name: 'Dashboard pack', credits: 3000, stripePriceId: price.id });
+  t.equal(pack.status, 201);
+  t.match(pack.body, { unitAmount: 2500, currency: 'gbp', stripePriceId: price.id, stripeProductId: product.id });
+  const repriced = await ctx.call('PATCH', `/v1/packs/${pack.body.id}`, { unitAmount: 100 });
+  t.equal(repriced.status, 409, 'Tally does not reprice a price it does not own');
+  const unknown = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1, stripePriceId: 'price_nope' });
+  t.equal(unknown.status, 400);
+  t.equal(unknown.body.error.code, 'unknown_stripe_price');
+  const bad = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1.5, unitAmount: -1, currency: 'dollars' });
+  t.equal(bad.status, 400);
+  t.ok(bad.body.error.details.issues.length >= 3, 'every bad field is named');
+  const missing = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1 });
+  t.equal(missing.status, 400);
+});

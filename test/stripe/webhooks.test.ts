@@ -1,0 +1,124 @@
+import t from 'tap';
+import { build, eventually, signedEvent, WEBHOOK_SECRET } from '../helper.js';
+import { freePort } from '../../src/db/embedded-postgres.js';
+import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
+
+const post = (ctx: Awaited<ReturnType<typeof build>>, event: { payload: string; header: string }) =>
+  ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
+
+async function paidSession(ctx: Awaited<ReturnType<typeof build>>) {
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id); // not delivered: this app does not listen
+  return ctx.stripe.checkout.sessions.retrieve(checkout.id);
+}
+
+t.test('the same completed event 10 times at once, racing the success sync: one grant', async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  const event = signedEvent(ctx.stripe, 'checkout.session.completed', session, { id: 'evt_dup_1' });
+  const replies = await Promise.all([
+    ...Array.from({ length: 10 }, () => post(ctx, event)),
+    ctx.call('POST', `/v1/checkout/sessions/${session.id}/sync`),
+  ]);
+  const deliveries = replies.slice(0, 10).map((r) => ('statusCode' in r ? r.statusCode : r.status));
+  t.same(deliveries, Array(10).fill(200), 'every delivery is acknowledged');
+  t.equal(replies.slice(0, 10).filter((r) => 'json' in r && !r.json().duplicate).length, 1, 'one stored, nine recognised as duplicates');
+  await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM stripe_events WHERE id = 'evt_dup_1' AND status = 'processed'")).rowCount);
+  const grants = await grantsOf(ctx, 'acct_buyer');
+  t.equal(grants.length, 1, 'one grant');
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 500);
+});
+
+t.test('events in the wrong order: async_payment_succeeded before completed, one grant', async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.async_payment_succeeded', session))).statusCode, 200);
+  await eventually(async () => (await grantsOf(ctx, 'acct_buyer')).length);
+  const unpaidEarlier = { ...session, payment_status: 'unpaid' };
+  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', unpaidEarlier))).statusCode, 200);
+  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session))).statusCode, 200);
+  await eventually(async () => (await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status = 'processed'")).rows[0].n === 3);
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+  const view = await ctx.call('GET', `/v1/checkout/sessions/${session.id}`);
+  t.match(view.body, { status: 'complete', fulfilled: true }, 'an older unpaid view does not undo the fulfilment');
+});
+
+t.test('unpaid completion waits; expiry closes without credits; unknown events are recorded', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', { ...session, status: 'complete', payment_status: 'unpaid' }));
+  const other = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.stripe.checkout.sessions.expire(other.id);
+  await post(ctx, signedEvent(ctx.stripe, 'checkout.session.expired', await ctx.stripe.checkout.sessions.retrieve(other.id)));
+  await post(ctx, signedEvent(ctx.stripe, 'customer.created', { id: 'cus_x', object: 'customer' }, { id: 'evt_unhandled' }));
+  await eventually(async () => (await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status IN ('processed', 'ignored')")).rows[0].n === 3);
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'complete', paymentStatus: 'unpaid', fulfilled: false });
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${other.id}`)).body, { status: 'expired', fulfilled: false });
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 0, 'no credits');
+  const unhandled = await ctx.database.pool.query("SELECT status FROM stripe_events WHERE id = 'evt_unhandled'");
+  t.equal(unhandled.rows[0].status, 'ignored', 'acknowledged and recorded');
+});
+
+t.test('bad signature, wrong secret, tampered body, old timestamp: 400 and nothing stored', async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  const good = signedEvent(ctx.stripe, 'checkout.session.completed', session);
+  const cases: Array<[string, { payload: string; header: string }]> = [
+    ['no signature', { payload: good.payload, header: '' }],
+    ['garbage signature', { payload: good.payload, header: 't=1,v1=abc' }],
+    ['wrong secret', signedEvent(ctx.stripe, 'checkout.session.completed', session, { secret: 'whsec_wrong' })],
+    ['tampered body', { payload: good.payload.replace('"paid"', '"no_payment_required"'), header: good.header }],
+    ['old timestamp', signedEvent(ctx.stripe, 'checkout.session.completed', session, { timestamp: Math.floor(Date.now() / 1000) - 600 })],
+  ];
+  for (const [name, event] of cases) {
+    const reply = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/webhooks/stripe',
+      payload: event.payload,
+      headers: { 'content-type': 'application/json', ...(event.header ? { 'stripe-signature': event.header } : {}) },
+    });
+    t.equal(reply.statusCode, 400, `${name}: 400`);
+    t.equal(reply.json().error.code, 'invalid_signature', name);
+  }
+  const reparsed = JSON.stringify(JSON.parse(good.payload));
+  const reserialized = await ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: reparsed, headers: { 'content-type': 'application/json', 'stripe-signature': good.header } });
+  t.equal(reserialized.statusCode, 400, 'the signature is checked on the raw bytes');
+  const stored = await ctx.database.pool.query('SELECT count(*)::int AS n FROM stripe_events');
+  t.equal(stored.rows[0].n, 0, 'no event row');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 0);
+  t.ok(WEBHOOK_SECRET);
+});
+
+t.test('a failing event is retried by Tally itself until it succeeds', async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  // The session names an account that does not exist yet: processing fails and is retried.
+  const orphan = { ...session, id: 'cs_test_orphan', metadata: { ...session.metadata, tally_account_id: 'acct_later' } };
+  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', orphan, { id: 'evt_retry' }))).statusCode, 200, 'stored and acknowledged');
+  const failed = await eventually(async () => (await ctx.database.pool.query("SELECT attempts, last_error FROM stripe_events WHERE id = 'evt_retry' AND status = 'failed'")).rows[0]);
+  t.match(failed.last_error, /account/);
+  await ctx.call('PUT', '/v1/accounts/acct_later', {});
+  await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM stripe_events WHERE id = 'evt_retry' AND status = 'processed'")).rowCount, 15_000);
+  t.equal((await grantsOf(ctx, 'acct_later')).length, 1, 'granted once it could be');
+});
+
+t.test('Tally down while Stripe delivers, then up: redelivered, processed, nothing lost or doubled', async (t) => {
+  const port = await freePort();
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkouts = [await openCheckout(ctx, 'acct_buyer', pack.id), await openCheckout(ctx, 'acct_buyer', pack.id)];
+  ctx.simulator.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`); // nobody listens there yet
+  for (const c of checkouts) await ctx.simulator.pay(c.id);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.ok(ctx.simulator.pendingDeliveries() >= 2, 'deliveries are failing');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 0);
+  await ctx.app.listen({ port, host: '127.0.0.1' });
+  await eventually(async () => (await grantsOf(ctx, 'acct_buyer')).length === 2 && ctx.simulator.pendingDeliveries() === 0, 15_000);
+  await ctx.simulator.flushDeliveries(); // and Stripe may redeliver once more
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 2, 'each paid checkout granted once');
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 1000);
+});
