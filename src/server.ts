@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -10,6 +12,8 @@ import { setUpStripe } from './stripe/stripe-setup.js';
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
+  // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
+  if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
   await applyMigrations(url);
   const database = openDatabase(url, config.DATABASE_POOL_SIZE);
   const stripe = await setUpStripe(config);
@@ -26,6 +30,7 @@ async function main(config: Config): Promise<void> {
     await app.close(); // stops accepting, finishes in-flight requests, drains the ledger and event work
     await database.close();
     await embedded?.stop();
+    if (embedded) rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true });
   });
 
   await app.listen({ port, host: config.HOST });
