@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { ConflictFailure } from '../../errors.js';
-import { claimKeys, finishClaims, holdAccounts, loadAccounts, lockAccounts, persistChanges } from '../../db/ledger-queries.js';
-import { withTransaction } from '../../db/transaction.js';
+import { beginAndLock, claimAndLoad, holdAccounts, writeChanges, type StoredClaim } from '../../db/ledger-queries.js';
 import { applyCommands } from './apply-commands.js';
 import type { Idempotency, LedgerCommand, LedgerResult, Outcome } from './types.js';
 
@@ -16,54 +15,72 @@ export interface LedgerRequest {
  * the transaction itself fails them all, and nothing of it is visible.
  */
 export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newId: (prefix: string) => string): Promise<Outcome[]> {
-  return withTransaction(pool, async (client) => {
-    const outcomes: Array<Outcome | undefined> = new Array(requests.length);
+  const client = await pool.connect();
+  let broken = false;
+  try {
     const holdIds = requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
+    // A hold never changes account, so this lookup needs no lock.
     const holdMap = await holdAccounts(client, holdIds);
-    const accountIds = [...new Set(requests.flatMap((r) => ('accountId' in r.command ? [r.command.accountId] : holdMap.has(r.command.holdId) ? [holdMap.get(r.command.holdId)!] : [])))].sort();
-    const locked = await lockAccounts(client, accountIds);
+    const accountIds = [...new Set(requests.flatMap((r) => accountOf(r.command, holdMap)))].sort();
+    const locked = await beginAndLock(client, accountIds);
 
-    // Idempotency: the first request with a key claims it; later ones in this batch follow its outcome.
+    // The first request with a key claims it; later ones in this batch follow its outcome.
     const leaders = new Map<string, number>();
-    const followers: Array<[number, number]> = [];
+    const followers = new Map<number, number>();
     requests.forEach((r, i) => {
       if (!r.idempotency) return;
       const leader = leaders.get(r.idempotency.key);
       if (leader === undefined) leaders.set(r.idempotency.key, i);
-      else followers.push([i, leader]);
+      else followers.set(i, leader);
     });
-    const existing = await claimKeys(client, [...leaders.values()].map((i) => requests[i].idempotency!));
+    const claims = [...leaders.values()].map((i) => requests[i].idempotency!);
+    const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
+    const loaded = await claimAndLoad(client, claims, [...locked], sourceKeys, holdIds);
+
+    const outcomes: Array<Outcome | undefined> = new Array(requests.length);
     for (const [key, i] of leaders) {
-      const stored = existing.get(key);
+      const stored = loaded.existing.get(key);
       if (stored) outcomes[i] = replay(requests[i].idempotency!, stored);
     }
-    const toRun = requests.map((r, i) => (outcomes[i] || followers.some(([f]) => f === i) ? undefined : r.command));
-
-    const sourceKeys = toRun.flatMap((c) => (c?.type === 'grant' && c.sourceKey ? [c.sourceKey] : []));
-    const loaded = await loadAccounts(client, [...locked], sourceKeys, holdIds);
+    const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
     const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: holdMap, grantedSourceKeys: loaded.granted }, newId);
-    const entryIds = await persistChanges(client, changes);
+
+    const stored: Array<{ key: string; result: unknown; entryIndex: number | undefined }> = [];
+    const dropped: string[] = [];
+    for (const [key, i] of leaders) {
+      const c = computed[i];
+      if (!c) continue; // a replay: its record is already complete
+      if (c.outcome.ok) stored.push({ key, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined });
+      else dropped.push(key); // a refused command writes nothing, not even its key: a retry may succeed
+    }
+    const entryIds = await writeChanges(client, changes, stored, dropped);
+    await client.query('COMMIT');
+
     computed.forEach((c, i) => {
       if (!c) return;
       if (c.outcome.ok && c.entryIndex !== undefined && 'entryId' in c.outcome.value) c.outcome.value.entryId = entryIds[c.entryIndex];
       outcomes[i] = c.outcome;
     });
     for (const [i, leader] of followers) outcomes[i] = follow(requests[i].idempotency!, requests[leader].idempotency!, outcomes[leader]!);
-
-    const stored: Array<{ key: string; result: unknown }> = [];
-    const dropped: string[] = [];
-    for (const [key, i] of leaders) {
-      if (existing.has(key)) continue;
-      const outcome = outcomes[i]!;
-      if (outcome.ok) stored.push({ key, result: outcome.value });
-      else dropped.push(key); // a refused command writes nothing, not even its key: a retry may succeed
-    }
-    await finishClaims(client, stored, dropped);
     return outcomes as Outcome[];
-  });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    // A connection that cannot even roll back is dropped rather than handed to the next caller.
+    client.release(broken);
+  }
 }
 
-function replay(request: Idempotency, stored: { operation: string; fingerprint: string; result: unknown }): Outcome {
+function accountOf(command: LedgerCommand, holdMap: Map<string, string>): string[] {
+  if ('accountId' in command) return [command.accountId];
+  const accountId = holdMap.get(command.holdId);
+  return accountId ? [accountId] : [];
+}
+
+function replay(request: Idempotency, stored: StoredClaim): Outcome {
   if (stored.operation !== request.operation || stored.fingerprint !== request.fingerprint) return reused(request.key);
   return { ok: true, value: stored.result as LedgerResult, replayed: true };
 }

@@ -1,0 +1,28 @@
+# Tally: multi-stage build, runs as a non-root user, applies pending migrations at start, then serves.
+# docker build -t tally . && docker run -e DATABASE_URL=... -e TALLY_ADMIN_KEY=... -p 3000:3000 tally
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json prisma.config.ts ./
+COPY scripts ./scripts
+COPY prisma ./prisma
+# npm ci runs the project's postinstall, which generates the Prisma client offline.
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc --noEmit -p . \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 TALLY_DATA_DIR=/app/.data
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/prisma ./prisma
+COPY --from=build --chown=node:node /app/src ./src
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# src/server.ts applies pending migrations (Prisma's schema engine, as WebAssembly) before listening.
+CMD ["node", "--import", "tsx", "src/server.ts"]
