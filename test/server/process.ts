@@ -13,6 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Starts `npm start`'s entry point as a real process and waits for its banner. */
 export async function startTally(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningTally> {
+  // As the Dockerfile runs it: one process, so that a signal (even SIGKILL) reaches the server itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
