@@ -1,6 +1,7 @@
 import { NotFoundFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
+import type { NewEntry } from '../ledger/types.js';
 
 export interface AccountInput {
   email?: string | null;
@@ -18,21 +19,8 @@ export interface AccountView {
   updatedAt: string;
 }
 
-export interface LedgerEntryView {
-  id: string;
-  accountId: string;
-  kind: 'grant' | 'spend' | 'hold' | 'capture' | 'release' | 'expiry' | 'adjustment';
-  amount: number;
-  heldChange: number;
-  availableAfter: number;
-  heldAfter: number;
-  grantId: string | null;
-  holdId: string | null;
-  allocations: unknown;
-  reason: string | null;
-  metadata: unknown;
-  createdAt: string;
-}
+/** A ledger entry as the API shows it: the row as written, with its id and time. */
+export type LedgerEntryView = Omit<NewEntry, 'allocations' | 'metadata'> & { id: string; allocations: unknown; metadata: unknown; createdAt: string };
 
 export class Accounts {
   constructor(private readonly prisma: PrismaClient) {}
