@@ -1,0 +1,75 @@
+import os from 'node:os';
+import { join } from 'node:path';
+import { interleave } from './interleave.js';
+import { createLoadSide } from './load-side.js';
+import { createPgbenchSide } from './pgbench-side.js';
+import { createSliceMonitor } from './slice-monitor.js';
+import type { BenchContext } from './scenarios/scenario.js';
+import type { Settings } from './settings.js';
+import { FUNDED_ACCOUNTS } from './targets.js';
+import type { TallyClient } from './tally-client.js';
+import type { TallyProcess } from './tally-process.js';
+
+export interface BenchContextOptions {
+  settings: Settings;
+  runId: string;
+  databaseUrl: string;
+  postmasterPid?: number;
+  tally: TallyProcess;
+  client: TallyClient;
+  serviceKey: string;
+  webhookSecret: string;
+  fundedAccounts: string[];
+  pgbench: string;
+  baselineDir: string;
+  log(line: string): void;
+}
+
+/** What every scenario gets: Tally, its database, and load and baseline sides to compare. */
+export function createBenchContext(options: BenchContextOptions): BenchContext {
+  const { settings, tally, log } = options;
+  const database = { url: options.databaseUrl, postmasterPid: options.postmasterPid };
+  return {
+    runId: options.runId,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmupSeconds,
+    databaseUrl: options.databaseUrl,
+    tally,
+    client: options.client,
+    serviceKey: options.serviceKey,
+    webhookSecret: options.webhookSecret,
+    fundedAccounts: options.fundedAccounts,
+    log,
+    // Tally's pool leaves application_name empty; pgbench names itself.
+    tallyLoad: (label, load) => createLoadSide(label, createSliceMonitor(tally.pid, database, ''), { ...load, url: tally.url }),
+    pgbench: (script, clients) =>
+      createPgbenchSide(`${script}.pgbench`, createSliceMonitor(tally.pid, database, 'pgbench'), {
+        binary: options.pgbench,
+        url: options.databaseUrl,
+        scriptPath: join(options.baselineDir, `${script}.pgbench`),
+        clients,
+        variables: script === 'spend' ? { naccounts: FUNDED_ACCOUNTS } : {},
+      }),
+    async compare(a, b) {
+      const loadBefore = os.loadavg()[0];
+      const results = await interleave(a, b, { seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, rounds: settings.rounds, log });
+      results.forEach((result, i) => log(`  ${[a, b][i].label}: ${describe(result)}`));
+      log(`  load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0].toFixed(1)}`);
+      return results;
+    },
+  };
+}
+
+/** One log line per measured side: the figures and who used the CPU meanwhile. */
+function describe(result: unknown): string {
+  const r = result as Record<string, any>;
+  const pg = r.pgActivity;
+  const cpu =
+    `; CPU % tally ${r.cpu.tally}, postgres ${r.cpu.postgres}, bench ${r.cpu.bench}` +
+    `; its PG backends on average: ${pg.onCpu} on CPU, ${pg.wal} WAL, ${pg.lock} lock, ${pg.otherWait} other wait, ${pg.waitingForClientInTransaction} idle in transaction`;
+  if ('tps' in r) return `${Math.round(r.tps)} tps, mean latency ${r.meanLatencyMs.toFixed(2)} ms, ${r.failed} failed; slices ${r.slices.map((s: { tps: number }) => Math.round(s.tps)).join(' ')}${cpu}`;
+  return (
+    `${Math.round(r.requestsPerSecond)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, statuses ${JSON.stringify(r.statusCodes)}, ` +
+    `${r.errors} errors; slices ${r.sliceRequestsPerSecond.join(' ')}${cpu}`
+  );
+}

@@ -1,0 +1,82 @@
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  seconds: number;
+  /** The sequence each connection repeats; setupRequest/onResponse make requests unique or chained. */
+  requests: autocannon.Request[];
+  headers?: Record<string, string>;
+}
+
+/** One autocannon run, raw: every response's latency is kept so that runs combine exactly. */
+export interface LoadRun {
+  durationSeconds: number;
+  statusCodes: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  latenciesMs: number[];
+}
+
+export interface LoadResult {
+  connections: number;
+  durationSeconds: number;
+  /** Completed responses, any status. */
+  responses: number;
+  requestsPerSecond: number;
+  /** Over every response, errors included. */
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  status5xx: number;
+  /** Connection errors, timeouts included. */
+  errors: number;
+  timeouts: number;
+}
+
+/** One autocannon run, in this process (never in Tally's), over keep-alive connections to 127.0.0.1. */
+export async function runLoad(options: LoadOptions): Promise<LoadRun> {
+  const latenciesMs: number[] = [];
+  const instance = autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.seconds,
+    headers: options.headers,
+    requests: options.requests,
+    timeout: 10,
+  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latenciesMs.push(responseTime));
+  const result = await instance;
+  return {
+    durationSeconds: result.duration,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latenciesMs,
+  };
+}
+
+/** Several runs of the same load as one: rates over their summed duration, percentiles over all responses. */
+export function summarizeLoad(runs: LoadRun[], connections: number): LoadResult {
+  const statusCodes: Record<string, number> = {};
+  for (const run of runs) for (const [code, n] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const count = (test: (code: number) => boolean) => Object.entries(statusCodes).reduce((sum, [code, n]) => (test(Number(code)) ? sum + n : sum), 0);
+  const latencies = Float64Array.from(runs.flatMap((run) => run.latenciesMs)).sort();
+  const at = (q: number) => (latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]) : NaN);
+  const durationSeconds = runs.reduce((sum, run) => sum + run.durationSeconds, 0);
+  const responses = count(() => true);
+  return {
+    connections,
+    durationSeconds,
+    responses,
+    requestsPerSecond: responses / durationSeconds,
+    latencyMs: { mean: round(latencies.reduce((sum, v) => sum + v, 0) / latencies.length), p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
+    statusCodes,
+    non2xx: count((code) => code < 200 || code >= 300),
+    status5xx: count((code) => code >= 500),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    timeouts: runs.reduce((sum, run) => sum + run.timeouts, 0),
+  };
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

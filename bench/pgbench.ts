@@ -1,0 +1,124 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import pg from 'pg';
+
+export interface PgbenchResult {
+  script: string;
+  clients: number;
+  seconds: number;
+  tps: number;
+  /** pgbench's "latency average", in ms. */
+  meanLatencyMs: number;
+  transactions: number;
+  failed: number;
+  command: string;
+}
+
+export class PgbenchMissing extends Error {}
+
+/**
+ * pgbench from BENCH_PGBENCH, PATH or /usr/lib/postgresql/<version>/bin. On Debian and Ubuntu it
+ * ships with the server package (postgresql-<version>, which postgresql-contrib pulls in), not with
+ * postgresql-client.
+ */
+export function findPgbench(override?: string): { path: string; version: string } {
+  const candidates = [
+    ...(override ? [override] : []),
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'pgbench')),
+    ...debianBinaries(),
+  ];
+  for (const path of candidates) {
+    if (!isExecutable(path)) continue;
+    try {
+      const version = execFileSync(path, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      return { path, version };
+    } catch {
+      // Debian's /usr/bin/pgbench is a wrapper that fails when no server package is installed.
+    }
+  }
+  throw new PgbenchMissing(
+    [
+      'pgbench was not found (looked at BENCH_PGBENCH, PATH and /usr/lib/postgresql/*/bin).',
+      'The baselines need it. On Debian/Ubuntu it ships with the server package, not postgresql-client:',
+      '  apt-get install postgresql-contrib   (pulls in postgresql-<version>, which has /usr/lib/postgresql/<version>/bin/pgbench)',
+      'or point BENCH_PGBENCH at a pgbench binary.',
+    ].join('\n'),
+  );
+}
+
+function debianBinaries(): string[] {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a))
+    .map((v) => join(root, v, 'bin', 'pgbench'));
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads baseline-schema.sql through the pg client (no psql), with :naccounts replaced. */
+export async function loadBaselineSchema(url: string, schemaPath: string, accounts: number): Promise<void> {
+  const sql = readFileSync(schemaPath, 'utf8').replaceAll(':naccounts', String(accounts));
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+    await client.query('ANALYZE baseline_accounts');
+  } finally {
+    await client.end();
+  }
+}
+
+export interface PgbenchRun {
+  binary: string;
+  url: string;
+  scriptPath: string;
+  clients: number;
+  seconds: number;
+  variables?: Record<string, string | number>;
+}
+
+/** `pgbench -n -c <clients> -j 2 -T <seconds> [-D k=v] -f <script> <url>`, bounded in time. */
+export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
+  const seconds = Math.max(1, Math.round(run.seconds));
+  const defines = Object.entries(run.variables ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
+  const args = ['-n', '-c', String(run.clients), '-j', '2', '-T', String(seconds), ...defines, '-f', run.scriptPath, run.url];
+  const command = ['pgbench', ...args.slice(0, -1), '<url>'].join(' ');
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(run.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (chunk) => (text += chunk));
+    child.stderr.on('data', (chunk) => (text += chunk));
+    const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      if (code === 0) resolve(text);
+      else reject(new Error(`${command} exited with code ${code}:\n${text}`));
+    });
+  });
+  const number = (pattern: RegExp) => {
+    const found = pattern.exec(output);
+    if (!found) throw new Error(`Could not read ${pattern} from the output of ${command}:\n${output}`);
+    return Number(found[1]);
+  };
+  return {
+    script: run.scriptPath.split('/').pop()!,
+    clients: run.clients,
+    seconds,
+    tps: number(/^tps = ([\d.]+)/m),
+    meanLatencyMs: number(/^latency average = ([\d.]+) ms/m),
+    transactions: number(/^number of transactions actually processed: (\d+)/m),
+    failed: /^number of failed transactions: (\d+)/m.test(output) ? number(/^number of failed transactions: (\d+)/m) : 0,
+    command,
+  };
+}

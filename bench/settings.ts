@@ -1,0 +1,48 @@
+export const SCENARIO_NAMES = ['spend', 'hot', 'balance', 'holds', 'webhooks'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface Settings {
+  /** Measured seconds of each load run (BENCH_SECONDS). */
+  seconds: number;
+  /** Seconds of load before each measured run, not counted (BENCH_WARMUP_SECONDS). */
+  warmupSeconds: number;
+  /** Slices each comparison is cut into, alternating Tally and its baseline (BENCH_ROUNDS). */
+  rounds: number;
+  scenarios: ScenarioName[];
+  /** An existing PostgreSQL (DATABASE_URL); absent: an embedded one, thrown away at the end. */
+  databaseUrl?: string;
+  /** Extra node flags for the Tally process, e.g. "--cpu-prof --cpu-prof-dir=bench/profiles". */
+  tallyNodeArgs: string[];
+  /** pgbench to use instead of the one found on PATH (BENCH_PGBENCH). */
+  pgbench?: string;
+  /** Where the .pgbench files and baseline-schema.sql are (BENCH_BASELINE_DIR). */
+  baselineDir?: string;
+}
+
+export class SettingsError extends Error {}
+
+/** Reads the BENCH_* variables (and DATABASE_URL) once; a wrong value names the variable. */
+export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const scenarios = (env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = scenarios.filter((s) => !(SCENARIO_NAMES as readonly string[]).includes(s));
+  if (unknown.length) throw new SettingsError(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (known: ${SCENARIO_NAMES.join(', ')})`);
+  return {
+    seconds: positiveNumber(env, 'BENCH_SECONDS', 20),
+    warmupSeconds: positiveNumber(env, 'BENCH_WARMUP_SECONDS', 3),
+    rounds: Math.round(positiveNumber(env, 'BENCH_ROUNDS', 4)),
+    // Always in the documented order: scenarios run one after another, never together.
+    scenarios: scenarios.length ? SCENARIO_NAMES.filter((name) => scenarios.includes(name)) : [...SCENARIO_NAMES],
+    databaseUrl: env.DATABASE_URL || undefined,
+    tallyNodeArgs: (env.BENCH_TALLY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    pgbench: env.BENCH_PGBENCH || undefined,
+    baselineDir: env.BENCH_BASELINE_DIR || undefined,
+  };
+}
+
+function positiveNumber(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 3600) throw new SettingsError(`${name}: a number above 0, at most 3600 (got ${JSON.stringify(raw)})`);
+  return value;
+}
