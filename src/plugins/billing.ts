@@ -1,9 +1,16 @@
 import fp from 'fastify-plugin';
 import type Stripe from 'stripe';
+import { BillPayments } from '../domain/bills/bill-payments.js';
+import { Bills } from '../domain/bills/bills.js';
 import { Checkouts } from '../domain/checkout/checkouts.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
 import { Packs } from '../domain/packs/packs.js';
+import { Plans } from '../domain/plans/plans.js';
+import { SubscriptionCheckouts } from '../domain/subscriptions/subscription-checkouts.js';
+import { SubscriptionEvents } from '../domain/subscriptions/subscription-events.js';
+import { SubscriptionRecords } from '../domain/subscriptions/subscription-records.js';
+import { Subscriptions } from '../domain/subscriptions/subscriptions.js';
 import { StripeEventProcessor } from '../stripe/event-processor.js';
 import { eventHandlers } from '../stripe/handlers/index.js';
 
@@ -12,6 +19,9 @@ declare module 'fastify' {
     stripe: Stripe;
     webhookSecret: string;
     packs: Packs;
+    plans: Plans;
+    subscriptions: Subscriptions;
+    bills: Bills;
     checkouts: Checkouts;
     stripeEvents: StripeEventProcessor;
     openPortal(accountId: string, returnUrl?: string): Promise<{ url: string }>;
@@ -25,7 +35,7 @@ export interface BillingOptions {
   publicUrl: string;
 }
 
-/** Everything that talks to Stripe: packs, checkout, portal, and the processing of Stripe's events. */
+/** Everything that talks to Stripe: packs, plans, subscriptions, bills, checkout, portal, and the processing of Stripe's events. */
 export default fp<BillingOptions>(
   async (app, { stripe, webhookSecret, publicUrl }) => {
     const config = app.config;
@@ -36,11 +46,20 @@ export default fp<BillingOptions>(
       portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/checkout/cancel`,
     });
     const packs = new Packs(app.db.prisma, stripe);
-    const checkouts = new Checkouts(app.db.prisma, stripe, app.ledger, packs, redirects);
-    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts }), app.log);
+    const plans = new Plans(app.db.prisma, stripe);
+    const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans));
+    const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents);
+    const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects);
+    const billPayments = new BillPayments(app.db.prisma, app.ledger);
+    const bills = new Bills(app.db.prisma, stripe, billPayments, redirects);
+    const checkouts = new Checkouts(app.db.prisma, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
+    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents }), app.log);
     app.decorate('stripe', stripe);
     app.decorate('webhookSecret', webhookSecret);
     app.decorate('packs', packs);
+    app.decorate('plans', plans);
+    app.decorate('subscriptions', subscriptions);
+    app.decorate('bills', bills);
     app.decorate('checkouts', checkouts);
     app.decorate('stripeEvents', processor);
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));

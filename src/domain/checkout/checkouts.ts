@@ -2,9 +2,13 @@ import type Stripe from 'stripe';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import type { BillPayments } from '../bills/bill-payments.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Packs } from '../packs/packs.js';
+import type { Plans } from '../plans/plans.js';
+import type { SubscriptionCheckouts } from '../subscriptions/subscription-checkouts.js';
+import type { SubscriptionEvents } from '../subscriptions/subscription-events.js';
 import { isPaid, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
 import { RedirectPolicy } from './redirect-urls.js';
 
@@ -17,11 +21,34 @@ export interface PackCheckoutInput {
   allowPromotionCodes?: boolean;
 }
 
+/** What the checkout route accepts: a pack, a plan, or the Stripe price of either. */
+export interface OpenCheckoutInput {
+  accountId: string;
+  packId?: string;
+  planId?: string;
+  priceId?: string;
+  mode?: 'payment' | 'subscription';
+  quantity?: number;
+  successUrl?: string;
+  cancelUrl?: string;
+  allowPromotionCodes?: boolean;
+}
+
+/** The other kinds of checkout, sharing `fulfil` with packs. */
+export interface CheckoutKinds {
+  plans: Plans;
+  subscriptionCheckouts: SubscriptionCheckouts;
+  subscriptionEvents: SubscriptionEvents;
+  billPayments: BillPayments;
+}
+
 export interface CheckoutView {
   id: string;
   accountId: string;
   kind: string;
   packId: string | null;
+  planId: string | null;
+  billId: string | null;
   quantity: number;
   credits: number;
   status: 'open' | 'complete' | 'expired';
@@ -50,7 +77,29 @@ export class Checkouts {
     private readonly ledger: Ledger,
     private readonly packs: Packs,
     readonly redirects: RedirectPolicy,
+    private readonly kinds?: CheckoutKinds,
   ) {}
+
+  /** Opens the checkout the input names; `priceId` must be the Stripe price of a pack or a plan. */
+  async open(input: OpenCheckoutInput, requestKey?: string): Promise<CheckoutView> {
+    let { packId, planId } = input;
+    if (input.priceId) {
+      const pack = await this.prisma.pack.findUnique({ where: { stripePriceId: input.priceId } });
+      const plan = pack ? undefined : await this.kinds?.plans.forPrice(input.priceId);
+      if (!pack && !plan) throw new ValidationFailure('unknown_price', `Price ${input.priceId} is neither a pack's nor a plan's`, { field: 'priceId' });
+      packId = pack?.id;
+      planId = plan?.id;
+    }
+    const mode = packId ? 'payment' : 'subscription';
+    if (input.mode && input.mode !== mode) {
+      throw new ValidationFailure('mode_mismatch', `A ${packId ? 'pack' : 'plan'} is bought in ${mode} mode, not ${input.mode}`, { field: 'mode', expected: mode });
+    }
+    const redirects = { successUrl: input.successUrl, cancelUrl: input.cancelUrl, allowPromotionCodes: input.allowPromotionCodes };
+    if (packId) return this.createForPack({ accountId: input.accountId, packId, quantity: input.quantity ?? 1, ...redirects }, requestKey);
+    if (!planId || !this.kinds) throw new ValidationFailure('invalid_request', 'One of packId, planId or priceId is required', { fields: ['packId', 'planId', 'priceId'] });
+    if ((input.quantity ?? 1) !== 1) throw new ValidationFailure('invalid_request', 'A subscription is for one plan: quantity must be 1', { field: 'quantity' });
+    return this.kinds.subscriptionCheckouts.create({ accountId: input.accountId, planId, ...redirects }, requestKey);
+  }
 
   /**
    * Nothing is written before Stripe answers: if Stripe fails, no row is left behind. If the row
@@ -124,12 +173,23 @@ export class Checkouts {
 
   /**
    * Grants a paid session's credits once, keyed by the session id, whoever calls first (webhook,
-   * redelivery, success page). An unpaid or expired session only updates the record.
+   * redelivery, success page). An unpaid or expired session only updates the record. `at` is Stripe's
+   * `created` of the event that carried the session (0 from the success page): it dates the
+   * subscription state a subscription-mode session records.
    */
-  async fulfil(session: Stripe.Checkout.Session): Promise<FulfilResult> {
+  async fulfil(session: Stripe.Checkout.Session, at = 0): Promise<FulfilResult> {
     const meta = readCheckoutMetadata(session);
     if (!meta) return { status: statusOf(session), fulfilled: false, granted: false };
-    const record = { accountId: meta.tally_account_id, kind: meta.tally_kind, packId: meta.tally_pack_id ?? null, quantity: Number(meta.tally_quantity ?? 1), credits: BigInt(meta.tally_credits) };
+    const record = {
+      accountId: meta.tally_account_id,
+      kind: meta.tally_kind,
+      packId: meta.tally_pack_id ?? null,
+      planId: meta.tally_plan_id ?? null,
+      billId: meta.tally_bill_id ?? null,
+      quantity: Number(meta.tally_quantity ?? 1),
+      credits: BigInt(meta.tally_credits),
+    };
+    if (meta.tally_kind !== 'pack' && this.kinds) return this.fulfilOther(session, record, at, this.kinds);
     if (!isPaid(session) || session.mode === 'subscription') {
       const row = await this.record(session, record, {});
       return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: false };
@@ -149,7 +209,23 @@ export class Checkouts {
     return { status: 'complete', fulfilled: true, granted: grant?.value.created ?? false, available: grant?.value.available };
   }
 
-  private async record(session: Stripe.Checkout.Session, base: { accountId: string; kind: string; packId: string | null; quantity: number; credits: bigint }, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
+  /**
+   * Subscriptions and bills grant through their own services, keyed by what they pay for (a
+   * subscription period, a bill), so this path, `invoice.paid` and the bill's other checkouts agree.
+   */
+  private async fulfilOther(session: Stripe.Checkout.Session, record: CheckoutRecord, at: number, kinds: CheckoutKinds): Promise<FulfilResult> {
+    const paid = isPaid(session);
+    const outcome: { granted: boolean; grantId: string | null; available?: number } =
+      record.kind === 'bill'
+        ? await kinds.billPayments.onCheckout(session)
+        : paid && session.mode === 'subscription'
+          ? await kinds.subscriptionEvents.onCheckoutPaid(session, at)
+          : { granted: false, grantId: null };
+    const row = await this.record(session, record, paid ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
+    return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: outcome.granted, available: outcome.available };
+  }
+
+  private async record(session: Stripe.Checkout.Session, base: CheckoutRecord, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
     const status = statusOf(session);
     const existing = await this.prisma.checkout.findUnique({ where: { id: session.id } });
     const data = {
@@ -165,6 +241,16 @@ export class Checkouts {
   }
 }
 
+interface CheckoutRecord {
+  accountId: string;
+  kind: string;
+  packId: string | null;
+  planId?: string | null;
+  billId?: string | null;
+  quantity: number;
+  credits: bigint;
+}
+
 function statusOf(session: Stripe.Checkout.Session): 'open' | 'complete' | 'expired' {
   return session.status === 'complete' ? 'complete' : session.status === 'expired' ? 'expired' : 'open';
 }
@@ -175,6 +261,8 @@ export function checkoutView(row: CheckoutRow): CheckoutView {
     accountId: row.accountId,
     kind: row.kind,
     packId: row.packId,
+    planId: row.planId,
+    billId: row.billId,
     quantity: row.quantity,
     credits: Number(row.credits),
     status: row.status,

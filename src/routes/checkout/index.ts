@@ -7,6 +7,8 @@ const checkout = z.object({
   accountId: z.string(),
   kind: z.string(),
   packId: z.string().nullable(),
+  planId: z.string().nullable(),
+  billId: z.string().nullable(),
   quantity: z.number().int(),
   credits: z.number().int(),
   status: z.enum(['open', 'complete', 'expired']),
@@ -23,25 +25,30 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/checkout/sessions', {
     schema: {
       tags: ['checkout'],
-      summary: 'Open a Stripe Checkout for a credit pack',
+      summary: 'Open a Stripe Checkout for a credit pack (payment) or a plan (subscription); 409 subscription_exists if the account already has a live one',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
         accountId,
-        packId: z.string().min(1).max(64),
-        quantity: z.number().int().min(1).max(100).default(1),
+        packId: z.string().min(1).max(64).optional(),
+        planId: z.string().min(1).max(64).optional(),
+        priceId: z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)').optional().describe("The Stripe price of a Tally pack or plan, instead of packId or planId"),
+        mode: z.enum(['payment', 'subscription']).optional().describe('Checked against what the price sells: payment for packs, subscription for plans'),
+        quantity: z.number().int().min(1).max(100).default(1).describe('Packs only'),
         successUrl: redirectUrl.optional().describe('Where Stripe sends the payer; {CHECKOUT_SESSION_ID} is filled in (added as session_id when absent)'),
         cancelUrl: redirectUrl.optional(),
         allowPromotionCodes: z.boolean().optional(),
-      }),
+      }).refine((body) => [body.packId, body.planId, body.priceId].filter((id) => id !== undefined).length === 1, {
+        message: 'give exactly one of packId, planId or priceId',
+      }).describe('Exactly one of packId, planId or priceId'),
       response: {
-        201: z.object({ id: z.string(), url: z.string().nullable(), expiresAt: timestamp.nullable(), status: z.string(), credits: z.number().int() }),
-        ...errors(400, 401, 404, 502, 503),
+        201: z.object({ id: z.string(), kind: z.string(), url: z.string().nullable(), expiresAt: timestamp.nullable(), status: z.string(), credits: z.number().int() }),
+        ...errors(400, 401, 404, 409, 502, 503),
       },
     },
     handler: async (request, reply) => {
       const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
-      const view = await app.checkouts.createForPack(request.body, key);
-      return reply.status(201).send({ id: view.id, url: view.url, expiresAt: view.expiresAt, status: view.status, credits: view.credits });
+      const view = await app.checkouts.open(request.body, key);
+      return reply.status(201).send({ id: view.id, kind: view.kind, url: view.url, expiresAt: view.expiresAt, status: view.status, credits: view.credits });
     },
   });
 

@@ -8,7 +8,7 @@ import type { EventHandlers, HandlerDeps } from './index.js';
  */
 export function checkoutSessionHandlers({ checkouts }: HandlerDeps): EventHandlers {
   const fulfil = async (event: Stripe.Event) => {
-    await checkouts.fulfil(event.data.object as Stripe.Checkout.Session);
+    await checkouts.fulfil(event.data.object as Stripe.Checkout.Session, event.created);
   };
   return {
     'checkout.session.completed': fulfil,

@@ -1,15 +1,19 @@
 import type Stripe from 'stripe';
 import type { Checkouts } from '../../domain/checkout/checkouts.js';
+import type { SubscriptionEvents } from '../../domain/subscriptions/subscription-events.js';
 import { checkoutSessionHandlers } from './checkout-session.js';
+import { invoiceHandlers } from './invoice.js';
+import { subscriptionHandlers } from './subscription.js';
 
 export type EventHandler = (event: Stripe.Event) => Promise<void>;
 export type EventHandlers = Record<string, EventHandler>;
 
 export interface HandlerDeps {
   checkouts: Checkouts;
+  subscriptionEvents: SubscriptionEvents;
 }
 
 /** The event types Tally acts on; every other verified event is stored and marked ignored. */
 export function eventHandlers(deps: HandlerDeps): EventHandlers {
-  return { ...checkoutSessionHandlers(deps) };
+  return { ...checkoutSessionHandlers(deps), ...invoiceHandlers(deps), ...subscriptionHandlers(deps) };
 }

@@ -1,0 +1,76 @@
+import type Stripe from 'stripe';
+import type { PrismaClient } from '../../db/client.js';
+import { isPaid, readCheckoutMetadata } from '../checkout/checkout-metadata.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { BillRow } from './bill-view.js';
+import { MAX_CHECKOUT_SECONDS } from './check-bill-amount.js';
+
+export interface BillPayment {
+  granted: boolean;
+  grantId: string | null;
+  available?: number;
+}
+
+/** What a bill's Checkout Sessions do to it: paid grants once, expired expires. */
+export class BillPayments {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly ledger: Ledger,
+  ) {}
+
+  /**
+   * Any Checkout Session event of a bill (webhook, success page, cancel and reopen): a paid session
+   * grants the bill's credits once, keyed by the bill; an expired one expires the bill if it is still
+   * the bill's current checkout (a reopened bill ignores its old session).
+   */
+  async onCheckout(session: Stripe.Checkout.Session): Promise<BillPayment> {
+    const meta = readCheckoutMetadata(session);
+    const billId = meta?.tally_bill_id;
+    if (!meta || !billId) return { granted: false, grantId: null };
+    const bill = (await this.prisma.bill.findUnique({ where: { id: billId } })) ?? (await this.restore(session, billId));
+    if (isPaid(session)) {
+      const credits = bill.credits === null ? 0 : Number(bill.credits);
+      const grant = credits > 0
+        ? await this.ledger.grant({
+            accountId: bill.accountId,
+            amount: credits,
+            source: `bill:${bill.id}`,
+            sourceKey: `bill:${bill.id}`,
+            reason: `Bill: ${bill.name}`,
+            metadata: { billId: bill.id, checkoutSessionId: session.id },
+          })
+        : undefined;
+      await this.prisma.bill.updateMany({
+        where: { id: bill.id, status: { not: 'paid' } },
+        data: { status: 'paid', paidAt: new Date(), grantId: grant?.value.grant.id ?? null },
+      });
+      return { granted: grant?.value.created ?? false, grantId: grant?.value.grant.id ?? null, available: grant?.value.available };
+    }
+    if (session.status === 'expired') {
+      await this.prisma.bill.updateMany({ where: { id: bill.id, status: 'open', stripeCheckoutSessionId: session.id }, data: { status: 'expired' } });
+    }
+    return { granted: false, grantId: null };
+  }
+
+  /** The session was made but the bill row never written (the database failed after Stripe answered). */
+  private async restore(session: Stripe.Checkout.Session, billId: string): Promise<BillRow> {
+    const meta = session.metadata ?? {};
+    const credits = Number(meta.tally_credits ?? 0);
+    await this.prisma.bill.createMany({
+      data: [{
+        id: billId,
+        accountId: meta.tally_account_id!,
+        name: meta.tally_bill_name || billId,
+        amount: session.amount_total ?? 0,
+        currency: session.currency ?? 'usd',
+        credits: credits > 0 ? BigInt(credits) : null,
+        expiresInSeconds: MAX_CHECKOUT_SECONDS,
+        stripeCheckoutSessionId: session.id,
+        url: session.url,
+        expiresAt: new Date(session.expires_at * 1000),
+      }],
+      skipDuplicates: true,
+    });
+    return this.prisma.bill.findUniqueOrThrow({ where: { id: billId } });
+  }
+}

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import type Stripe from 'stripe';
+import { ConflictFailure, NotFoundFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { newId } from '../../lib/ids.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+import { RedirectPolicy } from '../checkout/redirect-urls.js';
+import { ensureCustomer } from '../customers/ensure-customer.js';
+import type { BillPayments } from './bill-payments.js';
+import { billView, type BillRow, type BillView } from './bill-view.js';
+import { checkBillAmount, checkCheckoutLifetime, MAX_CHECKOUT_SECONDS } from './check-bill-amount.js';
+import { openBillCheckout } from './open-bill-checkout.js';
+
+export interface BillInput {
+  accountId: string;
+  name: string;
+  description?: string;
+  amount: number;
+  currency: string;
+  credits?: number;
+  expiresInSeconds?: number;
+  successUrl?: string;
+  cancelUrl?: string;
+}
+
+/**
+ * One-off bills: a custom amount paid through Checkout, its credits granted once. Stripe is asked
+ * before anything is written, so a failure leaves no bill behind; the status follows Stripe's events.
+ */
+export class Bills {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
+    private readonly payments: BillPayments,
+    private readonly redirects: RedirectPolicy,
+  ) {}
+
+  /** `requestKey` (the client's Idempotency-Key) fixes the bill id: a retry returns the same bill. */
+  async create(input: BillInput, requestKey?: string): Promise<{ bill: BillView; created: boolean }> {
+    checkBillAmount(input.amount, input.currency);
+    const expiresInSeconds = input.expiresInSeconds ?? MAX_CHECKOUT_SECONDS;
+    checkCheckoutLifetime(expiresInSeconds);
+    const urls = this.urls(input);
+    const id = requestKey ? `bill_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('bill');
+    const existing = await this.prisma.bill.findUnique({ where: { id } });
+    if (existing) return { bill: billView(existing), created: false };
+    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
+    const session = await openBillCheckout(this.stripe, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls });
+    const row = await this.prisma
+      .$transaction(async (tx) => {
+        const bill = await tx.bill.create({
+          data: {
+            id,
+            accountId: input.accountId,
+            ...terms,
+            credits: terms.credits === null ? null : BigInt(terms.credits),
+            expiresInSeconds,
+            stripeCheckoutSessionId: session.id,
+            url: session.url,
+            expiresAt: new Date(session.expires_at * 1000),
+          },
+        });
+        await tx.checkout.create({ data: checkoutRow(bill, session) });
+        return bill;
+      })
+      .catch((error) => {
+        if (error?.code === 'P2002') return null; // the same request, retried concurrently, stored it first
+        throw error;
+      });
+    if (!row) return { bill: await this.get(id), created: false };
+    return { bill: billView(row), created: true };
+  }
+
+  async get(id: string): Promise<BillView> {
+    return billView(await this.row(id));
+  }
+
+  async listForAccount(accountId: string): Promise<BillView[]> {
+    const account = await this.prisma.account.findUnique({ where: { id: accountId } });
+    if (!account) throw new NotFoundFailure('account', accountId);
+    const rows = await this.prisma.bill.findMany({ where: { accountId }, orderBy: { createdAt: 'desc' }, take: 200 });
+    return rows.map(billView);
+  }
+
+  /** Expires the bill's checkout at Stripe, then marks it canceled. A bill paid meanwhile is paid. */
+  async cancel(id: string): Promise<BillView> {
+    const bill = await this.row(id);
+    if (bill.status === 'canceled') return billView(bill);
+    if (bill.status === 'paid') throw paidAlready(bill);
+    if (bill.status === 'open') {
+      const session = await this.currentSession(bill);
+      if (session.status === 'open') {
+        await callStripe('expire the checkout session', () => this.stripe.checkout.sessions.expire(session.id)).catch(async (error) => {
+          // Paid or expired between our look and the expiry: Stripe refuses; a paid bill stays paid.
+          if (error?.code !== 'stripe_invalid_request' || (await this.currentSession(bill)).status !== 'expired') throw error;
+        });
+      }
+    }
+    await this.prisma.bill.updateMany({ where: { id, status: { in: ['open', 'expired'] } }, data: { status: 'canceled', canceledAt: new Date() } });
+    const after = await this.row(id);
+    if (after.status === 'paid') throw paidAlready(after);
+    return billView(after);
+  }
+
+  /** A fresh checkout for a bill whose checkout expired unpaid. */
+  async reopen(id: string, expiresInSeconds?: number): Promise<BillView> {
+    const bill = await this.row(id);
+    if (bill.status === 'paid') throw paidAlready(bill);
+    if (bill.status === 'canceled') throw new ConflictFailure('bill_canceled', `Bill ${id} was canceled`, { billId: id });
+    const current = await this.currentSession(bill);
+    if (current.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
+    const lifetime = expiresInSeconds ?? bill.expiresInSeconds;
+    checkCheckoutLifetime(lifetime);
+    const customer = await ensureCustomer(this.prisma, this.stripe, bill.accountId);
+    const session = await openBillCheckout(this.stripe, {
+      billId: id, attempt: bill.checkoutCount, accountId: bill.accountId, customer, name: bill.name, description: bill.description,
+      amount: bill.amount, currency: bill.currency, credits: bill.credits === null ? null : Number(bill.credits), expiresInSeconds: lifetime,
+      ...this.urls({}),
+    });
+    await this.prisma.$transaction(async (tx) => {
+      // Guarded by the attempt: of two reopens racing, one session becomes the bill's.
+      const { count } = await tx.bill.updateMany({
+        where: { id, checkoutCount: bill.checkoutCount, status: { in: ['open', 'expired'] } },
+        data: { status: 'open', stripeCheckoutSessionId: session.id, url: session.url, expiresAt: new Date(session.expires_at * 1000), checkoutCount: bill.checkoutCount + 1 },
+      });
+      if (count === 1) await tx.checkout.create({ data: checkoutRow(bill, session) });
+    });
+    return this.get(id);
+  }
+
+  async row(id: string): Promise<BillRow> {
+    const row = await this.prisma.bill.findUnique({ where: { id } });
+    if (!row) throw new NotFoundFailure('bill', id);
+    return row;
+  }
+
+  /** Stripe's view of the bill's current checkout; a paid one is recorded on the way. */
+  private async currentSession(bill: BillRow): Promise<Stripe.Checkout.Session> {
+    const session = await callStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(bill.stripeCheckoutSessionId));
+    if (session.status === 'complete') {
+      await this.payments.onCheckout(session);
+      throw paidAlready(bill);
+    }
+    return session;
+  }
+
+  private urls(input: { successUrl?: string; cancelUrl?: string }) {
+    return {
+      successUrl: RedirectPolicy.withSessionId(this.redirects.check('successUrl', input.successUrl, this.redirects.defaults.success)),
+      cancelUrl: this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel),
+    };
+  }
+}
+
+function checkoutRow(bill: BillRow, session: Stripe.Checkout.Session) {
+  return {
+    id: session.id,
+    accountId: bill.accountId,
+    kind: 'bill',
+    billId: bill.id,
+    quantity: 1,
+    credits: bill.credits ?? 0n,
+    amountTotal: session.amount_total,
+    currency: session.currency,
+    url: session.url,
+    expiresAt: new Date(session.expires_at * 1000),
+  };
+}
+
+function paidAlready(bill: BillRow) {
+  return new ConflictFailure('bill_paid', `Bill ${bill.id} has been paid`, { billId: bill.id });
+}

@@ -1,0 +1,57 @@
+import type Stripe from 'stripe';
+import { ValidationFailure } from '../../errors.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+
+export type PlanInterval = 'month' | 'year';
+
+export interface PlanPriceTerms {
+  unitAmount: number;
+  currency: string;
+  interval: PlanInterval;
+}
+
+export interface StripePlanPrice extends PlanPriceTerms {
+  productId: string;
+  priceId: string;
+}
+
+/**
+ * A plan's own Product and first recurring Price. The idempotency keys derive from the plan id, so a
+ * retried create reuses what the first attempt made.
+ */
+export async function createPlanProductAndPrice(stripe: Stripe, planId: string, input: { name: string; description?: string | null } & PlanPriceTerms): Promise<StripePlanPrice> {
+  const product = await callStripe('create the product', () =>
+    stripe.products.create(
+      { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_plan_id: planId } },
+      { idempotencyKey: `tally-plan-${planId}-product` },
+    ),
+  );
+  return createPlanPrice(stripe, planId, product.id, input);
+}
+
+/** A new recurring Price on the plan's product: Stripe prices are immutable. */
+export async function createPlanPrice(stripe: Stripe, planId: string, productId: string, terms: PlanPriceTerms): Promise<StripePlanPrice> {
+  const price = await callStripe('create the price', () =>
+    stripe.prices.create(
+      { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } },
+      { idempotencyKey: `tally-plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}` },
+    ),
+  );
+  return { productId, priceId: price.id, ...terms };
+}
+
+/** A recurring price managed in the Dashboard, checked to be one a plan can sell. */
+export async function adoptPlanPrice(stripe: Stripe, priceId: string): Promise<StripePlanPrice> {
+  const price = await callStripe('read the price', () => stripe.prices.retrieve(priceId)).catch((error) => {
+    if (error?.code === 'stripe_invalid_request') throw new ValidationFailure('unknown_stripe_price', `Stripe has no price '${priceId}'`, { field: 'stripePriceId' });
+    throw error;
+  });
+  const recurring = price.recurring;
+  if (!recurring) throw new ValidationFailure('invalid_request', 'A plan needs a recurring price; this one is one-time', { field: 'stripePriceId' });
+  if ((recurring.interval !== 'month' && recurring.interval !== 'year') || recurring.interval_count !== 1) {
+    throw new ValidationFailure('invalid_request', 'A plan renews every month or every year; this price does not', { field: 'stripePriceId' });
+  }
+  if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
+  const productId = typeof price.product === 'string' ? price.product : price.product.id;
+  return { productId, priceId: price.id, unitAmount: price.unit_amount, currency: price.currency, interval: recurring.interval as PlanInterval };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import type Stripe from 'stripe';
+import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { newId } from '../../lib/ids.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
+import { planView, type PlanRow, type PlanView } from './plan-view.js';
+
+export interface PlanInput {
+  name: string;
+  credits: number;
+  unitAmount?: number;
+  currency?: string;
+  interval?: PlanInterval;
+  rollover?: boolean;
+  description?: string | null;
+  active?: boolean;
+  stripePriceId?: string;
+}
+
+/**
+ * Subscription plans and their Stripe Product and recurring Price. A new amount, currency or interval
+ * is a new Price; subscribers keep the one they have until they change plan, so every price a plan
+ * ever had stays in plan_prices and still leads to the plan.
+ */
+export class Plans {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
+  ) {}
+
+  /** `requestKey` (the client's Idempotency-Key) fixes the plan id, and with it Stripe's idempotency keys. */
+  async create(input: PlanInput, requestKey?: string): Promise<{ plan: PlanView; created: boolean }> {
+    const id = requestKey ? `plan_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('plan');
+    const existing = await this.prisma.plan.findUnique({ where: { id } });
+    if (existing) return { plan: planView(existing), created: false };
+    const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, id, { ...input, ...requiredTerms(input) });
+    const row = await this.prisma
+      .$transaction(async (tx) => {
+        const plan = await tx.plan.create({
+          data: {
+            id,
+            name: input.name,
+            description: input.description ?? null,
+            credits: BigInt(input.credits),
+            unitAmount: price.unitAmount,
+            currency: price.currency,
+            interval: price.interval,
+            rollover: input.rollover ?? false,
+            active: input.active ?? true,
+            stripeProductId: price.productId,
+            stripePriceId: price.priceId,
+            managedPrice: !input.stripePriceId,
+          },
+        });
+        await tx.planPrice.create({ data: { stripePriceId: price.priceId, planId: id, unitAmount: price.unitAmount, currency: price.currency } });
+        return plan;
+      })
+      .catch((error) => {
+        // The same create retried concurrently: the other one stored it first.
+        if (error?.code === 'P2002') return null;
+        throw error;
+      });
+    if (!row) {
+      const stored = await this.prisma.plan.findUnique({ where: { id } });
+      if (!stored) throw new ConflictFailure('price_in_use', `Stripe price ${price.priceId} already belongs to another plan`, { stripePriceId: price.priceId });
+      return { plan: planView(stored), created: false };
+    }
+    return { plan: planView(row), created: true };
+  }
+
+  async list(activeOnly: boolean): Promise<PlanView[]> {
+    const rows = await this.prisma.plan.findMany({ where: activeOnly ? { active: true } : {}, orderBy: { createdAt: 'asc' } });
+    return rows.map(planView);
+  }
+
+  async get(id: string): Promise<PlanView> {
+    return planView(await this.row(id));
+  }
+
+  async row(id: string): Promise<PlanRow> {
+    const row = await this.prisma.plan.findUnique({ where: { id } });
+    if (!row) throw new NotFoundFailure('plan', id);
+    return row;
+  }
+
+  /** The plan a Stripe price belongs to, current or earlier; undefined when it is none of Tally's. */
+  async forPrice(stripePriceId: string): Promise<PlanRow | undefined> {
+    const price = await this.prisma.planPrice.findUnique({ where: { stripePriceId }, include: { plan: true } });
+    return price?.plan;
+  }
+
+  async update(id: string, input: Partial<PlanInput>): Promise<PlanView> {
+    const row = await this.row(id);
+    const terms = { unitAmount: input.unitAmount ?? row.unitAmount, currency: input.currency ?? row.currency, interval: input.interval ?? row.interval };
+    const termsChange = terms.unitAmount !== row.unitAmount || terms.currency !== row.currency || terms.interval !== row.interval;
+    let price: StripePlanPrice | undefined;
+    if (termsChange) {
+      if (!row.managedPrice || !row.stripeProductId) throw new ConflictFailure('price_managed_elsewhere', 'This plan uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
+      price = await createPlanPrice(this.stripe, id, row.stripeProductId, terms);
+      await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
+    } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
+      price = await adoptPlanPrice(this.stripe, input.stripePriceId);
+    }
+    if (row.managedPrice && row.stripeProductId && (input.name !== undefined || input.description !== undefined || input.active !== undefined)) {
+      await callStripe('update the product', () =>
+        this.stripe.products.update(row.stripeProductId!, {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
+          ...(input.active !== undefined ? { active: input.active } : {}),
+        }),
+      );
+    }
+    const updated = await this.prisma.$transaction(async (tx) => {
+      if (price) {
+        await tx.planPrice.upsert({
+          where: { stripePriceId: price.priceId },
+          create: { stripePriceId: price.priceId, planId: id, unitAmount: price.unitAmount, currency: price.currency },
+          update: {},
+        });
+      }
+      return tx.plan.update({
+        where: { id },
+        data: {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.credits !== undefined ? { credits: BigInt(input.credits) } : {}),
+          ...(input.active !== undefined ? { active: input.active } : {}),
+          ...(input.rollover !== undefined ? { rollover: input.rollover } : {}),
+          ...(price ? { stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
+        },
+      });
+    });
+    return planView(updated);
+  }
+}
+
+function requiredTerms(input: PlanInput) {
+  if (input.unitAmount === undefined || input.currency === undefined || input.interval === undefined) {
+    throw new ValidationFailure('invalid_request', 'unitAmount, currency and interval are required unless stripePriceId is given', { fields: ['unitAmount', 'currency', 'interval'] });
+  }
+  return { unitAmount: input.unitAmount, currency: input.currency, interval: input.interval };
+}

@@ -1,0 +1,79 @@
+import type Stripe from 'stripe';
+import { ValidationFailure } from '../../errors.js';
+import type { PrismaClient } from '../../db/client.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+import type { CheckoutMetadata } from '../checkout/checkout-metadata.js';
+import { checkoutView, type CheckoutView } from '../checkout/checkouts.js';
+import { RedirectPolicy } from '../checkout/redirect-urls.js';
+import { ensureCustomer } from '../customers/ensure-customer.js';
+import type { Plans } from '../plans/plans.js';
+import type { Subscriptions } from './subscriptions.js';
+
+export interface PlanCheckoutInput {
+  accountId: string;
+  planId: string;
+  successUrl?: string;
+  cancelUrl?: string;
+  allowPromotionCodes?: boolean;
+}
+
+/** Subscription-mode Checkout for a plan. As for packs, nothing is written before Stripe answers. */
+export class SubscriptionCheckouts {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
+    private readonly plans: Plans,
+    private readonly subscriptions: Subscriptions,
+    private readonly redirects: RedirectPolicy,
+  ) {}
+
+  async create(input: PlanCheckoutInput, requestKey?: string): Promise<CheckoutView> {
+    const successUrl = RedirectPolicy.withSessionId(this.redirects.check('successUrl', input.successUrl, this.redirects.defaults.success));
+    const cancelUrl = this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel);
+    const plan = await this.plans.row(input.planId);
+    if (!plan.active) throw new ValidationFailure('plan_inactive', `Plan ${plan.id} is not on sale`, { planId: plan.id });
+    await this.subscriptions.assertNoLiveSubscription(input.accountId);
+    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
+    const metadata: CheckoutMetadata = {
+      tally_account_id: input.accountId,
+      tally_kind: 'subscription',
+      tally_credits: String(plan.credits),
+      tally_plan_id: plan.id,
+    };
+    const session = await callStripe('create the checkout session', () =>
+      this.stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          customer,
+          client_reference_id: input.accountId,
+          line_items: [{ price: plan.stripePriceId, quantity: 1 }],
+          success_url: successUrl,
+          cancel_url: cancelUrl,
+          metadata: { ...metadata },
+          // The subscription, and through it every invoice, leads back to the account.
+          subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id } },
+          ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+        },
+        requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
+      ),
+    );
+    const row = await this.prisma.checkout.upsert({
+      where: { id: session.id },
+      create: {
+        id: session.id,
+        accountId: input.accountId,
+        kind: 'subscription',
+        planId: plan.id,
+        quantity: 1,
+        credits: plan.credits,
+        amountTotal: session.amount_total,
+        currency: session.currency,
+        url: session.url,
+        expiresAt: new Date(session.expires_at * 1000),
+      },
+      update: {},
+    });
+    return checkoutView(row);
+  }
+}

@@ -1,0 +1,58 @@
+import type Stripe from 'stripe';
+import type { PrismaClient } from '../../db/client.js';
+import { newId } from '../../lib/ids.js';
+import type { Plans } from '../plans/plans.js';
+import { readSubscriptionState } from './read-subscription-state.js';
+
+export type SubscriptionRow = Awaited<ReturnType<PrismaClient['subscription']['findUniqueOrThrow']>>;
+
+/**
+ * How a copy of a subscription is dated. An event's payload is Stripe's state at `event.created`: it
+ * replaces only strictly older state. A copy fetched from Stripe is at least as new as the event that
+ * made Tally fetch it, so it may also replace state of that same second.
+ */
+export type StateSource = 'event' | 'fetched';
+
+export interface ApplyOutcome {
+  row: SubscriptionRow;
+  applied: boolean;
+}
+
+/** Tally's rows of Stripe subscriptions, written so that an older copy never overwrites a newer one. */
+export class SubscriptionRecords {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly plans: Plans,
+  ) {}
+
+  find(stripeSubscriptionId: string): Promise<SubscriptionRow | null> {
+    return this.prisma.subscription.findUnique({ where: { stripeSubscriptionId } });
+  }
+
+  /**
+   * Records `subscription` as Stripe's state at `at` (unix seconds, Stripe's clock). Undefined for a
+   * subscription that is not Tally's (no tally_account_id in its metadata and no row).
+   */
+  async apply(subscription: Stripe.Subscription, at: number, source: StateSource): Promise<ApplyOutcome | undefined> {
+    const state = readSubscriptionState(subscription);
+    const plan = state.stripePriceId ? await this.plans.forPrice(state.stripePriceId) : undefined;
+    const { accountId, ...fields } = state;
+    const data = { ...fields, planId: plan?.id ?? null, stateAt: at };
+    const existing = await this.find(state.stripeSubscriptionId);
+    if (!existing) {
+      if (!accountId) return undefined;
+      const created = await this.prisma.subscription.create({ data: { id: newId('subscr'), accountId, ...data } }).catch((error) => {
+        // Another event about the same subscription created it first: fall through to the guarded update.
+        if (error?.code === 'P2002') return null;
+        throw error;
+      });
+      if (created) return { row: created, applied: true };
+    }
+    // The guard is in the UPDATE itself, so two writers racing cannot both pass it on stale reads.
+    const { count } = await this.prisma.subscription.updateMany({
+      where: { stripeSubscriptionId: state.stripeSubscriptionId, stateAt: source === 'event' ? { lt: at } : { lte: at } },
+      data,
+    });
+    return { row: (await this.find(state.stripeSubscriptionId))!, applied: count > 0 };
+  }
+}

@@ -1,0 +1,72 @@
+import type { PlanRow } from '../plans/plan-view.js';
+import { planView, type PlanView } from '../plans/plan-view.js';
+import { isInGoodStanding, isLive, type SubscriptionStatus } from './read-subscription-state.js';
+import type { SubscriptionRow } from './subscription-records.js';
+
+export interface SubscriptionView {
+  id: string;
+  accountId: string;
+  planId: string | null;
+  plan: PlanView | null;
+  status: SubscriptionStatus;
+  live: boolean;
+  stripeSubscriptionId: string;
+  stripeCustomerId: string;
+  stripePriceId: string;
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  cancelAt: string | null;
+  canceledAt: string | null;
+  endedAt: string | null;
+  /** Credits granted for the current period so far. */
+  currentPeriodCredits: number;
+  /** What the next paid renewal grants, and when; null when no renewal is coming. */
+  nextGrant: { at: string; credits: number; expiresAt: string | null } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export function subscriptionView(row: SubscriptionRow, plan: PlanRow | null, currentPeriodCredits: number): SubscriptionView {
+  const status = row.status as SubscriptionStatus;
+  const renews = isInGoodStanding(status) && !row.cancelAtPeriodEnd && row.cancelAt === null && row.currentPeriodEnd !== null && plan !== null;
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    planId: row.planId,
+    plan: plan ? planView(plan) : null,
+    status,
+    live: isLive(status),
+    stripeSubscriptionId: row.stripeSubscriptionId,
+    stripeCustomerId: row.stripeCustomerId,
+    stripePriceId: row.stripePriceId,
+    currentPeriodStart: iso(row.currentPeriodStart),
+    currentPeriodEnd: iso(row.currentPeriodEnd),
+    cancelAtPeriodEnd: row.cancelAtPeriodEnd,
+    cancelAt: iso(row.cancelAt),
+    canceledAt: iso(row.canceledAt),
+    endedAt: iso(row.endedAt),
+    currentPeriodCredits,
+    nextGrant: renews
+      ? {
+          at: row.currentPeriodEnd!.toISOString(),
+          credits: Number(plan!.credits),
+          // The next period is as long as the plan's interval; its credits expire with it unless they roll over.
+          expiresAt: plan!.rollover ? null : nextPeriodEnd(row.currentPeriodEnd!, plan!.interval).toISOString(),
+        }
+      : null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** Stripe's calendar arithmetic: the same day next month (or year), clamped to the month's last day. */
+function nextPeriodEnd(from: Date, interval: 'month' | 'year'): Date {
+  const months = interval === 'year' ? 12 : 1;
+  const target = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + months, 1, from.getUTCHours(), from.getUTCMinutes(), from.getUTCSeconds()));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(from.getUTCDate(), lastDay));
+  return target;
+}

@@ -1,0 +1,84 @@
+import type { PrismaClient } from '../../db/client.js';
+import type { Ledger } from '../ledger/ledger.js';
+
+export interface PeriodTopUp {
+  accountId: string;
+  stripeSubscriptionId: string;
+  /** The invoice that paid for it; null for an upgrade seen on the subscription itself. */
+  stripeInvoiceId: string | null;
+  planId: string;
+  /** Unix seconds; the period is named by its end. */
+  start: number;
+  end: number;
+  /** The credits the period should have in total once this is done. */
+  target: number;
+  rollover: boolean;
+}
+
+export interface TopUpResult {
+  /** Credits granted by this call (0 when the period already had its target). */
+  granted: number;
+  /** Credits the period has in total. */
+  level: number;
+  /** The grant this call made, or else the period's first. */
+  grantId: string | null;
+}
+
+const MAX_TRANCHES = 50;
+
+/**
+ * Brings a subscription period's credits up to `target`, exactly once whoever asks and in whatever
+ * order. A period's grants form a chain of tranches keyed by the level they start from
+ * (`...:from:0`, `...:from:<level>`), and the ledger makes at most one grant per key. Walking the chain
+ * from 0 finds what is there; the first free key gets the difference. Two callers racing for the same
+ * key make one grant; the loser reads it and walks on, so the period ends at the highest target asked
+ * for, never at a sum of them. `checkout.session.completed` and `invoice.paid` for the first invoice
+ * both ask for the plan's credits from level 0: one grant.
+ */
+export async function topUpPeriod(ledger: Ledger, prisma: PrismaClient, request: PeriodTopUp): Promise<TopUpResult> {
+  let level = 0;
+  let granted = 0;
+  let grantId: string | null = null;
+  for (let step = 0; step < MAX_TRANCHES && level < request.target; step++) {
+    const sourceKey = `subscription:${request.stripeSubscriptionId}:period:${request.end}:from:${level}`;
+    const { value } = await ledger.grant({
+      accountId: request.accountId,
+      amount: request.target - level,
+      source: `subscription:${request.stripeSubscriptionId}`,
+      sourceKey,
+      // Without rollover, what is left of a period's credits is written off when the period ends.
+      expiresAt: request.rollover ? null : new Date(request.end * 1000),
+      reason: level === 0 ? `Subscription period ending ${new Date(request.end * 1000).toISOString()}` : `Plan upgrade: credits for the rest of the period ending ${new Date(request.end * 1000).toISOString()}`,
+      metadata: { stripeSubscriptionId: request.stripeSubscriptionId, stripeInvoiceId: request.stripeInvoiceId, planId: request.planId, periodStart: request.start, periodEnd: request.end },
+    });
+    await prisma.subscriptionGrant.createMany({
+      data: [{
+        sourceKey,
+        stripeSubscriptionId: request.stripeSubscriptionId,
+        accountId: request.accountId,
+        planId: request.planId,
+        stripeInvoiceId: request.stripeInvoiceId,
+        periodStart: new Date(request.start * 1000),
+        periodEnd: new Date(request.end * 1000),
+        fromLevel: BigInt(level),
+        credits: BigInt(value.grant.amount),
+        grantId: value.grant.id,
+      }],
+      skipDuplicates: true,
+    });
+    if (value.created) {
+      granted += value.grant.amount;
+      grantId = value.grant.id;
+    } else if (level === 0) {
+      grantId ??= value.grant.id;
+    }
+    level += value.grant.amount;
+  }
+  return { granted, level, grantId };
+}
+
+/** Credits a period has been granted so far, as recorded beside the ledger. */
+export async function periodLevel(prisma: PrismaClient, stripeSubscriptionId: string, end: Date): Promise<number> {
+  const sum = await prisma.subscriptionGrant.aggregate({ where: { stripeSubscriptionId, periodEnd: end }, _sum: { credits: true } });
+  return Number(sum._sum.credits ?? 0);
+}

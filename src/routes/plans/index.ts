@@ -1,0 +1,93 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { currency, minorUnits } from '../packs/index.js';
+import { errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+
+const credits = z.number().int().positive().max(1_000_000_000_000).describe('Credits granted each paid period');
+const interval = z.enum(['month', 'year']).describe('How often the plan renews and grants');
+const rollover = z.boolean().describe("Without rollover, a period's credits expire when the period ends");
+
+export const plan = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  credits: z.number().int(),
+  unitAmount: z.number().int(),
+  currency: z.string(),
+  interval,
+  rollover: z.boolean(),
+  active: z.boolean(),
+  stripeProductId: z.string().nullable(),
+  stripePriceId: z.string().describe('The recurring price new subscribers get'),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+const planParams = z.object({ planId: z.string().min(1).max(64) });
+const stripePriceId = z.string().regex(/^price_\w+$/);
+
+const plans: FastifyPluginAsyncZod = async (app) => {
+  app.post('/v1/plans', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['plans'],
+      summary: 'Create a subscription plan and its Stripe Product and recurring Price (admin)',
+      headers: optionalIdempotencyHeaders,
+      body: z.strictObject({
+        name: z.string().min(1).max(200),
+        credits,
+        unitAmount: minorUnits.optional(),
+        currency: currency.optional(),
+        interval: interval.optional(),
+        rollover: rollover.optional(),
+        description: z.string().max(1000).optional(),
+        active: z.boolean().optional(),
+        stripePriceId: stripePriceId.optional().describe('Sell an existing monthly or yearly Stripe price instead of creating one'),
+      }),
+      response: { 201: plan, 200: plan, ...errors(400, 401, 403, 409, 502, 503) },
+    },
+    handler: async (request, reply) => {
+      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const { plan: view, created } = await app.plans.create(request.body, key);
+      return reply.status(created ? 201 : 200).send(view);
+    },
+  });
+
+  app.get('/v1/plans', {
+    schema: {
+      tags: ['plans'],
+      summary: 'List subscription plans',
+      querystring: z.strictObject({ active: z.enum(['true', 'false']).optional().describe('Only plans on sale (default true)') }),
+      response: { 200: z.object({ data: z.array(plan) }), ...errors(401) },
+    },
+    handler: async (request) => ({ data: await app.plans.list(request.query.active !== 'false') }),
+  });
+
+  app.get('/v1/plans/:planId', {
+    schema: { tags: ['plans'], summary: 'A subscription plan', params: planParams, response: { 200: plan, ...errors(401, 404) } },
+    handler: async (request) => app.plans.get(request.params.planId),
+  });
+
+  app.patch('/v1/plans/:planId', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['plans'],
+      summary: 'Change a plan (admin); a new amount, currency or interval makes a new Stripe Price for new subscribers, existing ones keep theirs',
+      params: planParams,
+      body: z.strictObject({
+        name: z.string().min(1).max(200).optional(),
+        credits: credits.optional(),
+        unitAmount: minorUnits.optional(),
+        currency: currency.optional(),
+        interval: interval.optional(),
+        rollover: rollover.optional(),
+        description: z.string().max(1000).nullable().optional(),
+        active: z.boolean().optional(),
+        stripePriceId: stripePriceId.optional(),
+      }),
+      response: { 200: plan, ...errors(400, 401, 403, 404, 409, 502, 503) },
+    },
+    handler: async (request) => app.plans.update(request.params.planId, request.body),
+  });
+};
+
+export default plans;

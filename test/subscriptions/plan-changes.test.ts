@@ -1,0 +1,97 @@
+import t from 'tap';
+import { build } from '../helper.js';
+import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, deliver, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+
+t.test('an upgrade mid-period grants the difference once; a downgrade applies from the next period', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
+  await settled(ctx);
+  await ctx.simulator.advanceClock(10 * DAY);
+
+  const upgraded = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id }, { key: ctx.serviceKey });
+  t.equal(upgraded.status, 200);
+  t.match(upgraded.body, { planId: pro.id, status: 'active', currentPeriodCredits: 5000 }, 'granted at once, from the reply');
+  await settled(ctx);
+  const invoices = (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data;
+  const proration = invoices.find((invoice) => invoice.billing_reason === 'subscription_update')!;
+  t.ok(proration && proration.status === 'paid', 'the upgrade was charged now');
+
+  let grants = await grantsOf(ctx, 'acct_org');
+  t.same(grants.map((g) => g.amount), [1000, 4000], 'the first period, then the difference');
+  t.equal(grants[0]!.expires_at!.getTime(), grants[1]!.expires_at!.getTime(), 'the difference expires with the current period');
+
+  // Stripe redelivers, and sends the change's events again in any order: nothing more.
+  const updated = await ctx.stripe.subscriptions.retrieve(subscriptionId);
+  for (let i = 0; i < 3; i++) {
+    await deliver(ctx, 'invoice.paid', proration);
+    await deliver(ctx, 'customer.subscription.updated', updated);
+  }
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000, 4000], 'the difference was granted once');
+
+  const downgraded = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: basic.id });
+  t.match(downgraded.body, { planId: basic.id, currentPeriodCredits: 5000, nextGrant: { credits: 1000 } }, 'the current period keeps its credits');
+  await settled(ctx);
+  t.equal((await grantsOf(ctx, 'acct_org')).length, 2, 'a downgrade grants nothing now');
+
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  grants = await grantsOf(ctx, 'acct_org');
+  t.same(grants.map((g) => g.amount), [1000, 4000, 1000], 'the next period gets the smaller plan');
+  t.match(await subscriptionOf(ctx, 'acct_org'), { planId: basic.id, currentPeriodCredits: 1000 });
+
+  const same = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: basic.id });
+  t.equal(same.status, 200, 'changing to the current plan changes nothing');
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: 'plan_nope' })).status, 404);
+});
+
+t.test('an upgrade in the portal (no invoice of its own) is granted from customer.subscription.updated, once', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 2500, unitAmount: 2000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
+  await settled(ctx);
+  const portal = await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_org' });
+  const response = await fetch(`${portal.body.url}/change-plan`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ subscription: subscriptionId, price: pro.stripePriceId }).toString(),
+    redirect: 'manual',
+  });
+  t.equal(response.status, 303);
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000, 1500]);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { planId: pro.id, currentPeriodCredits: 2500 });
+});
+
+t.test('an older customer.subscription.updated after a newer one changes nothing; a tie asks Stripe', async (t) => {
+  const ctx = await build(t); // events are delivered by the test
+  const { plan } = await accountAndPlan(ctx, 'acct_org');
+  const { subscriptionId, session } = await subscribe(ctx, 'acct_org', plan.id);
+  await deliver(ctx, 'checkout.session.completed', session);
+  await settled(ctx);
+  const before = await ctx.stripe.subscriptions.retrieve(subscriptionId);
+  const canceling = await ctx.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true });
+  const now = ctx.simulator.now();
+
+  await deliver(ctx, 'customer.subscription.updated', canceling, { created: now + 10 });
+  await settled(ctx);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { cancelAtPeriodEnd: true });
+  await deliver(ctx, 'customer.subscription.updated', before, { created: now + 5 });
+  await deliver(ctx, 'customer.subscription.created', before, { created: now - 5 });
+  await settled(ctx);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { cancelAtPeriodEnd: true }, 'older events did not undo the cancellation');
+
+  // Same second as the state Tally holds: which came first is unknown, so Tally fetches Stripe's.
+  const resumed = await ctx.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: false });
+  await deliver(ctx, 'customer.subscription.updated', canceling, { created: now + 10 });
+  await settled(ctx);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { cancelAtPeriodEnd: false }, "a tie follows Stripe's current state, not the payload");
+  t.equal(resumed.cancel_at_period_end, false);
+  const again = await ctx.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true });
+  await deliver(ctx, 'customer.subscription.updated', again, { created: now + 20 });
+  await settled(ctx);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { cancelAtPeriodEnd: true }, 'a newer event applies');
+});

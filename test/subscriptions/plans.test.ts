@@ -1,0 +1,113 @@
+import t from 'tap';
+import { build, key } from '../helper.js';
+import { accountAndPlan, advancePastPeriodEnd, grantsOf, settled, subscribe } from './fixtures.js';
+
+t.test('a plan owns its Stripe Product and recurring Price; a new amount is a new Price, subscribers keep theirs', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const idempotency = key('plan');
+  const body = { name: 'Pro', credits: 10_000, unitAmount: 2900, currency: 'USD', interval: 'month', description: '10,000 credits a month' };
+  const created = await ctx.call('POST', '/v1/plans', body, { 'idempotency-key': idempotency });
+  t.equal(created.status, 201);
+  t.match(created.body, { name: 'Pro', credits: 10_000, unitAmount: 2900, currency: 'usd', interval: 'month', rollover: false, active: true });
+  const price = await ctx.stripe.prices.retrieve(created.body.stripePriceId);
+  t.match(price, { unit_amount: 2900, currency: 'usd', product: created.body.stripeProductId, recurring: { interval: 'month' } });
+  const retried = await ctx.call('POST', '/v1/plans', body, { 'idempotency-key': idempotency });
+  t.equal(retried.status, 200, 'a retry returns the same plan');
+  t.equal(retried.body.id, created.body.id);
+  t.equal((await ctx.stripe.products.list()).data.length, 1, 'and made no second product');
+
+  t.same((await ctx.call('GET', '/v1/plans', undefined, { key: ctx.serviceKey })).body.data.map((p: { id: string }) => p.id), [created.body.id]);
+  t.equal((await ctx.call('GET', `/v1/plans/${created.body.id}`)).body.stripePriceId, created.body.stripePriceId);
+  t.equal((await ctx.call('GET', '/v1/plans/plan_nope')).status, 404);
+
+  await ctx.call('PUT', '/v1/accounts/acct_org', {});
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', created.body.id);
+  await settled(ctx);
+
+  const patched = await ctx.call('PATCH', `/v1/plans/${created.body.id}`, { unitAmount: 3900, credits: 12_000 });
+  t.equal(patched.status, 200);
+  t.not(patched.body.stripePriceId, created.body.stripePriceId, 'a new price');
+  t.equal((await ctx.stripe.prices.retrieve(created.body.stripePriceId)).active, false, 'the old one is no longer sold');
+  const subscription = await ctx.stripe.subscriptions.retrieve(subscriptionId);
+  t.equal(subscription.items.data[0]!.price.id, created.body.stripePriceId, 'the subscriber keeps the old price');
+
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [10_000, 12_000], "the old price still leads to the plan, and its current credits");
+});
+
+t.test('plan input is checked; only admins manage plans', async (t) => {
+  const ctx = await build(t);
+  const cases: Array<[Record<string, unknown>, number, string]> = [
+    [{ name: 'X', credits: 10, unitAmount: 100, currency: 'usd' }, 400, 'invalid_request'],
+    [{ name: 'X', credits: 10, unitAmount: 100, currency: 'usd', interval: 'week' }, 400, 'invalid_request'],
+    [{ name: 'X', credits: 0, unitAmount: 100, currency: 'usd', interval: 'month' }, 400, 'invalid_request'],
+    [{ name: 'X', credits: 10, unitAmount: 1.5, currency: 'usd', interval: 'month' }, 400, 'invalid_request'],
+    [{ name: 'X', credits: 10, stripePriceId: 'price_nope' }, 400, 'unknown_stripe_price'],
+  ];
+  for (const [body, status, code] of cases) {
+    const reply = await ctx.call('POST', '/v1/plans', body);
+    t.equal(reply.status, status, JSON.stringify(body));
+    t.equal(reply.body.error.code, code);
+  }
+  const product = await ctx.stripe.products.create({ name: 'One-off' });
+  const oneTime = await ctx.stripe.prices.create({ product: product.id, unit_amount: 500, currency: 'usd' });
+  t.equal((await ctx.call('POST', '/v1/plans', { name: 'X', credits: 10, stripePriceId: oneTime.id })).body.error.code, 'invalid_request');
+  const yearly = await ctx.stripe.prices.create({ product: product.id, unit_amount: 50_000, currency: 'usd', recurring: { interval: 'year' } });
+  const adopted = await ctx.call('POST', '/v1/plans', { name: 'Yearly', credits: 100_000, stripePriceId: yearly.id, rollover: true });
+  t.match(adopted.body, { interval: 'year', unitAmount: 50_000, rollover: true, stripePriceId: yearly.id });
+  t.equal((await ctx.call('PATCH', `/v1/plans/${adopted.body.id}`, { unitAmount: 1 })).body.error.code, 'price_managed_elsewhere');
+  const forbidden = await ctx.call('POST', '/v1/plans', { name: 'X', credits: 10, unitAmount: 100, currency: 'usd', interval: 'month' }, { key: ctx.serviceKey });
+  t.equal(forbidden.status, 403);
+  const { rows } = await ctx.database.pool.query('SELECT count(*)::int AS n FROM plans');
+  t.equal(rows[0].n, 1, 'only the valid plan was stored');
+});
+
+t.test('checkout takes planId, or the shape frontends send: { accountId, priceId, mode }', async (t) => {
+  const ctx = await build(t);
+  const { plan } = await accountAndPlan(ctx, 'acct_org');
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Top-up', credits: 500, unitAmount: 500, currency: 'usd' })).body;
+  const open = (body: Record<string, unknown>) => ctx.call('POST', '/v1/checkout/sessions', body, { key: ctx.serviceKey });
+
+  const byPrice = await open({ accountId: 'acct_org', priceId: pack.stripePriceId, mode: 'payment' });
+  t.match(byPrice.body, { kind: 'pack', credits: 500 }, "a pack's price opens a payment checkout");
+  t.equal((await ctx.stripe.checkout.sessions.retrieve(byPrice.body.id)).mode, 'payment');
+
+  const bad: Array<[Record<string, unknown>, number, string]> = [
+    [{ accountId: 'acct_org', priceId: pack.stripePriceId, mode: 'subscription' }, 400, 'mode_mismatch'],
+    [{ accountId: 'acct_org', priceId: plan.stripePriceId, mode: 'payment' }, 400, 'mode_mismatch'],
+    [{ accountId: 'acct_org', priceId: 'price_unknown', mode: 'payment' }, 400, 'unknown_price'],
+    [{ accountId: 'acct_org', planId: plan.id, packId: pack.id }, 400, 'invalid_request'],
+    [{ accountId: 'acct_org' }, 400, 'invalid_request'],
+    [{ accountId: 'acct_org', planId: plan.id, quantity: 2 }, 400, 'invalid_request'],
+    [{ accountId: 'acct_org', planId: 'plan_nope' }, 404, 'plan_not_found'],
+    [{ accountId: 'nobody', planId: plan.id }, 404, 'account_not_found'],
+  ];
+  for (const [body, status, code] of bad) {
+    const reply = await open(body);
+    t.equal(reply.status, status, JSON.stringify(body));
+    t.equal(reply.body.error?.code, code);
+  }
+
+  const subscription = await open({ accountId: 'acct_org', priceId: plan.stripePriceId, mode: 'subscription' });
+  t.match(subscription.body, { kind: 'subscription', credits: 1000 });
+  const session = await ctx.stripe.checkout.sessions.retrieve(subscription.body.id);
+  t.equal(session.mode, 'subscription');
+  t.match(session.metadata, { tally_account_id: 'acct_org', tally_kind: 'subscription', tally_plan_id: plan.id });
+
+  await ctx.simulator.pay(subscription.body.id);
+  const second = await open({ accountId: 'acct_org', planId: plan.id });
+  t.equal(second.status, 409, 'a live subscription at Stripe (not yet heard of by webhook) blocks a second');
+  t.equal(second.body.error.code, 'subscription_exists');
+  await ctx.call('POST', `/v1/checkout/sessions/${subscription.body.id}/sync`);
+  t.match((await ctx.call('GET', '/v1/accounts/acct_org/subscription')).body, { status: 'active', currentPeriodCredits: 1000 }, 'the success sync recorded it');
+  const third = await open({ accountId: 'acct_org', priceId: plan.stripePriceId, mode: 'subscription' });
+  t.equal(third.status, 409);
+  t.equal(third.body.error.code, 'subscription_exists');
+  t.equal((await open({ accountId: 'acct_org', packId: pack.id })).status, 201, 'packs can still be bought');
+
+  await ctx.call('PATCH', `/v1/plans/${plan.id}`, { active: false });
+  await ctx.call('PUT', '/v1/accounts/acct_other', {});
+  t.equal((await open({ accountId: 'acct_other', planId: plan.id })).body.error.code, 'plan_inactive');
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_other/subscription')).status, 404);
+});
