@@ -14,6 +14,7 @@ import { readSettings, SettingsError, type Settings } from './settings.js';
 import { connections, FUNDED_ACCOUNTS, FUNDED_CREDITS, targets } from './targets.js';
 import { TallyClient } from './tally-client.js';
 import { startTallyProcess, type TallyProcess } from './tally-process.js';
+import { createStripeSimulator, type StripeSimulator } from '../src/simulator/index.js';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_PATH = join(BENCH_DIR, 'results.json');
@@ -21,6 +22,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 let database: BenchDatabase | undefined;
 let tally: TallyProcess | undefined;
+let stripe: StripeSimulator | undefined;
 let tallyExitCode: number | null | undefined;
 let cleaning: Promise<void> | undefined;
 
@@ -28,6 +30,7 @@ let cleaning: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
     if (tally) tallyExitCode = await tally.stop().catch(() => null);
+    await stripe?.close().catch(() => {});
     await database?.stop().catch((error) => log(`could not stop PostgreSQL: ${error}`));
   })();
   return cleaning;
@@ -49,12 +52,15 @@ async function main(settings: Settings): Promise<number> {
   const fundedAccounts = await seedFundedAccounts(database.url, `bench-${runId}-`, FUNDED_ACCOUNTS, FUNDED_CREDITS);
   await loadBaselineSchema(database.url, join(baselineDir, 'baseline-schema.sql'), FUNDED_ACCOUNTS);
 
+  // Tally runs as in production, with a Stripe key, against a Stripe simulator in this process:
+  // its memory and CPU are then Tally's own, not the built-in simulator's.
+  stripe = createStripeSimulator({ webhookSecret });
+  const stripeUrl = await stripe.listen(0, '127.0.0.1');
   tally = await startTallyProcess({
     databaseUrl: database.url,
     adminKey,
     nodeArgs: settings.tallyNodeArgs,
-    // The built-in Stripe simulator listens on a port of its own; 0 keeps it off a port in use.
-    env: { STRIPE_WEBHOOK_SECRET: webhookSecret, STRIPE_SIMULATOR_PORT: '0' },
+    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_API_URL: stripeUrl, STRIPE_WEBHOOK_SECRET: webhookSecret },
   });
   const atStart = tally.stats();
   log(`Tally: pid ${tally.pid} at ${tally.url}, ${atStart?.rssMb.toFixed(0)} MB resident`);

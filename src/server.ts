@@ -5,7 +5,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
-import { applyMigrations } from './db/migrations.js';
+import { migrateInChild } from './db/migrate-in-child.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
 
@@ -14,7 +14,7 @@ async function main(config: Config): Promise<void> {
   const url = config.DATABASE_URL ?? embedded!.url;
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
-  await applyMigrations(url);
+  await migrateInChild(url);
   const database = openDatabase(url, config.DATABASE_POOL_SIZE);
   const stripe = await setUpStripe(config);
   // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.

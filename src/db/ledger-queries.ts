@@ -1,32 +1,15 @@
 import type { PoolClient } from 'pg';
+import { inlineParams } from './inline-params.js';
 import type { BookChanges } from '../domain/ledger/account-book.js';
 import type { AccountState, GrantResult, HoldState } from '../domain/ledger/types.js';
 
 /**
- * The ledger's SQL. A batch costs four round trips whatever its size: BEGIN with the account locks,
- * claim-and-load, one write statement, COMMIT (plus one lookup when it names holds).
+ * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
+ * claim-and-load in one; the writes and COMMIT in the other. Each trip is several statements in one
+ * simple-protocol query, so parameters travel as escaped literals (inline-params.ts).
  */
 
-export async function holdAccounts(client: PoolClient, holdIds: string[]): Promise<Map<string, string>> {
-  if (holdIds.length === 0) return new Map();
-  const { rows } = await client.query<{ id: string; account_id: string }>('SELECT id, account_id FROM holds WHERE id = ANY($1::text[])', [holdIds]);
-  return new Map(rows.map((row) => [row.id, row.account_id]));
-}
-
-/**
- * Opens the transaction and locks the accounts, in id order so that two batches never wait on each
- * other in a cycle. Every change of a balance takes this lock first: it is what serialises writers,
- * across processes too. One simple-protocol round trip, so the ids go in as escaped literals.
- */
-export async function beginAndLock(client: PoolClient, accountIds: string[]): Promise<Set<string>> {
-  if (accountIds.length === 0) {
-    await client.query('BEGIN');
-    return new Set();
-  }
-  const list = accountIds.map((id) => client.escapeLiteral(id)).join(',');
-  const results = (await client.query(`BEGIN; SELECT id FROM accounts WHERE id IN (${list}) ORDER BY id FOR UPDATE`)) as unknown as Array<{ rows: Array<{ id: string }> }>;
-  return new Set(results[1].rows.map((row) => row.id));
-}
+type Result<R> = { rows: R[] };
 
 export interface StoredClaim {
   key: string;
@@ -48,13 +31,18 @@ interface LoadedRow {
 }
 
 /**
- * Claims the idempotency keys and loads, after the locks are held, in one statement: the accounts'
- * grants with credits left (or that a loaded hold may give credits back to), their active holds and
- * the named ones, the grants already made for the given source keys, and the database's clock.
- * A key that another transaction was claiming makes the statement wait for it; if that one committed,
- * its record is not visible to this statement and is read after (`unresolved`).
+ * Opens the transaction, locks the accounts (those named and those of the named holds; a hold never
+ * changes account), claims the idempotency keys and loads, in one round trip of three statements.
+ *
+ * The locks are taken in id order, so two batches never wait on each other in a cycle. Every change
+ * of a balance takes this lock first: it is what serialises writers, across processes too. The load
+ * is a statement of its own, so its snapshot is taken after the locks are held and sees every change
+ * committed before them. It returns the accounts' grants with credits left (or that a loaded hold may
+ * give credits back to), their active holds and the named ones, the grants already made for the given
+ * source keys, and the database's clock. A key another transaction was claiming makes the claim wait
+ * for it; if that one committed, its record is not visible to this statement and is read after.
  */
-export async function claimAndLoad(
+export async function openBatch(
   client: PoolClient,
   claims: Array<{ key: string; operation: string; fingerprint: string }>,
   accountIds: string[],
@@ -62,20 +50,26 @@ export async function claimAndLoad(
   holdIds: string[],
 ) {
   const keys = claims.map((c) => c.key);
-  const { rows } = await client.query<LoadedRow>(
+  const lock = inlineParams(
+    `SELECT id FROM accounts WHERE id = ANY($1::text[]) OR id IN (SELECT account_id FROM holds WHERE id = ANY($2::text[])) ORDER BY id FOR UPDATE`,
+    [accountIds, holdIds],
+  );
+  const load = inlineParams(
     `WITH claimed AS (
        INSERT INTO idempotency_records (key, operation, fingerprint, result)
        SELECT k, o, f, 'null'::jsonb FROM unnest($4::text[], $5::text[], $6::text[]) AS c(k, o, f)
        ON CONFLICT (key) DO NOTHING RETURNING key),
+     named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
+     acct AS (SELECT unnest($1::text[]) AS id UNION SELECT account_id FROM named),
      hold_rows AS (
-       SELECT * FROM holds WHERE account_id = ANY($1::text[]) AND status = 'active'
-       UNION SELECT * FROM holds WHERE id = ANY($3::text[]))
+       SELECT * FROM holds WHERE account_id IN (SELECT id FROM acct) AND status = 'active'
+       UNION SELECT * FROM named)
      SELECT clock_timestamp() AS now,
        (SELECT coalesce(json_agg(key), '[]') FROM claimed) AS claimed,
        (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
           WHERE key = ANY($4::text[]) AND key NOT IN (SELECT key FROM claimed)) r) AS existing,
        (SELECT coalesce(json_agg(g), '[]') FROM (
-          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id = ANY($1::text[]) AND remaining > 0
+          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id IN (SELECT id FROM acct) AND remaining > 0
           UNION
           SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
           WHERE id IN (SELECT x->>'grantId' FROM hold_rows h, jsonb_array_elements(h.allocations) x WHERE h.status = 'active')) g) AS grants,
@@ -84,8 +78,10 @@ export async function claimAndLoad(
           FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
     [accountIds, sourceKeys, holdIds, keys, claims.map((c) => c.operation), claims.map((c) => c.fingerprint)],
   );
-  const row = rows[0];
-  const accounts = new Map<string, AccountState>(accountIds.map((id) => [id, { id, grants: [], holds: [] }]));
+  const results = (await client.query(`BEGIN; ${lock}; ${load}`)) as unknown as [unknown, Result<{ id: string }>, Result<LoadedRow>];
+  const locked = new Set(results[1].rows.map((r) => r.id));
+  const row = results[2].rows[0];
+  const accounts = new Map<string, AccountState>([...locked].map((id) => [id, { id, grants: [], holds: [] }]));
   for (const g of row.grants) accounts.get(g.account_id)?.grants.push(toGrant(g));
   for (const h of row.holds) accounts.get(h.account_id)?.holds.push(toHold(h));
   const granted = new Map<string, GrantResult['grant']>();
@@ -100,7 +96,8 @@ export async function claimAndLoad(
     const late = await client.query<StoredClaim>('SELECT key, operation, fingerprint, result FROM idempotency_records WHERE key = ANY($1::text[])', [unresolved]);
     for (const claim of late.rows) existing.set(claim.key, claim);
   }
-  return { now: new Date(row.now), accounts, granted, existing };
+  const holdAccounts = new Map(row.holds.map((h) => [h.id, h.account_id]));
+  return { now: new Date(row.now), accounts, holdAccounts, granted, existing };
 }
 
 function toGrant(g: GrantJson) {
@@ -134,12 +131,13 @@ function toHold(h: HoldJson): HoldState {
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /**
- * Writes everything a batch decided in one statement: grants made and drawn, holds placed and
- * settled, ledger entries (ids taken from the sequence in order, while the account locks are held,
- * so an account's entries are numbered in the order they happened), idempotency records completed
- * with their entry id, and the claims of refused commands removed. Returns the entries' ids.
+ * Writes everything a batch decided in one statement, and commits, in one round trip: grants made
+ * and drawn, holds placed and settled, ledger entries (ids taken from the sequence in order, while the
+ * account locks are held, so an account's entries are numbered in the order they happened),
+ * idempotency records completed with their entry id, and the claims of refused commands removed.
+ * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
-export async function writeChanges(
+export async function writeAndCommit(
   client: PoolClient,
   changes: BookChanges,
   stored: Array<{ key: string; result: unknown; entryIndex: number | undefined }>,
@@ -150,7 +148,7 @@ export async function writeChanges(
   const ng = changes.newGrants;
   const holds = [...new Set([...changes.newHolds, ...changes.changedHolds])];
   const e = changes.entries;
-  const { rows } = await client.query<{ ids: string[] }>(
+  const write = inlineParams(
     `WITH ids AS MATERIALIZED (SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n),
      new_grants AS (
        INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at)
@@ -191,5 +189,6 @@ export async function writeChanges(
       dropped,
     ],
   );
-  return rows[0].ids;
+  const results = (await client.query(`${write}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
+  return results[0].rows[0].ids;
 }

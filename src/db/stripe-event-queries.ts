@@ -1,32 +1,35 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 
-/** Stores a verified event once; false when it was stored before (a redelivery). */
-export async function storeEvent(pool: Pool, event: Stripe.Event): Promise<boolean> {
-  const { rowCount } = await pool.query(
+/** Stores verified events, many in one statement; returns the ids stored now (not redeliveries). */
+export async function storeEvents(pool: Pool, events: Stripe.Event[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-    [event.id, event.type, event.api_version, event.livemode, event.created, JSON.stringify(event)],
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int[], $6::jsonb[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.api_version), events.map((e) => e.livemode), events.map((e) => e.created), events.map((e) => JSON.stringify(e))],
   );
-  return rowCount === 1;
+  return new Set(rows.map((row) => row.id));
 }
 
 /**
- * Takes a lease on an event that still needs processing; undefined when it is done or another
- * worker holds it. The lease outlives a crash: another process takes the event once it lapses.
+ * Takes a lease on the events that still need processing, among those named; those done or leased
+ * by another worker are left out. The lease outlives a crash: another process takes the event once
+ * it lapses.
  */
-export async function leaseEvent(pool: Pool, id: string, leaseSeconds: number): Promise<Stripe.Event | undefined> {
-  const { rows } = await pool.query<{ payload: Stripe.Event }>(
+export async function leaseEvents(pool: Pool, ids: string[], leaseSeconds: number): Promise<Array<{ payload: Stripe.Event; attempts: number }>> {
+  const { rows } = await pool.query<{ payload: Stripe.Event; attempts: number }>(
     `UPDATE stripe_events SET locked_until = now() + make_interval(secs => $2), attempts = attempts + 1
-     WHERE id = $1 AND status IN ('pending', 'failed') AND (locked_until IS NULL OR locked_until < now())
-     RETURNING payload`,
-    [id, leaseSeconds],
+     WHERE id = ANY($1::text[]) AND status IN ('pending', 'failed') AND (locked_until IS NULL OR locked_until < now())
+     RETURNING payload, attempts`,
+    [ids, leaseSeconds],
   );
-  return rows[0]?.payload;
+  return rows;
 }
 
-export async function markEvent(pool: Pool, id: string, status: 'processed' | 'ignored'): Promise<void> {
-  await pool.query(`UPDATE stripe_events SET status = $2, processed_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1`, [id, status]);
+export async function markEvents(pool: Pool, ids: string[], status: 'processed' | 'ignored'): Promise<void> {
+  if (ids.length === 0) return;
+  await pool.query(`UPDATE stripe_events SET status = $2, processed_at = now(), locked_until = NULL, last_error = NULL WHERE id = ANY($1::text[])`, [ids, status]);
 }
 
 export async function markEventFailed(pool: Pool, id: string, error: string, retryInSeconds: number): Promise<void> {

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
-import { dueEvents, leaseEvent, markEvent, markEventFailed } from '../db/stripe-event-queries.js';
+import { dueEvents, leaseEvents, markEventFailed, markEvents, storeEvents } from '../db/stripe-event-queries.js';
+import { Batcher } from '../lib/batcher.js';
 import type { EventHandlers } from './handlers/index.js';
 
 const LEASE_SECONDS = 60;
@@ -12,44 +13,65 @@ export function retryDelay(attempts: number): number {
 }
 
 /**
- * Processes stored Stripe events: one handler per event type, shared by the webhook route (right
- * after the 2xx) and the retry loop. Handlers are idempotent, so a lease that lapses mid-way only
- * means the work is done again, never twice in effect.
+ * Stores and processes Stripe events: one handler per event type, shared by the webhook route (right
+ * after the 2xx) and the retry loop. Events that arrive together are stored in one statement and
+ * processed together. Handlers are idempotent, so a lease that lapses mid-way only means the work is
+ * done again, never twice in effect.
  */
 export class StripeEventProcessor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly store: Batcher<Stripe.Event, boolean>;
+  private readonly work: Batcher<string, undefined>;
 
   constructor(
     private readonly pool: Pool,
     private readonly handlers: EventHandlers,
     private readonly logger: FastifyBaseLogger,
-  ) {}
-
-  /** Starts processing in the background; the caller does not wait. */
-  kick(id: string): void {
-    const work = this.process(id).finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
+  ) {
+    this.store = new Batcher(async (events) => {
+      const stored = await storeEvents(pool, events);
+      // A redelivery sent twice in one batch is stored (and answered as new) once.
+      const seen = new Set<string>();
+      return events.map((event) => {
+        const isNew = stored.has(event.id) && !seen.has(event.id);
+        seen.add(event.id);
+        return isNew;
+      });
+    }, { maxBatch: 200, maxConcurrent: 4 });
+    this.work = new Batcher(async (ids) => {
+      await this.processMany([...new Set(ids)]);
+      return ids.map(() => undefined);
+    }, { maxBatch: 100, maxConcurrent: 2 });
   }
 
-  async process(id: string): Promise<void> {
-    let event: Stripe.Event | undefined;
-    try {
-      event = await leaseEvent(this.pool, id, LEASE_SECONDS);
-      if (!event) return;
-      const handler = this.handlers[event.type];
-      if (!handler) {
-        await markEvent(this.pool, id, 'ignored');
-        return;
-      }
-      await handler(event);
-      await markEvent(this.pool, id, 'processed');
-    } catch (error) {
-      const attempts = await this.attempts(id);
-      this.logger.warn({ err: error, eventId: id, type: event?.type, attempts }, 'stripe event processing failed; will retry');
-      await markEventFailed(this.pool, id, error instanceof Error ? error.message : String(error), retryDelay(attempts)).catch(() => {});
-    }
+  /** Stores a verified event before Stripe is answered; false for a redelivery of a stored one. */
+  async ingest(event: Stripe.Event): Promise<boolean> {
+    const isNew = await this.store.submit(event);
+    if (isNew) void this.work.submit(event.id).catch((error) => this.logger.error({ err: error }, 'stripe event processing failed'));
+    return isNew;
+  }
+
+  async processMany(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const leased = await leaseEvents(this.pool, ids, LEASE_SECONDS);
+    const processed: string[] = [];
+    const ignored: string[] = [];
+    await Promise.all(
+      leased.map(async ({ payload: event, attempts }) => {
+        const handler = this.handlers[event.type];
+        if (!handler) return ignored.push(event.id);
+        try {
+          await handler(event);
+          processed.push(event.id);
+        } catch (error) {
+          this.logger.warn({ err: error, eventId: event.id, type: event.type, attempts }, 'stripe event processing failed; will retry');
+          await markEventFailed(this.pool, event.id, error instanceof Error ? error.message : String(error), retryDelay(attempts));
+        }
+      }),
+    );
+    await markEvents(this.pool, processed, 'processed');
+    await markEvents(this.pool, ignored, 'ignored');
   }
 
   /** Picks up what is due: failures to retry, and events stored by a process that died before processing. */
@@ -66,7 +88,7 @@ export class StripeEventProcessor {
   async processDue(limit = 100): Promise<number> {
     try {
       const ids = await dueEvents(this.pool, limit);
-      await Promise.all(ids.map((id) => this.process(id)));
+      await this.processMany(ids);
       return ids.length;
     } catch (error) {
       this.logger.error({ err: error }, 'stripe event retry sweep failed');
@@ -77,11 +99,7 @@ export class StripeEventProcessor {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sweeping;
-    await Promise.all(this.inFlight);
-  }
-
-  private async attempts(id: string): Promise<number> {
-    const { rows } = await this.pool.query<{ attempts: number }>('SELECT attempts FROM stripe_events WHERE id = $1', [id]).catch(() => ({ rows: [] }));
-    return rows[0]?.attempts ?? 1;
+    await this.store.flush();
+    await this.work.flush();
   }
 }

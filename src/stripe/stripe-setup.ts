@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import type { Config } from '../config.js';
-import { createStripeSimulator, type StripeSimulator } from '../simulator/index.js';
+import type { StripeSimulator } from '../simulator/index.js';
 import { createStripeClient } from './client.js';
 
 export interface StripeSetup {
@@ -28,6 +28,8 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
       describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${config.STRIPE_API_URL}` : 'Stripe',
     };
   }
+  // Loaded only when used: a Tally with a real key carries none of it.
+  const { createStripeSimulator } = await import('../simulator/index.js');
   const simulator = createStripeSimulator({ webhookSecret });
   const simulatorUrl = await simulator.listen(config.STRIPE_SIMULATOR_PORT, '127.0.0.1');
   return {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { ConflictFailure } from '../../errors.js';
-import { beginAndLock, claimAndLoad, holdAccounts, writeChanges, type StoredClaim } from '../../db/ledger-queries.js';
+import { openBatch, writeAndCommit, type StoredClaim } from '../../db/ledger-queries.js';
 import { applyCommands } from './apply-commands.js';
 import type { Idempotency, LedgerCommand, LedgerResult, Outcome } from './types.js';
 
@@ -19,10 +19,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
   let broken = false;
   try {
     const holdIds = requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
-    // A hold never changes account, so this lookup needs no lock.
-    const holdMap = await holdAccounts(client, holdIds);
-    const accountIds = [...new Set(requests.flatMap((r) => accountOf(r.command, holdMap)))].sort();
-    const locked = await beginAndLock(client, accountIds);
+    const accountIds = [...new Set(requests.flatMap((r) => ('accountId' in r.command ? [r.command.accountId] : [])))];
 
     // The first request with a key claims it; later ones in this batch follow its outcome.
     const leaders = new Map<string, number>();
@@ -35,7 +32,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
     });
     const claims = [...leaders.values()].map((i) => requests[i].idempotency!);
     const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
-    const loaded = await claimAndLoad(client, claims, [...locked], sourceKeys, holdIds);
+    const loaded = await openBatch(client, claims, accountIds, sourceKeys, holdIds);
 
     const outcomes: Array<Outcome | undefined> = new Array(requests.length);
     for (const [key, i] of leaders) {
@@ -43,7 +40,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
       if (stored) outcomes[i] = replay(requests[i].idempotency!, stored);
     }
     const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
-    const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: holdMap, grantedSourceKeys: loaded.granted }, newId);
+    const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted }, newId);
 
     const stored: Array<{ key: string; result: unknown; entryIndex: number | undefined }> = [];
     const dropped: string[] = [];
@@ -53,8 +50,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
       if (c.outcome.ok) stored.push({ key, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined });
       else dropped.push(key); // a refused command writes nothing, not even its key: a retry may succeed
     }
-    const entryIds = await writeChanges(client, changes, stored, dropped);
-    await client.query('COMMIT');
+    const entryIds = await writeAndCommit(client, changes, stored, dropped);
 
     computed.forEach((c, i) => {
       if (!c) return;
@@ -72,12 +68,6 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
     // A connection that cannot even roll back is dropped rather than handed to the next caller.
     client.release(broken);
   }
-}
-
-function accountOf(command: LedgerCommand, holdMap: Map<string, string>): string[] {
-  if ('accountId' in command) return [command.accountId];
-  const accountId = holdMap.get(command.holdId);
-  return accountId ? [accountId] : [];
 }
 
 function replay(request: Idempotency, stored: StoredClaim): Outcome {

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type Stripe from 'stripe';
-import { storeEvent } from '../../db/stripe-event-queries.js';
 import { sendError } from '../../plugins/error-handler.js';
 
 /**
@@ -30,9 +29,8 @@ const webhooks: FastifyPluginAsync = async (app) => {
       } catch (error) {
         return sendError(reply, 400, 'invalid_signature', `Webhook signature verification failed: ${(error as Error).message.split('\n')[0]}`);
       }
-      const stored = await storeEvent(app.db.pool, event);
-      if (stored) app.stripeEvents.kick(event.id);
-      return reply.status(200).send({ received: true, duplicate: !stored });
+      const isNew = await app.stripeEvents.ingest(event);
+      return reply.status(200).send({ received: true, duplicate: !isNew });
     },
   });
 };
