@@ -5,7 +5,7 @@ import type { AccountState, GrantResult, HoldState } from '../domain/ledger/type
 
 /**
  * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
- * claim-and-load in one; the writes and COMMIT in the other. Each trip is several statements in one
+ * the load in one; the writes and COMMIT in the other. Each trip is several statements in one
  * simple-protocol query, so parameters travel as escaped literals (inline-params.ts).
  */
 
@@ -23,7 +23,6 @@ type HoldJson = { id: string; account_id: string; amount: number; status: HoldSt
 
 interface LoadedRow {
   now: Date;
-  claimed: string[];
   existing: StoredClaim[];
   grants: GrantJson[];
   holds: HoldJson[];
@@ -32,42 +31,43 @@ interface LoadedRow {
 
 /**
  * Opens the transaction, locks the accounts (those named and those of the named holds; a hold never
- * changes account), claims the idempotency keys and loads, in one round trip of three statements.
+ * changes account) and loads, in one round trip of three statements.
  *
  * The locks are taken in id order, so two batches never wait on each other in a cycle. Every change
  * of a balance takes this lock first: it is what serialises writers, across processes too. The load
  * is a statement of its own, so its snapshot is taken after the locks are held and sees every change
  * committed before them. It returns the accounts' grants with credits left (or that a loaded hold may
  * give credits back to), their active holds and the named ones, the grants already made for the given
- * source keys, and the database's clock. A key another transaction was claiming makes the claim wait
- * for it; if that one committed, its record is not visible to this statement and is read after.
+ * source keys, the idempotency records of the given keys, and the database's clock.
+ *
+ * Idempotency needs no claim of its own: a key belongs to one request, so to one account, and a
+ * batch holding that account's lock sees every record committed before it. A key reused on another
+ * account at the same moment makes one batch's insert fail; its commands are then run again alone
+ * and find the record.
  */
 export async function openBatch(
   client: PoolClient,
-  claims: Array<{ key: string; operation: string; fingerprint: string }>,
+  keys: string[],
   accountIds: string[],
   sourceKeys: string[],
   holdIds: string[],
 ) {
-  const keys = claims.map((c) => c.key);
   const lock = inlineParams(
-    `SELECT id FROM accounts WHERE id = ANY($1::text[]) OR id IN (SELECT account_id FROM holds WHERE id = ANY($2::text[])) ORDER BY id FOR UPDATE`,
+    // ARRAY(...) is computed once, so the accounts are found through their primary key (an OR here
+    // made PostgreSQL walk the whole index).
+    `SELECT id FROM accounts WHERE id = ANY(ARRAY(SELECT unnest($1::text[]) UNION SELECT account_id FROM holds WHERE id = ANY($2::text[])))
+     ORDER BY id FOR UPDATE`,
     [accountIds, holdIds],
   );
   const load = inlineParams(
-    `WITH claimed AS (
-       INSERT INTO idempotency_records (key, operation, fingerprint, result)
-       SELECT k, o, f, 'null'::jsonb FROM unnest($4::text[], $5::text[], $6::text[]) AS c(k, o, f)
-       ON CONFLICT (key) DO NOTHING RETURNING key),
-     named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
+    `WITH named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
      acct AS (SELECT unnest($1::text[]) AS id UNION SELECT account_id FROM named),
      hold_rows AS (
        SELECT * FROM holds WHERE account_id IN (SELECT id FROM acct) AND status = 'active'
        UNION SELECT * FROM named)
      SELECT clock_timestamp() AS now,
-       (SELECT coalesce(json_agg(key), '[]') FROM claimed) AS claimed,
        (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
-          WHERE key = ANY($4::text[]) AND key NOT IN (SELECT key FROM claimed)) r) AS existing,
+          WHERE key = ANY($4::text[])) r) AS existing,
        (SELECT coalesce(json_agg(g), '[]') FROM (
           SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id IN (SELECT id FROM acct) AND remaining > 0
           UNION
@@ -76,7 +76,7 @@ export async function openBatch(
        (SELECT coalesce(json_agg(h), '[]') FROM (SELECT id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at FROM hold_rows) h) AS holds,
        (SELECT coalesce(json_agg(s), '[]') FROM (SELECT id, account_id, amount, remaining, source, source_key, expires_at, created_at
           FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
-    [accountIds, sourceKeys, holdIds, keys, claims.map((c) => c.operation), claims.map((c) => c.fingerprint)],
+    [accountIds, sourceKeys, holdIds, keys],
   );
   const results = (await client.query(`BEGIN; ${lock}; ${load}`)) as unknown as [unknown, Result<{ id: string }>, Result<LoadedRow>];
   const locked = new Set(results[1].rows.map((r) => r.id));
@@ -90,12 +90,6 @@ export async function openBatch(
     granted.set(g.source_key!, { ...grant, expiresAt: grant.expiresAt?.toISOString() ?? null, createdAt: grant.createdAt.toISOString() });
   }
   const existing = new Map(row.existing.map((claim) => [claim.key, claim]));
-  const claimed = new Set(row.claimed);
-  const unresolved = keys.filter((key) => !claimed.has(key) && !existing.has(key));
-  if (unresolved.length) {
-    const late = await client.query<StoredClaim>('SELECT key, operation, fingerprint, result FROM idempotency_records WHERE key = ANY($1::text[])', [unresolved]);
-    for (const claim of late.rows) existing.set(claim.key, claim);
-  }
   const holdAccounts = new Map(row.holds.map((h) => [h.id, h.account_id]));
   return { now: new Date(row.now), accounts, holdAccounts, granted, existing };
 }
@@ -134,14 +128,13 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
  * Writes everything a batch decided in one statement, and commits, in one round trip: grants made
  * and drawn, holds placed and settled, ledger entries (ids taken from the sequence in order, while the
  * account locks are held, so an account's entries are numbered in the order they happened),
- * idempotency records completed with their entry id, and the claims of refused commands removed.
+ * and the idempotency records of the commands that succeeded, with their entry id.
  * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
 export async function writeAndCommit(
   client: PoolClient,
   changes: BookChanges,
-  stored: Array<{ key: string; result: unknown; entryIndex: number | undefined }>,
-  dropped: string[],
+  stored: Array<StoredClaim & { entryIndex: number | undefined }>,
 ): Promise<string[]> {
   const created = new Set(changes.newGrants.map((g) => g.id));
   const updated = [...changes.changedGrants].filter((g) => !created.has(g.id));
@@ -168,13 +161,11 @@ export async function writeAndCommit(
          WITH ORDINALITY AS e(a, k, am, hc, av, ha, g, h, al, r, m, n)
        JOIN ids ON ids.n = e.n
        RETURNING 1),
-     completed AS (
-       UPDATE idempotency_records r
-       SET result = CASE WHEN ids.id IS NULL THEN v.result ELSE jsonb_set(v.result, '{entryId}', to_jsonb(ids.id::text)) END
-       FROM unnest($36::text[], $37::jsonb[], $38::int[]) AS v(key, result, n) LEFT JOIN ids ON ids.n = v.n
-       WHERE r.key = v.key
-       RETURNING 1),
-     refused AS (DELETE FROM idempotency_records WHERE key = ANY($39::text[]) RETURNING 1)
+     remembered AS (
+       INSERT INTO idempotency_records (key, operation, fingerprint, result)
+       SELECT v.key, v.operation, v.fingerprint, CASE WHEN ids.id IS NULL THEN v.result ELSE jsonb_set(v.result, '{entryId}', to_jsonb(ids.id::text)) END
+       FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
+       RETURNING 1)
      SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
     [
       e.length,
@@ -185,8 +176,8 @@ export async function writeAndCommit(
       holds.map((h) => json(h.allocations)), holds.map((h) => h.expiresAt), holds.map((h) => h.reason), holds.map((h) => json(h.metadata)), holds.map((h) => h.createdAt), holds.map((h) => h.settledAt),
       e.map((x) => x.accountId), e.map((x) => x.kind), e.map((x) => x.amount), e.map((x) => x.heldChange), e.map((x) => x.availableAfter), e.map((x) => x.heldAfter),
       e.map((x) => x.grantId), e.map((x) => x.holdId), e.map((x) => json(x.allocations)), e.map((x) => x.reason), e.map((x) => json(x.metadata)),
-      stored.map((s) => s.key), stored.map((s) => json(s.result)), stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
-      dropped,
+      stored.map((s) => s.key), stored.map((s) => s.operation), stored.map((s) => s.fingerprint), stored.map((s) => json(s.result)),
+      stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
     ],
   );
   const results = (await client.query(`${write}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];

@@ -10,8 +10,8 @@ export interface LedgerRequest {
 }
 
 /**
- * Runs a batch of ledger commands as one transaction: lock the accounts, claim the idempotency keys,
- * load, decide in memory (in arrival order), write. Each command keeps its own outcome; a failure of
+ * Runs a batch of ledger commands as one transaction: lock the accounts, load (with the idempotency
+ * records of their keys), decide in memory (in arrival order), write. Each command keeps its own outcome; a failure of
  * the transaction itself fails them all, and nothing of it is visible.
  */
 export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newId: (prefix: string) => string): Promise<Outcome[]> {
@@ -21,7 +21,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
     const holdIds = requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
     const accountIds = [...new Set(requests.flatMap((r) => ('accountId' in r.command ? [r.command.accountId] : [])))];
 
-    // The first request with a key claims it; later ones in this batch follow its outcome.
+    // The first request with a key leads; later ones in this batch follow its outcome.
     const leaders = new Map<string, number>();
     const followers = new Map<number, number>();
     requests.forEach((r, i) => {
@@ -30,9 +30,8 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
       if (leader === undefined) leaders.set(r.idempotency.key, i);
       else followers.set(i, leader);
     });
-    const claims = [...leaders.values()].map((i) => requests[i].idempotency!);
     const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
-    const loaded = await openBatch(client, claims, accountIds, sourceKeys, holdIds);
+    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds);
 
     const outcomes: Array<Outcome | undefined> = new Array(requests.length);
     for (const [key, i] of leaders) {
@@ -42,15 +41,14 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
     const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
     const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted }, newId);
 
-    const stored: Array<{ key: string; result: unknown; entryIndex: number | undefined }> = [];
-    const dropped: string[] = [];
-    for (const [key, i] of leaders) {
+    // A refused command writes nothing, not even its key: a retry may succeed.
+    const stored = [...leaders].flatMap(([key, i]) => {
       const c = computed[i];
-      if (!c) continue; // a replay: its record is already complete
-      if (c.outcome.ok) stored.push({ key, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined });
-      else dropped.push(key); // a refused command writes nothing, not even its key: a retry may succeed
-    }
-    const entryIds = await writeAndCommit(client, changes, stored, dropped);
+      if (!c?.outcome.ok) return [];
+      const { operation, fingerprint } = requests[i].idempotency!;
+      return [{ key, operation, fingerprint, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined }];
+    });
+    const entryIds = await writeAndCommit(client, changes, stored);
 
     computed.forEach((c, i) => {
       if (!c) return;
