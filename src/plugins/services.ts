@@ -26,7 +26,10 @@ export interface ServicesOptions {
 /** The domain services, built once per app over one database. */
 export default fp<ServicesOptions>(
   async (app, { config, database }) => {
-    const ledger = new Ledger(database.pool);
+    // Ledger transactions in flight at once from this process. Fewer means bigger batches, and on a
+    // small machine each batch's fixed cost (planning, commit) is what limits: 1-2 measured best on
+    // 2 cores (README, Benchmark). Below the pool size: reads and Stripe work need connections too.
+    const ledger = new Ledger(database.pool, { maxConcurrent: Math.min(config.LEDGER_CONCURRENCY, Math.max(1, config.DATABASE_POOL_SIZE - 4)) });
     app.decorate('config', config);
     app.decorate('db', database);
     app.decorate('ledger', ledger);
