@@ -1,5 +1,10 @@
+import { createRequire } from 'node:module';
 import pg from 'pg';
-import { prepareValue } from 'pg/lib/utils.js';
+
+// node-postgres's own conversion of a parameter to the text it sends (arrays as array literals,
+// dates as ISO text). It is not exported from the package root, and ESM loaders differ on deep
+// paths, so it is required.
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue(value: unknown): string | Buffer | null | undefined };
 
 /**
  * Writes parameters into SQL as escaped literals, exactly as the driver would send them, so that

@@ -52,7 +52,7 @@ export default fp<BillingOptions>(
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects);
     const billPayments = new BillPayments(app.db.prisma, app.ledger);
     const bills = new Bills(app.db.prisma, stripe, billPayments, redirects);
-    const checkouts = new Checkouts(app.db.prisma, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
+    const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents }), app.log);
     app.decorate('stripe', stripe);
     app.decorate('webhookSecret', webhookSecret);

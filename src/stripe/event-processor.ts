@@ -38,11 +38,11 @@ export class StripeEventProcessor {
         seen.add(event.id);
         return isNew;
       });
-    }, { maxBatch: 200, maxConcurrent: 4 });
+    }, { maxBatch: 200, maxConcurrent: 2 });
     this.work = new Batcher(async (ids) => {
       await this.processMany([...new Set(ids)]);
       return ids.map(() => undefined);
-    }, { maxBatch: 100, maxConcurrent: 2 });
+    }, { maxBatch: 200, maxConcurrent: 1 });
   }
 
   /** Stores a verified event before Stripe is answered; false for a redelivery of a stored one. */

@@ -1,7 +1,9 @@
+import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { recordCheckout } from '../../db/checkout-queries.js';
 import type { BillPayments } from '../bills/bill-payments.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -73,6 +75,7 @@ type CheckoutRow = Awaited<ReturnType<PrismaClient['checkout']['findUniqueOrThro
 export class Checkouts {
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
     private readonly stripe: Stripe,
     private readonly ledger: Ledger,
     private readonly packs: Packs,
@@ -226,17 +229,20 @@ export class Checkouts {
   }
 
   private async record(session: Stripe.Checkout.Session, base: CheckoutRecord, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
-    const status = statusOf(session);
-    const existing = await this.prisma.checkout.findUnique({ where: { id: session.id } });
-    const data = {
-      status: existing?.fulfilledAt ? ('complete' as const) : status,
+    return recordCheckout(this.pool, {
+      id: session.id,
+      ...base,
+      planId: base.planId ?? null,
+      billId: base.billId ?? null,
+      credits: Number(base.credits),
+      amountTotal: session.amount_total,
+      currency: session.currency,
+      url: session.url,
+      expiresAt: new Date(session.expires_at * 1000),
+      status: statusOf(session),
       paymentStatus: session.payment_status,
-      ...(fulfilment.fulfilledAt && !existing?.fulfilledAt ? { fulfilledAt: fulfilment.fulfilledAt, grantId: fulfilment.grantId ?? null } : {}),
-    };
-    return this.prisma.checkout.upsert({
-      where: { id: session.id },
-      create: { id: session.id, ...base, amountTotal: session.amount_total, currency: session.currency, url: session.url, expiresAt: new Date(session.expires_at * 1000), ...data },
-      update: data,
+      fulfilledAt: fulfilment.fulfilledAt ?? null,
+      grantId: fulfilment.fulfilledAt ? (fulfilment.grantId ?? null) : null,
     });
   }
 }
