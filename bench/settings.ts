@@ -33,7 +33,8 @@ export function readSettings(env: Record<string, string | undefined> = process.e
     // Always in the documented order: scenarios run one after another, never together.
     scenarios: scenarios.length ? SCENARIO_NAMES.filter((name) => scenarios.includes(name)) : [...SCENARIO_NAMES],
     databaseUrl: env.DATABASE_URL || undefined,
-    tallyNodeArgs: (env.BENCH_TALLY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    // Tally's own runtime flags (npm start and the Dockerfile use the same), then any extra ones.
+    tallyNodeArgs: [...RUNTIME_NODE_FLAGS, ...(env.BENCH_TALLY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
     pgbench: env.BENCH_PGBENCH || undefined,
     baselineDir: env.BENCH_BASELINE_DIR || undefined,
   };
@@ -46,3 +47,6 @@ function positiveNumber(env: Record<string, string | undefined>, name: string, f
   if (!Number.isFinite(value) || value <= 0 || value > 3600) throw new SettingsError(`${name}: a number above 0, at most 3600 (got ${JSON.stringify(raw)})`);
   return value;
 }
+
+/** The V8 flags Tally runs with (package.json "start", Dockerfile CMD): a small young generation and a capped old one keep the resident set near 200 MB under load. */
+export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=128'];
