@@ -7,25 +7,56 @@ export interface BalanceRow {
   holds: Array<{ amount: number; expiresAt: string; allocations: Array<{ grantId: string; amount: number }> }>;
 }
 
+interface FlatRow {
+  t: 'a' | 'g' | 'h';
+  account_id: string;
+  id: string | null;
+  source: string | null;
+  amount: number | null;
+  remaining: number | null;
+  expires_at: Date | null;
+  created_at: Date | null;
+  allocations: Array<{ grantId: string; amount: number }> | null;
+  now: Date;
+}
+
 /**
- * Reads the state behind the balances of many accounts in one statement: grants with credits left
- * (or owed credits by a hold that has run out), and active holds. Expiry is judged by the caller against `now`, the database's clock.
+ * Reads the state behind the balances of many accounts in one statement (one snapshot): the
+ * accounts, their grants with credits left (or owed credits by a hold that has run out) and their
+ * active holds, as flat rows found through indexes. Expiry is judged by the caller against `now`,
+ * the database's clock.
  */
 export async function loadBalances(pool: Pool, accountIds: string[]): Promise<Map<string, BalanceRow>> {
-  const { rows } = await pool.query<BalanceRow>(
-    `SELECT a.id, t.now,
-       (SELECT coalesce(json_agg(json_build_object('id', g.id, 'source', g.source, 'amount', g.amount, 'remaining', g.remaining,
-                 'expiresAt', g.expires_at, 'createdAt', g.created_at)), '[]')
-          FROM grants g WHERE g.account_id = a.id AND (g.remaining > 0 OR g.id IN (
-            SELECT x->>'grantId' FROM holds h, jsonb_array_elements(h.allocations) x
-            WHERE h.account_id = a.id AND h.status = 'active' AND h.expires_at <= t.now))) AS grants,
-       (SELECT coalesce(json_agg(json_build_object('amount', h.amount, 'expiresAt', h.expires_at, 'allocations', h.allocations)), '[]')
-          FROM holds h WHERE h.account_id = a.id AND h.status = 'active') AS holds
-     FROM accounts a, (SELECT clock_timestamp() AS now) t
-     WHERE a.id = ANY($1::text[])`,
+  const { rows } = await pool.query<FlatRow>(
+    `WITH t AS (SELECT clock_timestamp() AS now)
+     SELECT 'a' AS t, id AS account_id, NULL::text AS id, NULL::text AS source, NULL::bigint AS amount, NULL::bigint AS remaining,
+            NULL::timestamptz AS expires_at, NULL::timestamptz AS created_at, NULL::jsonb AS allocations, t.now
+       FROM accounts, t WHERE id = ANY($1::text[])
+     UNION ALL
+     SELECT 'g', account_id, id, source, amount, remaining, expires_at, created_at, NULL, t.now
+       FROM grants, t WHERE account_id = ANY($1::text[]) AND remaining > 0
+     UNION ALL
+     SELECT 'h', account_id, id, NULL, amount, NULL, expires_at, created_at, allocations, t.now
+       FROM holds, t WHERE account_id = ANY($1::text[]) AND status = 'active'
+     UNION ALL
+     SELECT 'g', g.account_id, g.id, g.source, g.amount, g.remaining, g.expires_at, g.created_at, NULL, t.now
+       FROM grants g, t WHERE g.remaining = 0 AND g.id IN (
+         SELECT x->>'grantId' FROM holds h, jsonb_array_elements(h.allocations) x, t
+         WHERE h.account_id = ANY($1::text[]) AND h.status = 'active' AND h.expires_at <= t.now)`,
     [accountIds],
   );
-  return new Map(rows.map((row) => [row.id, row]));
+  const balances = new Map<string, BalanceRow>();
+  for (const row of rows) if (row.t === 'a') balances.set(row.account_id, { id: row.account_id, now: row.now, grants: [], holds: [] });
+  for (const row of rows) {
+    const balance = balances.get(row.account_id);
+    if (!balance || row.t === 'a') continue;
+    if (row.t === 'g') {
+      balance.grants.push({ id: row.id!, source: row.source!, amount: Number(row.amount), remaining: Number(row.remaining), expiresAt: row.expires_at?.toISOString() ?? null, createdAt: row.created_at!.toISOString() });
+    } else {
+      balance.holds.push({ amount: Number(row.amount), expiresAt: row.expires_at!.toISOString(), allocations: row.allocations ?? [] });
+    }
+  }
+  return balances;
 }
 
 /** Accounts with something past its time and not yet written off: grants with credits left, or active holds. */
