@@ -4,6 +4,7 @@ import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import { recordCheckout } from '../../db/checkout-queries.js';
+import { recordOpenedCheckout } from './record-opened-checkout.js';
 import type { BillPayments } from '../bills/bill-payments.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -138,23 +139,7 @@ export class Checkouts {
         requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
       ),
     );
-    const row = await this.prisma.checkout.upsert({
-      where: { id: session.id },
-      create: {
-        id: session.id,
-        accountId: input.accountId,
-        kind: 'pack',
-        packId: pack.id,
-        quantity: input.quantity,
-        credits: BigInt(credits),
-        amountTotal: session.amount_total,
-        currency: session.currency,
-        url: session.url,
-        expiresAt: new Date(session.expires_at * 1000),
-      },
-      update: {},
-    });
-    return checkoutView(row);
+    return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'pack', packId: pack.id, quantity: input.quantity, credits: BigInt(credits) });
   }
 
   async get(id: string): Promise<CheckoutView> {

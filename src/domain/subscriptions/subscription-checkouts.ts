@@ -3,7 +3,8 @@ import { ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { CheckoutMetadata } from '../checkout/checkout-metadata.js';
-import { checkoutView, type CheckoutView } from '../checkout/checkouts.js';
+import type { CheckoutView } from '../checkout/checkouts.js';
+import { recordOpenedCheckout } from '../checkout/record-opened-checkout.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Plans } from '../plans/plans.js';
@@ -58,22 +59,6 @@ export class SubscriptionCheckouts {
         requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
       ),
     );
-    const row = await this.prisma.checkout.upsert({
-      where: { id: session.id },
-      create: {
-        id: session.id,
-        accountId: input.accountId,
-        kind: 'subscription',
-        planId: plan.id,
-        quantity: 1,
-        credits: plan.credits,
-        amountTotal: session.amount_total,
-        currency: session.currency,
-        url: session.url,
-        expiresAt: new Date(session.expires_at * 1000),
-      },
-      update: {},
-    });
-    return checkoutView(row);
+    return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
   }
 }
