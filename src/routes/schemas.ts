@@ -50,9 +50,15 @@ export const errorBody = z
 
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorBody]));
 
+/** The request's Idempotency-Key header, when it has one. */
+export function idempotencyKey(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
 /** The operation and a fingerprint of the request, so a reused key with another body is caught. */
 export function idempotencyOf(request: FastifyRequest, operation: string): Idempotency | undefined {
-  const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+  const key = idempotencyKey(request);
   if (!key) return undefined;
   const fingerprint = createHash('sha256')
     .update(JSON.stringify([request.params ?? null, request.body ?? null]))
@@ -61,3 +67,7 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
 }
 
 export const timestamp = z.string().describe('ISO 8601 date-time, UTC');
+
+/** `?active=false` lists what is off sale too. */
+export const activeFilter = (what: string) =>
+  z.strictObject({ active: z.enum(['true', 'false']).optional().describe(`Only ${what} on sale (default true)`) });

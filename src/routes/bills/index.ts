@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, accountParams, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -49,7 +49,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
       response: { 201: bill, 200: bill, ...errors(400, 401, 404, 502, 503) },
     },
     handler: async (request, reply) => {
-      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const key = idempotencyKey(request);
       const { bill: view, created } = await app.bills.create(request.body, key);
       return reply.status(created ? 201 : 200).send(view);
     },

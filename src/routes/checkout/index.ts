@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const checkout = z.object({
   id: z.string(),
@@ -46,7 +46,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const key = idempotencyKey(request);
       const view = await app.checkouts.open(request.body, key);
       return reply.status(201).send({ id: view.id, kind: view.kind, url: view.url, expiresAt: view.expiresAt, status: view.status, credits: view.credits });
     },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 export const currency = z
   .string()
@@ -44,7 +44,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
       response: { 201: pack, 200: pack, ...errors(400, 401, 403, 502, 503) },
     },
     handler: async (request, reply) => {
-      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const key = idempotencyKey(request);
       const { pack: view, created } = await app.packs.create(request.body, key);
       return reply.status(created ? 201 : 200).send(view);
     },
@@ -54,7 +54,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['packs'],
       summary: 'List credit packs',
-      querystring: z.strictObject({ active: z.enum(['true', 'false']).optional().describe('Only packs on sale (default true)') }),
+      querystring: activeFilter('packs'),
       response: { 200: z.object({ data: z.array(pack) }), ...errors(401) },
     },
     handler: async (request) => ({ data: await app.packs.list(request.query.active !== 'false') }),

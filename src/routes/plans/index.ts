@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { currency, minorUnits } from '../packs/index.js';
-import { errors, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const credits = z.number().int().positive().max(1_000_000_000_000).describe('Credits granted each paid period');
 const interval = z.enum(['month', 'year']).describe('How often the plan renews and grants');
@@ -46,7 +46,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
       response: { 201: plan, 200: plan, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
-      const key = (request.headers as Record<string, string | undefined>)['idempotency-key'];
+      const key = idempotencyKey(request);
       const { plan: view, created } = await app.plans.create(request.body, key);
       return reply.status(created ? 201 : 200).send(view);
     },
@@ -56,7 +56,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['plans'],
       summary: 'List subscription plans',
-      querystring: z.strictObject({ active: z.enum(['true', 'false']).optional().describe('Only plans on sale (default true)') }),
+      querystring: activeFilter('plans'),
       response: { 200: z.object({ data: z.array(plan) }), ...errors(401) },
     },
     handler: async (request) => ({ data: await app.plans.list(request.query.active !== 'false') }),
