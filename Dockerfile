@@ -11,6 +11,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc --noEmit -p . \
+ && node scripts/build.mjs \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -19,11 +20,11 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/prisma ./prisma
-COPY --from=build --chown=node:node /app/src ./src
+COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# src/server.ts applies pending migrations (Prisma's schema engine, as WebAssembly) before listening.
+# dist/server.js (src/server.ts, built) applies pending migrations (Prisma's schema engine, as WebAssembly) before listening.
 # The same V8 flags as npm start: a small young generation and a capped heap keep RSS near 200 MB.
-CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=128", "--import", "tsx", "src/server.ts"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=128", "dist/server.js"]

@@ -1,8 +1,11 @@
-// npm test: one embedded PostgreSQL for the whole run (each test file copies a migrated template
-// database), then tap over test/**/*.test.ts. Arguments are passed to tap.
-import { spawn } from 'node:child_process';
+// npm test: builds dist/ (the server-process tests run what npm start runs), starts one embedded
+// PostgreSQL for the whole run (each test file copies a migrated template database), then runs tap
+// over test/**/*.test.ts. Arguments are passed to tap.
+import { spawn, spawnSync } from 'node:child_process';
 import { SERVER_ENV, startTestServer } from './database.js';
 
+const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
 const server = process.env[SERVER_ENV] ? undefined : await startTestServer();
 const env = { ...process.env, ...(server ? { [SERVER_ENV]: server.url } : {}) };
 const tap = spawn('npx', ['tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'], env });

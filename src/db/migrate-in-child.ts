@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('./migrate-cli.ts', import.meta.url));
+// Run from src/ (TypeScript, through tsx) or from dist/ (npm run build): the CLI sits beside this file.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CLI = fileURLToPath(new URL(FROM_SOURCE ? './migrate-cli.ts' : './migrate-cli.js', import.meta.url));
 
 /**
  * Applies pending migrations in a short-lived child process. Prisma's schema engine is ~40 MB of
@@ -9,7 +11,7 @@ const CLI = fileURLToPath(new URL('./migrate-cli.ts', import.meta.url));
  */
 export function migrateInChild(databaseUrl: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI], {
+    const child = spawn(process.execPath, FROM_SOURCE ? ['--import', 'tsx', CLI] : [CLI], {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

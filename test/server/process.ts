@@ -11,10 +11,10 @@ export interface RunningTally {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Starts `npm start`'s entry point as a real process and waits for its banner. */
+/** Starts `npm start`'s entry point (dist/server.js, built by test/run.ts) as a real process and waits for its banner. */
 export async function startTally(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningTally> {
   // As the Dockerfile runs it: one process, so that a signal (even SIGKILL) reaches the server itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
