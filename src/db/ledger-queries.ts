@@ -1,12 +1,14 @@
 import type { PoolClient } from 'pg';
-import { inlineParams } from './inline-params.js';
+import { ensurePrepared, execute, preparedStatement } from './prepared-statements.js';
 import type { BookChanges } from '../domain/ledger/account-book.js';
 import type { AccountState, GrantResult, HoldState } from '../domain/ledger/types.js';
 
 /**
  * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
  * the load in one; the writes and COMMIT in the other. Each trip is several statements in one
- * simple-protocol query, so parameters travel as escaped literals (inline-params.ts).
+ * simple-protocol query: the statements are prepared once per connection, and each trip EXECUTEs
+ * them with their parameters as escaped literals (prepared-statements.ts), so PostgreSQL neither
+ * parses nor plans their text per batch.
  */
 
 type Result<R> = { rows: R[] };
@@ -28,6 +30,65 @@ interface LoadedRow {
   holds: HoldJson[];
   granted: GrantJson[];
 }
+
+// ARRAY(...) is computed once, so the accounts are found through their primary key (an OR here
+// made PostgreSQL walk the whole index).
+const LOCK = preparedStatement(
+  'tally_ledger_lock',
+  `SELECT id FROM accounts WHERE id = ANY(ARRAY(SELECT unnest($1::text[]) UNION SELECT account_id FROM holds WHERE id = ANY($2::text[])))
+     ORDER BY id FOR UPDATE`,
+);
+
+const LOAD = preparedStatement(
+  'tally_ledger_load',
+  `WITH named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
+     acct AS (SELECT unnest($1::text[]) AS id UNION SELECT account_id FROM named),
+     hold_rows AS (
+       SELECT * FROM holds WHERE account_id IN (SELECT id FROM acct) AND status = 'active'
+       UNION SELECT * FROM named)
+     SELECT clock_timestamp() AS now,
+       (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
+          WHERE key = ANY($4::text[])) r) AS existing,
+       (SELECT coalesce(json_agg(g), '[]') FROM (
+          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id IN (SELECT id FROM acct) AND remaining > 0
+          UNION
+          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
+          WHERE id = ANY(ARRAY(SELECT x->>'grantId' FROM hold_rows h, jsonb_array_elements(h.allocations) x WHERE h.status = 'active'))) g) AS grants,
+       (SELECT coalesce(json_agg(h), '[]') FROM (SELECT id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at FROM hold_rows) h) AS holds,
+       (SELECT coalesce(json_agg(s), '[]') FROM (SELECT id, account_id, amount, remaining, source, source_key, expires_at, created_at
+          FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
+);
+
+const WRITE = preparedStatement(
+  'tally_ledger_write',
+  `WITH ids AS MATERIALIZED (SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n),
+     new_grants AS (
+       INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at)
+       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::timestamptz[])
+       RETURNING 1),
+     drawn AS (
+       UPDATE grants SET remaining = v.remaining FROM unnest($12::text[], $13::bigint[]) AS v(id, remaining) WHERE grants.id = v.id RETURNING 1),
+     held AS (
+       INSERT INTO holds (id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at, settled_at)
+       SELECT * FROM unnest($14::text[], $15::text[], $16::bigint[], $17::hold_status[], $18::bigint[], $19::jsonb[], $20::timestamptz[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::timestamptz[])
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, captured_amount = excluded.captured_amount, settled_at = excluded.settled_at
+       RETURNING 1),
+     entries AS (
+       INSERT INTO ledger_entries (id, account_id, kind, amount, held_change, available_after, held_after, grant_id, hold_id, allocations, reason, metadata)
+       SELECT ids.id, e.a, e.k, e.am, e.hc, e.av, e.ha, e.g, e.h, e.al, e.r, e.m
+       FROM unnest($25::text[], $26::ledger_entry_kind[], $27::bigint[], $28::bigint[], $29::bigint[], $30::bigint[], $31::text[], $32::text[], $33::jsonb[], $34::text[], $35::jsonb[])
+         WITH ORDINALITY AS e(a, k, am, hc, av, ha, g, h, al, r, m, n)
+       JOIN ids ON ids.n = e.n
+       RETURNING 1),
+     remembered AS (
+       INSERT INTO idempotency_records (key, operation, fingerprint, result)
+       SELECT v.key, v.operation, v.fingerprint, CASE WHEN ids.id IS NULL THEN v.result ELSE jsonb_set(v.result, '{entryId}', to_jsonb(ids.id::text)) END
+       FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
+       RETURNING 1)
+     SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
+);
+
+const STATEMENTS = [LOCK, LOAD, WRITE];
 
 /**
  * Opens the transaction, locks the accounts (those named and those of the named holds; a hold never
@@ -52,35 +113,15 @@ export async function openBatch(
   sourceKeys: string[],
   holdIds: string[],
 ) {
-  const lock = inlineParams(
-    // ARRAY(...) is computed once, so the accounts are found through their primary key (an OR here
-    // made PostgreSQL walk the whole index).
-    `SELECT id FROM accounts WHERE id = ANY(ARRAY(SELECT unnest($1::text[]) UNION SELECT account_id FROM holds WHERE id = ANY($2::text[])))
-     ORDER BY id FOR UPDATE`,
-    [accountIds, holdIds],
-  );
-  const load = inlineParams(
-    `WITH named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
-     acct AS (SELECT unnest($1::text[]) AS id UNION SELECT account_id FROM named),
-     hold_rows AS (
-       SELECT * FROM holds WHERE account_id IN (SELECT id FROM acct) AND status = 'active'
-       UNION SELECT * FROM named)
-     SELECT clock_timestamp() AS now,
-       (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
-          WHERE key = ANY($4::text[])) r) AS existing,
-       (SELECT coalesce(json_agg(g), '[]') FROM (
-          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id IN (SELECT id FROM acct) AND remaining > 0
-          UNION
-          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
-          WHERE id IN (SELECT x->>'grantId' FROM hold_rows h, jsonb_array_elements(h.allocations) x WHERE h.status = 'active')) g) AS grants,
-       (SELECT coalesce(json_agg(h), '[]') FROM (SELECT id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at FROM hold_rows) h) AS holds,
-       (SELECT coalesce(json_agg(s), '[]') FROM (SELECT id, account_id, amount, remaining, source, source_key, expires_at, created_at
-          FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
-    [accountIds, sourceKeys, holdIds, keys],
-  );
-  const results = (await client.query(`BEGIN; ${lock}; ${load}`)) as unknown as [unknown, Result<{ id: string }>, Result<LoadedRow>];
-  const locked = new Set(results[1].rows.map((r) => r.id));
-  const row = results[2].rows[0];
+  await ensurePrepared(client, STATEMENTS);
+  // Left to choose, PostgreSQL re-plans the write for every batch: its generic plan looks dearer on
+  // paper, not knowing the arrays' lengths. These statements only unnest arrays and look rows up by
+  // key, which a generic plan does as well, so the transaction uses the prepared plans.
+  const results = (await client.query(
+    `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}`,
+  )) as unknown as [unknown, unknown, Result<{ id: string }>, Result<LoadedRow>];
+  const locked = new Set(results[2].rows.map((r) => r.id));
+  const row = results[3].rows[0];
   const accounts = new Map<string, AccountState>([...locked].map((id) => [id, { id, grants: [], holds: [] }]));
   for (const g of row.grants) accounts.get(g.account_id)?.grants.push(toGrant(g));
   for (const h of row.holds) accounts.get(h.account_id)?.holds.push(toHold(h));
@@ -141,45 +182,18 @@ export async function writeAndCommit(
   const ng = changes.newGrants;
   const holds = [...new Set([...changes.newHolds, ...changes.changedHolds])];
   const e = changes.entries;
-  const write = inlineParams(
-    `WITH ids AS MATERIALIZED (SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n),
-     new_grants AS (
-       INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at)
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::timestamptz[])
-       RETURNING 1),
-     drawn AS (
-       UPDATE grants SET remaining = v.remaining FROM unnest($12::text[], $13::bigint[]) AS v(id, remaining) WHERE grants.id = v.id RETURNING 1),
-     held AS (
-       INSERT INTO holds (id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at, settled_at)
-       SELECT * FROM unnest($14::text[], $15::text[], $16::bigint[], $17::hold_status[], $18::bigint[], $19::jsonb[], $20::timestamptz[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::timestamptz[])
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, captured_amount = excluded.captured_amount, settled_at = excluded.settled_at
-       RETURNING 1),
-     entries AS (
-       INSERT INTO ledger_entries (id, account_id, kind, amount, held_change, available_after, held_after, grant_id, hold_id, allocations, reason, metadata)
-       SELECT ids.id, e.a, e.k, e.am, e.hc, e.av, e.ha, e.g, e.h, e.al, e.r, e.m
-       FROM unnest($25::text[], $26::ledger_entry_kind[], $27::bigint[], $28::bigint[], $29::bigint[], $30::bigint[], $31::text[], $32::text[], $33::jsonb[], $34::text[], $35::jsonb[])
-         WITH ORDINALITY AS e(a, k, am, hc, av, ha, g, h, al, r, m, n)
-       JOIN ids ON ids.n = e.n
-       RETURNING 1),
-     remembered AS (
-       INSERT INTO idempotency_records (key, operation, fingerprint, result)
-       SELECT v.key, v.operation, v.fingerprint, CASE WHEN ids.id IS NULL THEN v.result ELSE jsonb_set(v.result, '{entryId}', to_jsonb(ids.id::text)) END
-       FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
-       RETURNING 1)
-     SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
-    [
-      e.length,
-      ng.map((x) => x.id), ng.map((x) => x.accountId), ng.map((x) => x.source), ng.map((x) => x.sourceKey), ng.map((x) => x.amount), ng.map((x) => x.remaining),
-      ng.map((x) => x.expiresAt), ng.map((x) => x.reason), ng.map((x) => json(x.metadata)), ng.map((x) => x.createdAt),
-      updated.map((g) => g.id), updated.map((g) => g.remaining),
-      holds.map((h) => h.id), holds.map((h) => h.accountId), holds.map((h) => h.amount), holds.map((h) => h.status), holds.map((h) => h.capturedAmount),
-      holds.map((h) => json(h.allocations)), holds.map((h) => h.expiresAt), holds.map((h) => h.reason), holds.map((h) => json(h.metadata)), holds.map((h) => h.createdAt), holds.map((h) => h.settledAt),
-      e.map((x) => x.accountId), e.map((x) => x.kind), e.map((x) => x.amount), e.map((x) => x.heldChange), e.map((x) => x.availableAfter), e.map((x) => x.heldAfter),
-      e.map((x) => x.grantId), e.map((x) => x.holdId), e.map((x) => json(x.allocations)), e.map((x) => x.reason), e.map((x) => json(x.metadata)),
-      stored.map((s) => s.key), stored.map((s) => s.operation), stored.map((s) => s.fingerprint), stored.map((s) => json(s.result)),
-      stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
-    ],
-  );
+  const write = execute(WRITE, [
+    e.length,
+    ng.map((x) => x.id), ng.map((x) => x.accountId), ng.map((x) => x.source), ng.map((x) => x.sourceKey), ng.map((x) => x.amount), ng.map((x) => x.remaining),
+    ng.map((x) => x.expiresAt), ng.map((x) => x.reason), ng.map((x) => json(x.metadata)), ng.map((x) => x.createdAt),
+    updated.map((g) => g.id), updated.map((g) => g.remaining),
+    holds.map((h) => h.id), holds.map((h) => h.accountId), holds.map((h) => h.amount), holds.map((h) => h.status), holds.map((h) => h.capturedAmount),
+    holds.map((h) => json(h.allocations)), holds.map((h) => h.expiresAt), holds.map((h) => h.reason), holds.map((h) => json(h.metadata)), holds.map((h) => h.createdAt), holds.map((h) => h.settledAt),
+    e.map((x) => x.accountId), e.map((x) => x.kind), e.map((x) => x.amount), e.map((x) => x.heldChange), e.map((x) => x.availableAfter), e.map((x) => x.heldAfter),
+    e.map((x) => x.grantId), e.map((x) => x.holdId), e.map((x) => json(x.allocations)), e.map((x) => x.reason), e.map((x) => json(x.metadata)),
+    stored.map((s) => s.key), stored.map((s) => s.operation), stored.map((s) => s.fingerprint), stored.map((s) => json(s.result)),
+    stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
+  ]);
   const results = (await client.query(`${write}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
   return results[0].rows[0].ids;
 }
