@@ -19,6 +19,10 @@ declare module 'autocannon' {
       url: string;
       connections?: number;
       duration?: number;
+      /** Requests to send in all, instead of a duration. */
+      amount?: number;
+      /** Milliseconds between samples; the end of an `amount` is noticed at the next one. */
+      sampleInt?: number;
       timeout?: number;
       pipelining?: number;
       method?: string;

@@ -10,6 +10,10 @@ export const targets = {
   balanceVsHealthz: 0.35,
   /** hold-then-capture pairs/s ≥ this × spend req/s. */
   holdsVsSpend: 0.5,
+  /** Signed webhook events answered 2xx per second, 32 connections. */
+  webhookEventsPerSecond: 1000,
+  /** Every paid session granted at most this long after the last webhook event was answered. */
+  webhookGrantedWithinSeconds: 10,
   /** Peak resident memory of the Tally process. */
   peakRssMb: 200,
 } as const;

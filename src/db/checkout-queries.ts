@@ -19,23 +19,58 @@ export interface CheckoutState {
   grantId: string | null;
 }
 
+export interface RecordedCheckout {
+  status: CheckoutState['status'];
+  fulfilledAt: Date | null;
+}
+
 /**
- * Records what Stripe says of a checkout, in one statement. A fulfilled checkout stays complete and
- * keeps its grant and payment status, whatever older or later view of the session arrives.
+ * Records what Stripe says of several checkouts, one statement for each time a session recurs in
+ * the list (an upsert may touch a row once), in order. A fulfilled checkout stays complete and keeps
+ * its grant and payment status, whatever older or later view of the session arrives.
  */
-export async function recordCheckout(pool: Pool, c: CheckoutState): Promise<{ status: CheckoutState['status']; fulfilledAt: Date | null }> {
-  const { rows } = await pool.query<{ status: CheckoutState['status']; fulfilled_at: Date | null }>(
+export async function recordCheckouts(pool: Pool, checkouts: CheckoutState[]): Promise<RecordedCheckout[]> {
+  const results = new Array<RecordedCheckout>(checkouts.length);
+  for (const round of roundsOfDistinctIds(checkouts)) {
+    const recorded = await upsertCheckouts(pool, round.map((i) => checkouts[i]));
+    for (const i of round) results[i] = recorded.get(checkouts[i].id)!;
+  }
+  return results;
+}
+
+async function upsertCheckouts(pool: Pool, c: CheckoutState[]): Promise<Map<string, RecordedCheckout>> {
+  const column = <K extends keyof CheckoutState>(key: K) => c.map((row) => row[key]);
+  const { rows } = await pool.query<{ id: string; status: CheckoutState['status']; fulfilled_at: Date | null }>(
     `INSERT INTO checkouts (id, account_id, kind, pack_id, plan_id, bill_id, quantity, credits, amount_total, currency, url, expires_at,
                             status, payment_status, fulfilled_at, grant_id, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::checkout_status, $14, $15, $16, now())
+     SELECT id, account_id, kind, pack_id, plan_id, bill_id, quantity, credits, amount_total, currency, url, expires_at,
+            status::checkout_status, payment_status, fulfilled_at, grant_id, now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::int[], $10::text[], $11::text[],
+                 $12::timestamptz[], $13::text[], $14::text[], $15::timestamptz[], $16::text[])
+       AS c(id, account_id, kind, pack_id, plan_id, bill_id, quantity, credits, amount_total, currency, url, expires_at, status, payment_status, fulfilled_at, grant_id)
      ON CONFLICT (id) DO UPDATE SET
        status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN 'complete'::checkout_status ELSE excluded.status END,
        payment_status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.payment_status ELSE excluded.payment_status END,
        grant_id = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.grant_id ELSE excluded.grant_id END,
        fulfilled_at = coalesce(checkouts.fulfilled_at, excluded.fulfilled_at),
        updated_at = now()
-     RETURNING status, fulfilled_at`,
-    [c.id, c.accountId, c.kind, c.packId, c.planId, c.billId, c.quantity, c.credits, c.amountTotal, c.currency, c.url, c.expiresAt, c.status, c.paymentStatus, c.fulfilledAt, c.grantId],
+     RETURNING id, status, fulfilled_at`,
+    [
+      column('id'), column('accountId'), column('kind'), column('packId'), column('planId'), column('billId'), column('quantity'), column('credits'),
+      column('amountTotal'), column('currency'), column('url'), column('expiresAt'), column('status'), column('paymentStatus'), column('fulfilledAt'), column('grantId'),
+    ],
   );
-  return { status: rows[0].status, fulfilledAt: rows[0].fulfilled_at };
+  return new Map(rows.map((row) => [row.id, { status: row.status, fulfilledAt: row.fulfilled_at }]));
+}
+
+/** Indexes of the list in rounds, each naming a session at most once, arrival order kept within a session. */
+function roundsOfDistinctIds(checkouts: CheckoutState[]): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  checkouts.forEach((c, i) => {
+    const round = seen.get(c.id) ?? 0;
+    seen.set(c.id, round + 1);
+    (rounds[round] ??= []).push(i);
+  });
+  return rounds;
 }

@@ -1,13 +1,19 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 
-/** Stores verified events, many in one statement; returns the ids stored now (not redeliveries). */
-export async function storeEvents(pool: Pool, events: Stripe.Event[]): Promise<Set<string>> {
+/**
+ * Stores verified events (their JSON text, as received), many in one statement, leased to the
+ * process that stores them (the first attempt): it processes them straight away, and another
+ * process takes them only once the lease lapses. Returns the ids stored now (not redeliveries).
+ */
+export async function storeEvents(pool: Pool, payloads: string[], leaseSeconds: number): Promise<Set<string>> {
+  // One JSON array parameter: the texts travel as they are, with no array-literal escaping.
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int[], $6::jsonb[])
+    `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, attempts, locked_until)
+     SELECT e->>'id', e->>'type', e->>'api_version', coalesce((e->>'livemode')::bool, false), (e->>'created')::int, e, 1, now() + make_interval(secs => $2)
+     FROM jsonb_array_elements($1::jsonb) AS e
      ON CONFLICT (id) DO NOTHING RETURNING id`,
-    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.api_version), events.map((e) => e.livemode), events.map((e) => e.created), events.map((e) => JSON.stringify(e))],
+    [`[${payloads.join(',')}]`, leaseSeconds],
   );
   return new Set(rows.map((row) => row.id));
 }
@@ -27,9 +33,14 @@ export async function leaseEvents(pool: Pool, ids: string[], leaseSeconds: numbe
   return rows;
 }
 
-export async function markEvents(pool: Pool, ids: string[], status: 'processed' | 'ignored'): Promise<void> {
-  if (ids.length === 0) return;
-  await pool.query(`UPDATE stripe_events SET status = $2, processed_at = now(), locked_until = NULL, last_error = NULL WHERE id = ANY($1::text[])`, [ids, status]);
+/** Marks events done, processed or ignored, in one statement. */
+export async function markEvents(pool: Pool, processed: string[], ignored: string[]): Promise<void> {
+  if (processed.length + ignored.length === 0) return;
+  await pool.query(
+    `UPDATE stripe_events e SET status = d.status::stripe_event_status, processed_at = now(), locked_until = NULL, last_error = NULL
+     FROM unnest($1::text[], $2::text[]) AS d(id, status) WHERE e.id = d.id`,
+    [[...processed, ...ignored], [...processed.map(() => 'processed'), ...ignored.map(() => 'ignored')]],
+  );
 }
 
 export async function markEventFailed(pool: Pool, id: string, error: string, retryInSeconds: number): Promise<void> {

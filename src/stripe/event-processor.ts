@@ -5,6 +5,7 @@ import { dueEvents, leaseEvents, markEventFailed, markEvents, storeEvents } from
 import { Batcher } from '../lib/batcher.js';
 import type { EventHandlers } from './handlers/index.js';
 
+/** How long an attempt may take before another process may take the event; after a crash, how long its events wait. */
 const LEASE_SECONDS = 60;
 
 /** Seconds before attempt n+1: 1, 2, 4, ... up to an hour. A failing event is retried for ever, never dropped. */
@@ -12,49 +13,60 @@ export function retryDelay(attempts: number): number {
   return Math.min(3600, 2 ** Math.max(0, attempts - 1));
 }
 
+type VerifiedEvent = { event: Stripe.Event; payload: string };
+type LeasedEvent = { payload: Stripe.Event; attempts: number };
+
 /**
  * Stores and processes Stripe events: one handler per event type, shared by the webhook route (right
- * after the 2xx) and the retry loop. Events that arrive together are stored in one statement and
- * processed together. Handlers are idempotent, so a lease that lapses mid-way only means the work is
- * done again, never twice in effect.
+ * after the 2xx) and the retry loop. Events that arrive together are stored in one statement, under a
+ * lease taken by that same statement, and processed together. Handlers are idempotent, so a lease
+ * that lapses mid-way only means the work is done again, never twice in effect.
  */
 export class StripeEventProcessor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
-  private readonly store: Batcher<Stripe.Event, boolean>;
-  private readonly work: Batcher<string, undefined>;
+  private readonly store: Batcher<VerifiedEvent, boolean>;
+  private readonly work: Batcher<Stripe.Event, undefined>;
 
   constructor(
     private readonly pool: Pool,
     private readonly handlers: EventHandlers,
     private readonly logger: FastifyBaseLogger,
   ) {
-    this.store = new Batcher(async (events) => {
-      const stored = await storeEvents(pool, events);
+    this.store = new Batcher(async (verified) => {
+      const stored = await storeEvents(pool, verified.map((v) => v.payload), LEASE_SECONDS);
       // A redelivery sent twice in one batch is stored (and answered as new) once.
       const seen = new Set<string>();
-      return events.map((event) => {
+      return verified.map(({ event }) => {
         const isNew = stored.has(event.id) && !seen.has(event.id);
         seen.add(event.id);
         return isNew;
       });
-    }, { maxBatch: 200, maxConcurrent: 2 });
-    this.work = new Batcher(async (ids) => {
-      await this.processMany([...new Set(ids)]);
-      return ids.map(() => undefined);
     }, { maxBatch: 200, maxConcurrent: 1 });
+    // Stored events are already leased to this process: no second statement to take the lease.
+    this.work = new Batcher(async (events) => {
+      await this.processLeased(events.map((payload) => ({ payload, attempts: 1 })));
+      return events.map(() => undefined);
+    }, { maxBatch: 500, maxConcurrent: 1 });
   }
 
-  /** Stores a verified event before Stripe is answered; false for a redelivery of a stored one. */
-  async ingest(event: Stripe.Event): Promise<boolean> {
-    const isNew = await this.store.submit(event);
-    if (isNew) void this.work.submit(event.id).catch((error) => this.logger.error({ err: error }, 'stripe event processing failed'));
+  /**
+   * Stores a verified event before Stripe is answered; false for a redelivery of a stored one.
+   * `payload` is the verified text the event was parsed from: stored as it came, not serialised again.
+   */
+  async ingest(event: Stripe.Event, payload: string): Promise<boolean> {
+    const isNew = await this.store.submit({ event, payload });
+    if (isNew) void this.work.submit(event).catch((error) => this.logger.error({ err: error }, 'stripe event processing failed'));
     return isNew;
   }
 
+  /** Leases the named events that still need processing (not done, not leased elsewhere), and processes them. */
   async processMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const leased = await leaseEvents(this.pool, ids, LEASE_SECONDS);
+    await this.processLeased(await leaseEvents(this.pool, ids, LEASE_SECONDS));
+  }
+
+  private async processLeased(leased: LeasedEvent[]): Promise<void> {
     const processed: string[] = [];
     const ignored: string[] = [];
     await Promise.all(
@@ -70,11 +82,10 @@ export class StripeEventProcessor {
         }
       }),
     );
-    await markEvents(this.pool, processed, 'processed');
-    await markEvents(this.pool, ignored, 'ignored');
+    await markEvents(this.pool, processed, ignored);
   }
 
-  /** Picks up what is due: failures to retry, and events stored by a process that died before processing. */
+  /** Picks up what is due: failures to retry, and events whose lease lapsed (their process died before finishing them). */
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
       if (this.sweeping) return;

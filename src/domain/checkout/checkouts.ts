@@ -3,7 +3,8 @@ import type Stripe from 'stripe';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
-import { recordCheckout } from '../../db/checkout-queries.js';
+import { recordCheckouts, type CheckoutState, type RecordedCheckout } from '../../db/checkout-queries.js';
+import { Batcher } from '../../lib/batcher.js';
 import { recordOpenedCheckout } from './record-opened-checkout.js';
 import type { BillPayments } from '../bills/bill-payments.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
@@ -74,15 +75,20 @@ type CheckoutRow = Awaited<ReturnType<PrismaClient['checkout']['findUniqueOrThro
 
 /** Selling credit packs through Stripe Checkout, and turning paid sessions into grants exactly once. */
 export class Checkouts {
+  /** Sessions recorded together (a batch of webhook events) share one statement. */
+  private readonly records: Batcher<CheckoutState, RecordedCheckout>;
+
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly pool: Pool,
+    pool: Pool,
     private readonly stripe: Stripe,
     private readonly ledger: Ledger,
     private readonly packs: Packs,
     readonly redirects: RedirectPolicy,
     private readonly kinds?: CheckoutKinds,
-  ) {}
+  ) {
+    this.records = new Batcher((checkouts) => recordCheckouts(pool, checkouts), { maxBatch: 256, maxConcurrent: 1 });
+  }
 
   /** Opens the checkout the input names; `priceId` must be the Stripe price of a pack or a plan. */
   async open(input: OpenCheckoutInput, requestKey?: string): Promise<CheckoutView> {
@@ -214,7 +220,7 @@ export class Checkouts {
   }
 
   private async record(session: Stripe.Checkout.Session, base: CheckoutRecord, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
-    return recordCheckout(this.pool, {
+    return this.records.submit({
       id: session.id,
       ...base,
       planId: base.planId ?? null,

@@ -2,6 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type Stripe from 'stripe';
 import { sendError } from '../../plugins/error-handler.js';
 
+// Decoded once here as the SDK would decode it (TextDecoder, utf-8): the SDK then verifies and parses
+// that same text, and it is what gets stored.
+const utf8 = new TextDecoder('utf8');
+
 /**
  * Stripe's webhook. The signature covers the raw bytes, so this plugin (and only it) keeps JSON
  * bodies as a Buffer. An event is stored before the 2xx; processing follows, and is retried by
@@ -23,13 +27,14 @@ const webhooks: FastifyPluginAsync = async (app) => {
       if (typeof signature !== 'string' || !Buffer.isBuffer(request.body)) {
         return sendError(reply, 400, 'invalid_signature', 'A Stripe-Signature header and a JSON body are required');
       }
+      const payload = utf8.decode(request.body);
       let event: Stripe.Event;
       try {
-        event = app.stripe.webhooks.constructEvent(request.body, signature, app.webhookSecret);
+        event = app.stripe.webhooks.constructEvent(payload, signature, app.webhookSecret);
       } catch (error) {
         return sendError(reply, 400, 'invalid_signature', `Webhook signature verification failed: ${(error as Error).message.split('\n')[0]}`);
       }
-      const isNew = await app.stripeEvents.ingest(event);
+      const isNew = await app.stripeEvents.ingest(event, payload);
       return reply.status(200).send({ received: true, duplicate: !isNew });
     },
   });
