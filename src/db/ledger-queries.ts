@@ -71,7 +71,11 @@ const WRITE = preparedStatement(
      held AS (
        INSERT INTO holds (id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at, settled_at)
        SELECT * FROM unnest($14::text[], $15::text[], $16::bigint[], $17::hold_status[], $18::bigint[], $19::jsonb[], $20::timestamptz[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::timestamptz[])
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, captured_amount = excluded.captured_amount, settled_at = excluded.settled_at
+       RETURNING 1),
+     settled AS (
+       UPDATE holds SET status = v.status, captured_amount = v.captured_amount, settled_at = v.settled_at
+       FROM unnest($41::text[], $42::hold_status[], $43::bigint[], $44::timestamptz[]) AS v(id, status, captured_amount, settled_at)
+       WHERE holds.id = v.id
        RETURNING 1),
      entries AS (
        INSERT INTO ledger_entries (id, account_id, kind, amount, held_change, available_after, held_after, grant_id, hold_id, allocations, reason, metadata)
@@ -180,7 +184,10 @@ export async function writeAndCommit(
   const created = new Set(changes.newGrants.map((g) => g.id));
   const updated = [...changes.changedGrants].filter((g) => !created.has(g.id));
   const ng = changes.newGrants;
-  const holds = [...new Set([...changes.newHolds, ...changes.changedHolds])];
+  // A hold placed and settled in the same batch is inserted as it ended; an existing one only has its
+  // settlement written.
+  const holds = [...changes.newHolds];
+  const settled = [...changes.changedHolds].filter((h) => !changes.newHolds.has(h));
   const e = changes.entries;
   const write = execute(WRITE, [
     e.length,
@@ -193,6 +200,7 @@ export async function writeAndCommit(
     e.map((x) => x.grantId), e.map((x) => x.holdId), e.map((x) => json(x.allocations)), e.map((x) => x.reason), e.map((x) => json(x.metadata)),
     stored.map((s) => s.key), stored.map((s) => s.operation), stored.map((s) => s.fingerprint), stored.map((s) => json(s.result)),
     stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
+    settled.map((h) => h.id), settled.map((h) => h.status), settled.map((h) => h.capturedAmount), settled.map((h) => h.settledAt),
   ]);
   const results = (await client.query(`${write}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
   return results[0].rows[0].ids;
