@@ -16,6 +16,8 @@ export const configSchema = z.object({
   PUBLIC_URL: optional(url),
   HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(900),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(168),
+  IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
   STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_/, 'a Stripe secret key (sk_... or rk_...)')),
   STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'a webhook signing secret (whsec_...)')),

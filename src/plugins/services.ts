@@ -5,6 +5,7 @@ import { Accounts } from '../domain/accounts/accounts.js';
 import { ApiKeys } from '../domain/api-keys/api-keys.js';
 import { BalanceReader } from '../domain/balance/balance-reader.js';
 import { startExpirySweeper } from '../domain/ledger/expiry-sweeper.js';
+import { startIdempotencyPurge } from '../domain/ledger/idempotency-purge.js';
 import { Ledger } from '../domain/ledger/ledger.js';
 
 declare module 'fastify' {
@@ -37,8 +38,10 @@ export default fp<ServicesOptions>(
     app.decorate('accounts', new Accounts(database.prisma));
     app.decorate('apiKeys', new ApiKeys(database.prisma, config.TALLY_ADMIN_KEY));
     const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, config.SWEEP_INTERVAL_MS);
+    const stopPurge = startIdempotencyPurge(database.pool, app.log, { retentionHours: config.IDEMPOTENCY_RETENTION_HOURS, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
     app.addHook('onClose', async () => {
       await stopSweeper();
+      await stopPurge();
       await ledger.drain();
     });
   },

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { dueEvents, leaseEvents, markEventFailed, markEvents, storeEvents } from '../db/stripe-event-queries.js';
 import { Batcher } from '../lib/batcher.js';
+import { startPeriodic } from '../lib/periodic.js';
 import type { EventHandlers } from './handlers/index.js';
 
 /** How long an attempt may take before another process may take the event; after a crash, how long its events wait. */
@@ -23,8 +24,7 @@ type LeasedEvent = { payload: Stripe.Event; attempts: number };
  * that lapses mid-way only means the work is done again, never twice in effect.
  */
 export class StripeEventProcessor {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private stopSweep: (() => Promise<void>) | undefined;
   private readonly store: Batcher<VerifiedEvent, boolean>;
   private readonly work: Batcher<Stripe.Event, undefined>;
 
@@ -87,13 +87,13 @@ export class StripeEventProcessor {
 
   /** Picks up what is due: failures to retry, and events whose lease lapsed (their process died before finishing them). */
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.processDue()
-        .then(() => undefined)
-        .finally(() => (this.sweeping = undefined));
-    }, intervalMs);
-    this.timer.unref();
+    this.stopSweep = startPeriodic(
+      async () => {
+        await this.processDue();
+      },
+      intervalMs,
+      (error) => this.logger.error({ err: error }, 'stripe event retry sweep failed'),
+    );
   }
 
   async processDue(limit = 100): Promise<number> {
@@ -108,8 +108,7 @@ export class StripeEventProcessor {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+    await this.stopSweep?.();
     await this.store.flush();
     await this.work.flush();
   }

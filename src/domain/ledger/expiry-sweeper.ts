@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { accountsWithLapses } from '../../db/balance-queries.js';
+import { startPeriodic } from '../../lib/periodic.js';
 import type { Ledger } from './ledger.js';
 
 /**
@@ -8,23 +9,10 @@ import type { Ledger } from './ledger.js';
  * and release entries that make the ledger say so, for accounts nobody has touched since.
  */
 export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, intervalMs: number): () => Promise<void> {
-  let running: Promise<void> | undefined;
   const sweep = async () => {
     const accounts = await accountsWithLapses(pool, 500);
     await Promise.all(accounts.map((accountId) => ledger.settle(accountId)));
     if (accounts.length) logger.info({ accounts: accounts.length }, 'settled expired grants and holds');
   };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweep()
-      .catch((error) => logger.error({ err: error }, 'expiry sweep failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic(sweep, intervalMs, (error) => logger.error({ err: error }, 'expiry sweep failed'));
 }
