@@ -46,22 +46,11 @@ export interface CheckoutKinds {
   billPayments: BillPayments;
 }
 
-export interface CheckoutView {
-  id: string;
-  accountId: string;
-  kind: string;
-  packId: string | null;
-  planId: string | null;
-  billId: string | null;
-  quantity: number;
-  credits: number;
-  status: 'open' | 'complete' | 'expired';
-  paymentStatus: string;
-  url: string | null;
+/** A checkout as the API shows it: the stored state, with dates as text and fulfilment as a flag. */
+export type CheckoutView = Omit<CheckoutState, 'amountTotal' | 'currency' | 'expiresAt' | 'fulfilledAt'> & {
   expiresAt: string | null;
   fulfilled: boolean;
-  grantId: string | null;
-}
+};
 
 export interface FulfilResult {
   status: 'open' | 'complete' | 'expired';
