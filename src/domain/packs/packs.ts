@@ -4,6 +4,7 @@ import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../error
 import type { PrismaClient } from '../../db/client.js';
 import { newId } from '../../lib/ids.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
 export interface PackInput {
   name: string;
@@ -15,19 +16,7 @@ export interface PackInput {
   stripePriceId?: string;
 }
 
-export interface PackView {
-  id: string;
-  name: string;
-  description: string | null;
-  credits: number;
-  unitAmount: number;
-  currency: string;
-  active: boolean;
-  stripeProductId: string | null;
-  stripePriceId: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type PackView = PricedItemView;
 
 type PackRow = Awaited<ReturnType<PrismaClient['pack']['findUniqueOrThrow']>>;
 
@@ -161,18 +150,4 @@ export class Packs {
   }
 }
 
-export function packView(row: PackRow): PackView {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    credits: Number(row.credits),
-    unitAmount: row.unitAmount,
-    currency: row.currency,
-    active: row.active,
-    stripeProductId: row.stripeProductId,
-    stripePriceId: row.stripePriceId,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
+export const packView: (row: PackRow) => PackView = pricedItemView;

@@ -1,37 +1,13 @@
 import type { PrismaClient } from '../../db/client.js';
+import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
 export type PlanRow = Awaited<ReturnType<PrismaClient['plan']['findUniqueOrThrow']>>;
 
-export interface PlanView {
-  id: string;
-  name: string;
-  description: string | null;
-  credits: number;
-  unitAmount: number;
-  currency: string;
+export interface PlanView extends PricedItemView {
   interval: 'month' | 'year';
   rollover: boolean;
-  active: boolean;
-  stripeProductId: string | null;
-  stripePriceId: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
 export function planView(row: PlanRow): PlanView {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    credits: Number(row.credits),
-    unitAmount: row.unitAmount,
-    currency: row.currency,
-    interval: row.interval,
-    rollover: row.rollover,
-    active: row.active,
-    stripeProductId: row.stripeProductId,
-    stripePriceId: row.stripePriceId,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
+  return { ...pricedItemView(row), interval: row.interval, rollover: row.rollover };
 }
