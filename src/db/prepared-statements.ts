@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { literal } from './inline-params.js';
+import { literal } from './sql-literal.js';
 
 /** A statement PostgreSQL parses and plans once per connection (SQL-level PREPARE). */
 export interface PreparedStatement {

@@ -6,17 +6,12 @@ import pg from 'pg';
 // paths, so it is required.
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue(value: unknown): string | Buffer | null | undefined };
 
-/** A parameter as an escaped SQL literal, exactly as the driver would send it. */
+/**
+ * A parameter as an escaped SQL literal, exactly as the driver would send it: so that several
+ * statements can travel in one simple-protocol round trip (the extended protocol takes one statement
+ * at a time, and node-postgres does not pipeline).
+ */
 export function literal(param: unknown): string {
   const value = prepareValue(param);
   return value === null || value === undefined ? 'NULL' : pg.Client.prototype.escapeLiteral(String(value));
-}
-
-/**
- * Writes parameters into SQL as escaped literals, so that several statements can travel in one
- * simple-protocol round trip (the extended protocol takes one statement at a time, and node-postgres
- * does not pipeline).
- */
-export function inlineParams(sql: string, params: unknown[]): string {
-  return sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
 }
