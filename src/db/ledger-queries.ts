@@ -39,18 +39,22 @@ const LOCK = preparedStatement(
      ORDER BY id FOR UPDATE`,
 );
 
+// Each account's active holds and grants with credits left are looked up per account (a LATERAL
+// subquery that OFFSET 0 keeps from being flattened): as a join, PostgreSQL may instead read every
+// active hold once and filter, which an estimate made while the table was small makes look cheap.
 const LOAD = preparedStatement(
   'tally_ledger_load',
   `WITH named AS (SELECT * FROM holds WHERE id = ANY($3::text[])),
      acct AS (SELECT unnest($1::text[]) AS id UNION SELECT account_id FROM named),
      hold_rows AS (
-       SELECT * FROM holds WHERE account_id IN (SELECT id FROM acct) AND status = 'active'
-       UNION SELECT * FROM named)
+       SELECT h.* FROM acct, LATERAL (SELECT * FROM holds WHERE holds.account_id = acct.id AND status = 'active' OFFSET 0) h
+       UNION ALL SELECT * FROM named WHERE status <> 'active')
      SELECT clock_timestamp() AS now,
        (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
           WHERE key = ANY($4::text[])) r) AS existing,
        (SELECT coalesce(json_agg(g), '[]') FROM (
-          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE account_id IN (SELECT id FROM acct) AND remaining > 0
+          SELECT g.* FROM acct, LATERAL (SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
+            WHERE grants.account_id = acct.id AND remaining > 0 OFFSET 0) g
           UNION
           SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
           WHERE id = ANY(ARRAY(SELECT x->>'grantId' FROM hold_rows h, jsonb_array_elements(h.allocations) x WHERE h.status = 'active'))) g) AS grants,
@@ -95,6 +99,22 @@ const WRITE = preparedStatement(
 const STATEMENTS = [LOCK, LOAD, WRITE];
 
 /**
+ * How the batch's transaction plans its statements. Left to choose, PostgreSQL re-plans the write
+ * for every batch: its generic plan looks dearer on paper, not knowing the arrays' lengths. So the
+ * prepared (generic) plans are used; but those are made once per connection, often while the tables
+ * are still small, and kept as they grow. Costed against a table of a few pages, a hash join over a
+ * scan of the whole table looks cheaper than looking rows up by key, and that plan would then read
+ * every hold for every batch. These statements only ever touch a few rows by key, so plans that read
+ * a table whole, or hash or merge it, are ruled out (test/db/ledger-plans.test.ts checks this).
+ */
+const KEYED_PLANS = [
+  'SET LOCAL plan_cache_mode = force_generic_plan',
+  'SET LOCAL enable_seqscan = off',
+  'SET LOCAL enable_hashjoin = off',
+  'SET LOCAL enable_mergejoin = off',
+].join('; ');
+
+/**
  * Opens the transaction, locks the accounts (those named and those of the named holds; a hold never
  * changes account) and loads, in one round trip of three statements.
  *
@@ -118,14 +138,12 @@ export async function openBatch(
   holdIds: string[],
 ) {
   await ensurePrepared(client, STATEMENTS);
-  // Left to choose, PostgreSQL re-plans the write for every batch: its generic plan looks dearer on
-  // paper, not knowing the arrays' lengths. These statements only unnest arrays and look rows up by
-  // key, which a generic plan does as well, so the transaction uses the prepared plans.
   const results = (await client.query(
-    `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}`,
-  )) as unknown as [unknown, unknown, Result<{ id: string }>, Result<LoadedRow>];
-  const locked = new Set(results[2].rows.map((r) => r.id));
-  const row = results[3].rows[0];
+    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}`,
+  )) as unknown as Array<Result<unknown>>;
+  const [lockResult, loadResult] = results.slice(-2) as [Result<{ id: string }>, Result<LoadedRow>];
+  const locked = new Set(lockResult.rows.map((r) => r.id));
+  const row = loadResult.rows[0];
   const accounts = new Map<string, AccountState>([...locked].map((id) => [id, { id, grants: [], holds: [] }]));
   for (const g of row.grants) accounts.get(g.account_id)?.grants.push(toGrant(g));
   for (const h of row.holds) accounts.get(h.account_id)?.holds.push(toHold(h));

@@ -1,0 +1,127 @@
+import t from 'tap';
+import pg from 'pg';
+import { createTestDatabase } from '../database.js';
+import { serverUrl } from '../helper.js';
+import { runLedgerBatch, type LedgerRequest } from '../../src/domain/ledger/run-ledger-batch.js';
+import { newId } from '../../src/lib/ids.js';
+import { loadBalances } from '../../src/db/balance-queries.js';
+import type { Outcome } from '../../src/domain/ledger/types.js';
+
+const TABLES = new Set(['accounts', 'grants', 'holds', 'ledger_entries', 'idempotency_records']);
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of a plan that reads one of the ledger's tables or their indexes without a key. */
+function unkeyedReads(node: PlanNode, found: string[] = []): string[] {
+  const type = node['Node Type'];
+  if (type === 'Seq Scan' && node['Relation Name'] && TABLES.has(node['Relation Name'])) found.push(`Seq Scan on ${node['Relation Name']}`);
+  if (/^(Index Scan|Index Only Scan|Bitmap Index Scan)$/.test(type) && !node['Index Cond']) found.push(`${type} on ${node['Index Name']} without a key`);
+  for (const child of node.Plans ?? []) unkeyedReads(child, found);
+  return found;
+}
+
+/**
+ * A pool of one connection that remembers the text of every query sent on it: the batches' SQL, to be
+ * explained afterwards on the same connection, where its prepared statements and cached plans live.
+ */
+function recordingPool(url: string) {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const texts: string[] = [];
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string') texts.push(args[0]);
+      return query(...args);
+    };
+  });
+  return { pool, texts };
+}
+
+/** Fills the tables as service does, on other accounts, without the connection planning again. */
+async function grow(pool: pg.Pool): Promise<void> {
+  await pool.query(`
+    INSERT INTO accounts (id) SELECT 'other-' || n FROM generate_series(1, 5000) n;
+    INSERT INTO grants (id, account_id, source, amount, remaining) SELECT 'grt-' || n, 'other-' || n, 'test', 100, 100 FROM generate_series(1, 5000) n;
+    INSERT INTO holds (id, account_id, amount, status, allocations, expires_at)
+      SELECT 'hold-' || n, 'other-' || n, 1, CASE WHEN n % 2 = 0 THEN 'active' ELSE 'captured' END::hold_status, '[]', now() + interval '1 hour'
+      FROM generate_series(1, 5000) n;
+    INSERT INTO idempotency_records (key, operation, fingerprint, result) SELECT 'key-' || n, 'spend', 'x', '{}' FROM generate_series(1, 5000) n;`);
+}
+
+async function run(pool: pg.Pool, requests: LedgerRequest[]): Promise<Outcome[]> {
+  const outcomes = await runLedgerBatch(pool, requests, newId);
+  for (const outcome of outcomes) if (!outcome.ok) throw outcome.error;
+  return outcomes;
+}
+
+t.test('the ledger reads rows by key, even with plans made while the tables were empty', async (t) => {
+  const url = await createTestDatabase(await serverUrl(t));
+  const { pool, texts } = recordingPool(url);
+  t.teardown(() => pool.end());
+  await pool.query(`INSERT INTO accounts (id) VALUES ('acct-a')`);
+  const key = (op: string) => ({ key: newId('key'), operation: op, fingerprint: op });
+
+  // The connection prepares and plans its statements now, against tables of a row or two.
+  await run(pool, [{ command: { type: 'grant', accountId: 'acct-a', amount: 1000, source: 'test' } }]);
+  const [first] = await run(pool, [{ command: { type: 'hold', accountId: 'acct-a', amount: 10, expiresInSeconds: 600 }, idempotency: key('hold') }]);
+  await run(pool, [{ command: { type: 'capture', holdId: (first as { value: { hold: { id: string } } }).value.hold.id, amount: 5 }, idempotency: key('capture') }]);
+
+  // Then the tables grow.
+  await grow(pool);
+
+  texts.length = 0;
+  const [hold] = await run(pool, [
+    { command: { type: 'hold', accountId: 'acct-a', amount: 10, expiresInSeconds: 600 }, idempotency: key('hold') },
+    { command: { type: 'spend', accountId: 'acct-a', amount: 1 }, idempotency: key('spend') },
+  ]);
+  await run(pool, [{ command: { type: 'capture', holdId: (hold as { value: { hold: { id: string } } }).value.hold.id, amount: 4 }, idempotency: key('capture') }]);
+  const batches = texts.filter((text) => text.includes('EXECUTE tally_ledger_'));
+  t.equal(batches.length, 4, 'two round trips per batch');
+
+  // Each round trip again, explained on the same connection, in a transaction that is rolled back.
+  const client = await pool.connect();
+  t.teardown(() => client.release());
+  const explained: Array<{ statement: string; plan: PlanNode }> = [];
+  for (let i = 0; i < batches.length; i += 2) {
+    const trips = [batches[i], batches[i + 1].replace(/;\s*COMMIT\s*$/, '')];
+    const statements = trips.map((trip) => trip.replace(/EXECUTE (tally_ledger_\w+)/g, 'EXPLAIN (FORMAT JSON) EXECUTE $1'));
+    try {
+      for (const sql of statements) {
+        type Explained = { command: string; rows: Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }> };
+        const result = (await client.query(sql)) as unknown as Explained | Explained[];
+        const results = Array.isArray(result) ? result : [result];
+        const names = [...sql.matchAll(/EXECUTE (tally_ledger_\w+)/g)].map((m) => m[1]);
+        const plans = results.filter((r) => r.command === 'EXPLAIN');
+        plans.forEach((r, j) => explained.push({ statement: names[j], plan: r.rows[0]['QUERY PLAN'][0].Plan }));
+      }
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+  t.same(
+    [...new Set(explained.map((e) => e.statement))].sort(),
+    ['tally_ledger_load', 'tally_ledger_lock', 'tally_ledger_write'],
+    'every ledger statement explained',
+  );
+  for (const { statement, plan } of explained) t.same(unkeyedReads(plan), [], `${statement} reads by key`);
+});
+
+t.test('balance reads look accounts up by key, even with plans made while the tables were empty', async (t) => {
+  const url = await createTestDatabase(await serverUrl(t));
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  t.teardown(() => pool.end());
+  await pool.query(`INSERT INTO accounts (id) VALUES ('acct-a')`);
+  await run(pool, [{ command: { type: 'grant', accountId: 'acct-a', amount: 1000, source: 'test' } }]);
+  await run(pool, [{ command: { type: 'hold', accountId: 'acct-a', amount: 10, expiresInSeconds: 600 } }]);
+  // Past the five custom plans after which PostgreSQL may settle on a generic one.
+  for (let i = 0; i < 8; i++) t.equal((await loadBalances(pool, ['acct-a'])).get('acct-a')?.holds.length, 1);
+  await grow(pool);
+  const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) EXECUTE tally_balances('{acct-a}')`);
+  t.same(unkeyedReads(rows[0]['QUERY PLAN'][0].Plan), [], 'tally_balances reads by key');
+});
