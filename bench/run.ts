@@ -82,6 +82,8 @@ async function main(settings: Settings): Promise<number> {
       outcomes[name] = { rows: [], raw: {}, error: message };
       rows.push({ scenario: name, tally: `error: ${message.split('\n')[0].slice(0, 80)}`, baseline: '—', target: '—', pass: false });
     }
+    const stats = tally.stats();
+    if (stats) log(`  Tally's memory after ${name}: ${stats.rssMb.toFixed(0)} MB resident, peak so far ${stats.peakRssMb.toFixed(0)} MB`);
   }
 
   const end = tally.stats();
