@@ -27,4 +27,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # dist/server.js (src/server.ts, built) applies pending migrations (Prisma's schema engine, as WebAssembly) before listening.
 # The same V8 flags as npm start: a small young generation and a capped heap keep RSS near 200 MB.
-CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=128", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=96", "dist/server.js"]
