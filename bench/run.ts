@@ -10,7 +10,7 @@ import { allScenarios } from './scenarios/all-scenarios.js';
 import type { Row, ScenarioOutcome } from './scenarios/scenario.js';
 import { seedFundedAccounts } from './seed.js';
 import { readSourceState } from './source-state.js';
-import { readSettings, SettingsError, type Settings } from './settings.js';
+import { readSettings, RUNTIME_ENV, SettingsError, type Settings } from './settings.js';
 import { connections, FUNDED_ACCOUNTS, FUNDED_CREDITS, targets } from './targets.js';
 import { TallyClient } from './tally-client.js';
 import { startTallyProcess, type TallyProcess } from './tally-process.js';
@@ -60,7 +60,7 @@ async function main(settings: Settings): Promise<number> {
     databaseUrl: database.url,
     adminKey,
     nodeArgs: settings.tallyNodeArgs,
-    env: { STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_API_URL: stripeUrl, STRIPE_WEBHOOK_SECRET: webhookSecret },
+    env: { ...RUNTIME_ENV, STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_API_URL: stripeUrl, STRIPE_WEBHOOK_SECRET: webhookSecret },
   });
   const atStart = tally.stats();
   log(`Tally: pid ${tally.pid} at ${tally.url}, ${atStart?.rssMb.toFixed(0)} MB resident`);
