@@ -1,22 +1,10 @@
 import t from 'tap';
-import { build, eventually, signedEvent } from '../helper.js';
+import { build, eventually, signedEvent, type TestApp } from '../helper.js';
 import { storeEvents } from '../../src/db/stripe-event-queries.js';
-import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
-
-type TestApp = Awaited<ReturnType<typeof build>>;
-
-const post = (ctx: TestApp, event: { payload: string; header: string }) =>
-  ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
+import { grantsOf, paidSession, postEvent } from './fixtures.js';
 
 const eventRow = async (ctx: TestApp, id: string) =>
   (await ctx.database.pool.query('SELECT status::text, attempts, locked_until IS NOT NULL AS leased FROM stripe_events WHERE id = $1', [id])).rows[0];
-
-async function paidSession(ctx: TestApp) {
-  const { pack } = await accountAndPack(ctx);
-  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
-  await ctx.simulator.pay(checkout.id); // not delivered: this app does not listen
-  return ctx.stripe.checkout.sessions.retrieve(checkout.id);
-}
 
 t.test('an event stored under the lease of a process that died: left alone while leased, then processed once', async (t) => {
   const ctx = await build(t);
@@ -27,7 +15,7 @@ t.test('an event stored under the lease of a process that died: left alone while
   t.match(await eventRow(ctx, 'evt_orphaned'), { status: 'pending', attempts: 1, leased: true });
 
   t.equal(await ctx.app.stripeEvents.processDue(), 0, 'the retry sweep leaves a leased event alone');
-  const redelivery = await post(ctx, event);
+  const redelivery = await postEvent(ctx, event);
   t.equal(redelivery.statusCode, 200);
   t.equal(redelivery.json().duplicate, true, "Stripe's redelivery is acknowledged as a duplicate, not processed by this process");
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 0, 'not granted while another holds the lease');
@@ -61,7 +49,7 @@ t.test('a burst of events for many sessions, with redeliveries and async payment
     return i % 2 === 0 ? [completed, completed, asyncPaid] : [asyncPaid, completed];
   });
 
-  const replies = await Promise.all(events.map((event) => post(ctx, event)));
+  const replies = await Promise.all(events.map((event) => postEvent(ctx, event)));
   t.same(replies.map((r) => r.statusCode), events.map(() => 200), 'every delivery acknowledged');
   t.equal(replies.filter((r) => !r.json().duplicate).length, sessions.length * 2, 'each distinct event stored once');
   await eventually(async () => (await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status = 'processed'")).rows[0].n === sessions.length * 2);

@@ -19,3 +19,16 @@ export async function grantsOf(ctx: TestApp, accountId: string) {
   const { rows } = await ctx.database.pool.query('SELECT id, source, source_key, amount FROM grants WHERE account_id = $1', [accountId]);
   return rows;
 }
+
+/** Delivers a signed event (see signedEvent) to Tally's webhook route, through the HTTP stack. */
+export function postEvent(ctx: TestApp, event: { payload: string; header: string }) {
+  return ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
+}
+
+/** A checkout session for a pack, paid in the simulator; the app under test is not told (it does not listen). */
+export async function paidSession(ctx: TestApp) {
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id);
+  return ctx.stripe.checkout.sessions.retrieve(checkout.id);
+}

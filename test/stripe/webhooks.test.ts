@@ -1,24 +1,14 @@
 import t from 'tap';
 import { build, eventually, signedEvent, WEBHOOK_SECRET } from '../helper.js';
 import { freePort } from '../../src/db/embedded-postgres.js';
-import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
-
-const post = (ctx: Awaited<ReturnType<typeof build>>, event: { payload: string; header: string }) =>
-  ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
-
-async function paidSession(ctx: Awaited<ReturnType<typeof build>>) {
-  const { pack } = await accountAndPack(ctx);
-  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
-  await ctx.simulator.pay(checkout.id); // not delivered: this app does not listen
-  return ctx.stripe.checkout.sessions.retrieve(checkout.id);
-}
+import { accountAndPack, grantsOf, openCheckout, paidSession, postEvent } from './fixtures.js';
 
 t.test('the same completed event 10 times at once, racing the success sync: one grant', async (t) => {
   const ctx = await build(t);
   const session = await paidSession(ctx);
   const event = signedEvent(ctx.stripe, 'checkout.session.completed', session, { id: 'evt_dup_1' });
   const replies = await Promise.all([
-    ...Array.from({ length: 10 }, () => post(ctx, event)),
+    ...Array.from({ length: 10 }, () => postEvent(ctx, event)),
     ctx.call('POST', `/v1/checkout/sessions/${session.id}/sync`),
   ]);
   const deliveries = replies.slice(0, 10).map((r) => ('statusCode' in r ? r.statusCode : r.status));
@@ -33,11 +23,11 @@ t.test('the same completed event 10 times at once, racing the success sync: one 
 t.test('events in the wrong order: async_payment_succeeded before completed, one grant', async (t) => {
   const ctx = await build(t);
   const session = await paidSession(ctx);
-  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.async_payment_succeeded', session))).statusCode, 200);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.async_payment_succeeded', session))).statusCode, 200);
   await eventually(async () => (await grantsOf(ctx, 'acct_buyer')).length);
   const unpaidEarlier = { ...session, payment_status: 'unpaid' };
-  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', unpaidEarlier))).statusCode, 200);
-  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session))).statusCode, 200);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', unpaidEarlier))).statusCode, 200);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session))).statusCode, 200);
   await eventually(async () => (await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status = 'processed'")).rows[0].n === 3);
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
   const view = await ctx.call('GET', `/v1/checkout/sessions/${session.id}`);
@@ -49,11 +39,11 @@ t.test('unpaid completion waits; expiry closes without credits; unknown events a
   const { pack } = await accountAndPack(ctx);
   const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
   const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
-  await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', { ...session, status: 'complete', payment_status: 'unpaid' }));
+  await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', { ...session, status: 'complete', payment_status: 'unpaid' }));
   const other = await openCheckout(ctx, 'acct_buyer', pack.id);
   await ctx.stripe.checkout.sessions.expire(other.id);
-  await post(ctx, signedEvent(ctx.stripe, 'checkout.session.expired', await ctx.stripe.checkout.sessions.retrieve(other.id)));
-  await post(ctx, signedEvent(ctx.stripe, 'customer.created', { id: 'cus_x', object: 'customer' }, { id: 'evt_unhandled' }));
+  await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.expired', await ctx.stripe.checkout.sessions.retrieve(other.id)));
+  await postEvent(ctx, signedEvent(ctx.stripe, 'customer.created', { id: 'cus_x', object: 'customer' }, { id: 'evt_unhandled' }));
   await eventually(async () => (await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status IN ('processed', 'ignored')")).rows[0].n === 3);
   t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'complete', paymentStatus: 'unpaid', fulfilled: false });
   t.match((await ctx.call('GET', `/v1/checkout/sessions/${other.id}`)).body, { status: 'expired', fulfilled: false });
@@ -97,7 +87,7 @@ t.test('a failing event is retried by Tally itself until it succeeds', async (t)
   const session = await paidSession(ctx);
   // The session names an account that does not exist yet: processing fails and is retried.
   const orphan = { ...session, id: 'cs_test_orphan', metadata: { ...session.metadata, tally_account_id: 'acct_later' } };
-  t.equal((await post(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', orphan, { id: 'evt_retry' }))).statusCode, 200, 'stored and acknowledged');
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', orphan, { id: 'evt_retry' }))).statusCode, 200, 'stored and acknowledged');
   const failed = await eventually(async () => (await ctx.database.pool.query("SELECT attempts, last_error FROM stripe_events WHERE id = 'evt_retry' AND status = 'failed'")).rows[0]);
   t.match(failed.last_error, /account/);
   await ctx.call('PUT', '/v1/accounts/acct_later', {});
