@@ -3,24 +3,19 @@
 // Prints, per command: Node's CPU, the PostgreSQL backend's CPU (from /proc) and the WAL bytes it
 // wrote. Only the ratios between kinds mean anything on a noisy machine.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
-import { applyMigrations } from '../src/db/migrations.js';
 import { runLedgerBatch, type LedgerRequest } from '../src/domain/ledger/run-ledger-batch.js';
 import { newId } from '../src/lib/ids.js';
+import { openBenchDatabase } from './bench-database.js';
+import { statFields } from './process-stats.js';
 import { seedFundedAccounts } from './seed.js';
 
 const BATCH = 16;
 const BATCHES = Number(process.env.COSTS_BATCHES ?? 400);
 const ROUNDS = 3;
 
-const dir = mkdtempSync(join(tmpdir(), 'tally-costs-pg-'));
-const db = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+const db = await openBenchDatabase(undefined, console.log);
 try {
-  await applyMigrations(db.url);
   const accounts = await seedFundedAccounts(db.url, 'cost-', 10_000, 1_000_000_000);
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   const side = new pg.Client({ connectionString: db.url });
@@ -35,8 +30,8 @@ try {
   })();
 
   const backendCpuMicros = () => {
-    const fields = readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    const { utime, stime } = statFields(backendPid);
+    return (utime + stime) * 10_000;
   };
   const wal = async () => (await side.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0];
   const walBytes = async (from: string, to: string) => Number((await side.query<{ d: string }>('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d);
@@ -79,5 +74,4 @@ try {
   await pool.end();
 } finally {
   await db.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
