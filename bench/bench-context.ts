@@ -67,9 +67,11 @@ function describe(result: unknown): string {
   const cpu =
     `; CPU % tally ${r.cpu.tally}, postgres ${r.cpu.postgres}, bench ${r.cpu.bench}` +
     `; its PG backends on average: ${pg.onCpu} on CPU, ${pg.wal} WAL, ${pg.lock} lock, ${pg.otherWait} other wait, ${pg.waitingForClientInTransaction} idle in transaction`;
+  const requests = Object.values((r.statusCodes ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
+  const perCommit = requests && r.commits ? `; ${(requests / r.commits).toFixed(1)} requests per database commit` : '';
   if ('tps' in r) return `${Math.round(r.tps)} tps, mean latency ${r.meanLatencyMs.toFixed(2)} ms, ${r.failed} failed; slices ${r.slices.map((s: { tps: number }) => Math.round(s.tps)).join(' ')}${cpu}`;
   return (
     `${Math.round(r.requestsPerSecond)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, statuses ${JSON.stringify(r.statusCodes)}, ` +
-    `${r.errors} errors; slices ${r.sliceRequestsPerSecond.join(' ')}${cpu}`
+    `${r.errors} errors; slices ${r.sliceRequestsPerSecond.join(' ')}${perCommit}${cpu}`
   );
 }

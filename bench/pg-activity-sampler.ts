@@ -74,3 +74,15 @@ export function combinePgActivity(parts: PgActivity[]): PgActivity {
     waitingForClientInTransaction: weighted((p) => p.waitingForClientInTransaction),
   };
 }
+
+/** Transactions committed so far in the database of `url` (pg_stat_database; refreshed per call). */
+export async function countCommits(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, application_name: 'tally-bench-sampler' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
