@@ -4,6 +4,7 @@
 // wrote. Only the ratios between kinds mean anything on a noisy machine.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { HeldConnections } from '../src/db/held-connections.js';
 import { runLedgerBatch, type LedgerRequest } from '../src/domain/ledger/run-ledger-batch.js';
 import { newId } from '../src/lib/ids.js';
 import { openBenchDatabase } from './bench-database.js';
@@ -53,7 +54,7 @@ try {
       const wal0 = await wal();
       for (let i = 0; i < BATCHES; i++) {
         const requests = make();
-        const outcomes = await runLedgerBatch(pool, requests, newId);
+        const outcomes = await runLedgerBatch(new HeldConnections(pool), requests, newId);
         for (const outcome of outcomes) {
           if (!outcome.ok) throw outcome.error;
           if (kind === 'hold' && 'hold' in outcome.value) open.push(outcome.value.hold.id);

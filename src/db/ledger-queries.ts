@@ -137,7 +137,8 @@ export async function openBatch(
   sourceKeys: string[],
   holdIds: string[],
 ) {
-  await ensurePrepared(client, STATEMENTS);
+  const preparing = ensurePrepared(client, STATEMENTS);
+  if (preparing) await preparing;
   const results = (await client.query(
     `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}`,
   )) as unknown as Array<Result<unknown>>;

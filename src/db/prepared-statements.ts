@@ -31,15 +31,17 @@ const preparedOn = new WeakMap<PoolClient, Set<string>>();
 /**
  * Prepares the statements a connection has not prepared yet, in one round trip outside any
  * transaction (a PREPARE inside one that rolls back would be undone). Prepared statements live as
- * long as the connection.
+ * long as the connection. Returns nothing when all are prepared already, so that a caller on the hot
+ * path need not wait a tick for nothing.
  */
-export async function ensurePrepared(client: PoolClient, statements: PreparedStatement[]): Promise<void> {
+export function ensurePrepared(client: PoolClient, statements: PreparedStatement[]): Promise<void> | undefined {
   const done = preparedOn.get(client) ?? new Set<string>();
   const missing = statements.filter((s) => !done.has(s.name));
-  if (missing.length === 0) return;
-  await client.query(missing.map((s) => `PREPARE ${s.name}(${s.types.join(', ')}) AS ${s.sql}`).join(';\n'));
-  for (const s of missing) done.add(s.name);
-  preparedOn.set(client, done);
+  if (missing.length === 0) return undefined;
+  return client.query(missing.map((s) => `PREPARE ${s.name}(${s.types.join(', ')}) AS ${s.sql}`).join(';\n')).then(() => {
+    for (const s of missing) done.add(s.name);
+    preparedOn.set(client, done);
+  });
 }
 
 /**

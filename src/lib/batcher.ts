@@ -11,7 +11,7 @@ export class Batcher<T, R> {
 
   constructor(
     private readonly execute: (items: T[]) => Promise<R[]>,
-    private readonly options: { maxBatch: number; maxConcurrent: number },
+    private readonly options: { maxBatch: number; maxConcurrent: number; onIdle?: () => void },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -25,6 +25,11 @@ export class Batcher<T, R> {
     return this.queue.length + this.running;
   }
 
+  /** Items waiting for a batch to start. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** Resolves when everything submitted so far has finished. */
   async flush(): Promise<void> {
     if (this.pending === 0) return;
@@ -35,24 +40,33 @@ export class Batcher<T, R> {
     while (this.queue.length > 0 && this.running < this.options.maxConcurrent) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.running++;
-      void this.run(batch).finally(() => {
-        this.running--;
-        this.drain();
-        if (this.pending === 0) for (const wake of this.idle.splice(0)) wake();
-      });
+      void this.run(batch);
     }
   }
 
+  /**
+   * The next batch is started before this one's callers are answered: answering runs their code
+   * (a response to serialise and send, for a request), which would otherwise delay the next batch.
+   */
   private async run(batch: typeof this.queue): Promise<void> {
+    const settled = await this.attempt(batch);
+    this.running--;
+    this.drain();
+    settled.forEach((outcome, i) => (outcome.ok ? batch[i].resolve(outcome.value) : batch[i].reject(outcome.error)));
+    if (this.pending > 0) return;
+    this.options.onIdle?.();
+    for (const wake of this.idle.splice(0)) wake();
+  }
+
+  private async attempt(batch: typeof this.queue): Promise<Array<{ ok: true; value: R } | { ok: false; error: unknown }>> {
     try {
       const results = await this.execute(batch.map((entry) => entry.item));
-      batch.forEach((entry, i) => entry.resolve(results[i]));
+      return results.map((value) => ({ ok: true as const, value }));
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0].reject(error);
-        return;
-      }
-      for (const entry of batch) await this.run([entry]);
+      if (batch.length === 1) return [{ ok: false, error }];
+      const settled = [];
+      for (const entry of batch) settled.push(...(await this.attempt([entry])));
+      return settled;
     }
   }
 }

@@ -2,6 +2,7 @@ import t from 'tap';
 import pg from 'pg';
 import { createTestDatabase } from '../database.js';
 import { serverUrl } from '../helper.js';
+import { HeldConnections } from '../../src/db/held-connections.js';
 import { runLedgerBatch, type LedgerRequest } from '../../src/domain/ledger/run-ledger-batch.js';
 import { newId } from '../../src/lib/ids.js';
 import { loadBalances } from '../../src/db/balance-queries.js';
@@ -55,7 +56,7 @@ async function grow(pool: pg.Pool): Promise<void> {
 }
 
 async function run(pool: pg.Pool, requests: LedgerRequest[]): Promise<Outcome[]> {
-  const outcomes = await runLedgerBatch(pool, requests, newId);
+  const outcomes = await runLedgerBatch(new HeldConnections(pool), requests, newId);
   for (const outcome of outcomes) if (!outcome.ok) throw outcome.error;
   return outcomes;
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { TallyError } from '../../errors.js';
+import { HeldConnections } from '../../db/held-connections.js';
 import { Batcher } from '../../lib/batcher.js';
 import { newId } from '../../lib/ids.js';
 import { runLedgerBatch, type LedgerRequest } from './run-ledger-batch.js';
@@ -25,9 +26,12 @@ export class Ledger {
   private readonly batcher: Batcher<LedgerRequest, Outcome>;
 
   constructor(pool: Pool, options: LedgerOptions = {}) {
-    this.batcher = new Batcher((requests) => runLedgerBatch(pool, requests, newId), {
+    // A batch that finishes while commands wait keeps its connection for the next one.
+    const connections = new HeldConnections(pool, () => this.batcher.waiting > 0);
+    this.batcher = new Batcher((requests) => runLedgerBatch(connections, requests, newId), {
       maxBatch: options.maxBatch ?? 256,
       maxConcurrent: options.maxConcurrent ?? 4,
+      onIdle: () => connections.releaseKept(),
     });
   }
 

@@ -1,5 +1,5 @@
-import type { Pool } from 'pg';
 import { ConflictFailure } from '../../errors.js';
+import type { ConnectionSource } from '../../db/held-connections.js';
 import { openBatch, writeAndCommit, type StoredClaim } from '../../db/ledger-queries.js';
 import { applyCommands } from './apply-commands.js';
 import type { Idempotency, LedgerCommand, LedgerResult, Outcome } from './types.js';
@@ -14,8 +14,9 @@ export interface LedgerRequest {
  * records of their keys), decide in memory (in arrival order), write. Each command keeps its own outcome; a failure of
  * the transaction itself fails them all, and nothing of it is visible.
  */
-export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newId: (prefix: string) => string): Promise<Outcome[]> {
-  const client = await pool.connect();
+export async function runLedgerBatch(connections: ConnectionSource, requests: LedgerRequest[], newId: (prefix: string) => string): Promise<Outcome[]> {
+  const acquired = connections.acquire();
+  const client = acquired instanceof Promise ? await acquired : acquired;
   let broken = false;
   try {
     const holdIds = requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
@@ -64,7 +65,7 @@ export async function runLedgerBatch(pool: Pool, requests: LedgerRequest[], newI
     throw error;
   } finally {
     // A connection that cannot even roll back is dropped rather than handed to the next caller.
-    client.release(broken);
+    connections.release(client, broken);
   }
 }
 
