@@ -10,7 +10,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
-  LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   TALLY_DATA_DIR: z.string().min(1).default('.data'),
   TALLY_ADMIN_KEY: optional(z.string().min(24, 'at least 24 characters')),
   PUBLIC_URL: optional(url),

@@ -27,9 +27,10 @@ export interface ServicesOptions {
 /** The domain services, built once per app over one database. */
 export default fp<ServicesOptions>(
   async (app, { config, database }) => {
-    // Ledger transactions in flight at once from this process. Fewer means bigger batches, and on a
-    // small machine each batch's fixed cost (planning, commit) is what limits: 1-2 measured best on
-    // 2 cores (README, Benchmark). Below the pool size: reads and Stripe work need connections too.
+    // Ledger transactions in flight at once from this process. Fewer means bigger batches, and each
+    // batch has a fixed cost (round trips, commit): 1 measured best for spends on 2 cores, once the
+    // next batch starts before the last one's responses are written (README, Benchmark). Below the
+    // pool size: reads and Stripe work need connections too.
     const ledger = new Ledger(database.pool, { maxConcurrent: Math.min(config.LEDGER_CONCURRENCY, Math.max(1, config.DATABASE_POOL_SIZE - 4)) });
     app.decorate('config', config);
     app.decorate('db', database);
