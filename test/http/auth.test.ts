@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ADMIN_KEY, build, key } from '../helper.js';
+import { ApiKeys } from '../../src/domain/api-keys/api-keys.js';
 
 t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) => {
   const { call, app, serviceKey } = await build(t);
@@ -45,4 +46,39 @@ t.test('logs are JSON with a request id, and never show keys', async (t) => {
   t.ok(parsed.some((entry) => entry.reqId === 'req-abc-123'), 'the request id is on the log line');
   const text = logs.join('');
   for (const secret of [serviceKey, ADMIN_KEY, 'tally_svc_wrong_secret_value', created.body.secret]) t.notOk(text.includes(secret), 'no key in the logs');
+});
+
+t.test('a key is looked up once for all the requests that need it at the same moment, and a revocation is never undone by a lookup in flight', async (t) => {
+  const { app } = await build(t);
+  let lookups = 0;
+  const prisma = app.db.prisma;
+  const counting = new Proxy(prisma, {
+    get(target, property, receiver) {
+      if (property !== 'apiKey') return Reflect.get(target, property, receiver);
+      const apiKey = target.apiKey;
+      return new Proxy(apiKey, {
+        get(inner, name, innerReceiver) {
+          const value = Reflect.get(inner, name, innerReceiver);
+          if (name !== 'findUnique') return typeof value === 'function' ? value.bind(inner) : value;
+          return (...args: Parameters<typeof apiKey.findUnique>) => {
+            lookups++;
+            return apiKey.findUnique(...args);
+          };
+        },
+      });
+    },
+  });
+  const keys = new ApiKeys(counting);
+  const { secret, id } = await keys.create('burst', 'service');
+  const principals = await Promise.all(Array.from({ length: 20 }, () => keys.verify(secret)));
+  t.equal(lookups, 1, 'twenty requests, one lookup');
+  t.ok(principals.every((p) => p?.keyId === id && p.role === 'service'));
+  await keys.verify(secret);
+  t.equal(lookups, 1, 'then served from the cache');
+
+  const other = await keys.create('revoked while looked up', 'service');
+  const inFlight = keys.verify(other.secret);
+  await keys.revoke(other.id);
+  await inFlight;
+  t.equal(await keys.verify(other.secret), undefined, 'revoked: the earlier lookup did not put the key back in the cache');
 });

@@ -29,6 +29,10 @@ export function hashKey(secret: string): string {
 /** Keys are stored as sha256 hashes; the secret is shown once, at creation. */
 export class ApiKeys {
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  /** Lookups in flight, by hash: requests that arrive meanwhile wait for the same one. */
+  private readonly lookups = new Map<string, Promise<Principal | undefined>>();
+  /** Moves on at every revocation, so that a lookup begun before it does not fill the cache after. */
+  private generation = 0;
   private readonly bootstrapHash: Buffer | undefined;
 
   constructor(
@@ -55,7 +59,9 @@ export class ApiKeys {
     const found = await this.prisma.apiKey.findUnique({ where: { id } });
     if (!found) throw new NotFoundFailure('api_key', id);
     const row = found.revokedAt ? found : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    this.generation++;
     this.cache.clear();
+    this.lookups.clear();
     return view(row);
   }
 
@@ -68,8 +74,21 @@ export class ApiKeys {
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) return { keyId: 'env:TALLY_ADMIN_KEY', role: 'admin' };
     const cached = this.cache.get(hash);
     if (cached && cached.until > Date.now()) return cached.principal;
+    const inFlight = this.lookups.get(hash);
+    if (inFlight) return inFlight;
+    const lookup: Promise<Principal | undefined> = this.lookUp(hash).finally(() => {
+      if (this.lookups.get(hash) === lookup) this.lookups.delete(hash);
+    });
+    this.lookups.set(hash, lookup);
+    return lookup;
+  }
+
+  /** One database lookup of a key, cached for CACHE_MS unless a revocation happened meanwhile. */
+  private async lookUp(hash: string): Promise<Principal | undefined> {
+    const generation = this.generation;
     const row = await this.prisma.apiKey.findUnique({ where: { hash } });
     const principal = row && !row.revokedAt ? { keyId: row.id, role: row.role } : undefined;
+    if (generation !== this.generation) return principal;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
     return principal;
