@@ -22,21 +22,24 @@ export interface TallyProcessOptions {
   nodeArgs: string[];
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** The checkout to build and run (default: this one); bench/ab.ts runs another commit's. */
+  root?: string;
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const THIS_CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 const KEEP_OUTPUT = 64 * 1024;
 /** Variables of the bench's own environment that would point Tally elsewhere (a real Stripe, another port). */
 const NOT_INHERITED = /^(PORT|HOST|PUBLIC_URL|DATABASE_URL|LOG_LEVEL|TALLY_.*|STRIPE_.*)$/;
 
-/** Builds and starts `npm start`'s entry point (dist/server.js) as a process of its own, on 127.0.0.1, and waits for its banner. */
+/** Builds and starts `npm start`'s entry point (dist/server.js of `root`) as a process of its own, on 127.0.0.1, and waits for its banner. */
 export async function startTallyProcess(options: TallyProcessOptions): Promise<TallyProcess> {
-  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  const root = options.root ?? THIS_CHECKOUT;
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status})`);
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !NOT_INHERITED.test(name)));
   const child = spawn(process.execPath, [...options.nodeArgs, 'dist/server.js'], {
-    cwd: ROOT,
+    cwd: root,
     env: { ...env, ...options.env, DATABASE_URL: options.databaseUrl, PORT: String(port), HOST: '127.0.0.1', TALLY_ADMIN_KEY: options.adminKey, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
