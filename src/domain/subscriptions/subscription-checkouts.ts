@@ -9,6 +9,7 @@ import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Plans } from '../plans/plans.js';
 import type { Subscriptions } from './subscriptions.js';
+import { supersedeOpenCheckouts } from './supersede-open-checkouts.js';
 
 export interface PlanCheckoutInput {
   accountId: string;
@@ -18,7 +19,10 @@ export interface PlanCheckoutInput {
   allowPromotionCodes?: boolean;
 }
 
-/** Subscription-mode Checkout for a plan. As for packs, nothing is written before Stripe answers. */
+/**
+ * Subscription-mode Checkout for a plan. As for packs, nothing is written before Stripe answers; the
+ * account's older open subscription checkouts are then expired, so only one can be paid.
+ */
 export class SubscriptionCheckouts {
   constructor(
     private readonly prisma: PrismaClient,
@@ -59,6 +63,9 @@ export class SubscriptionCheckouts {
         requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
       ),
     );
-    return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
+    const opened = await recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
+    // Recorded first, then older open ones are expired: of two racing creates, the newest wins.
+    await supersedeOpenCheckouts({ prisma: this.prisma, stripe: this.stripe, subscriptions: this.subscriptions }, opened);
+    return opened;
   }
 }

@@ -36,12 +36,12 @@ export class Subscriptions {
   /** Refuses a second subscription while one is live (in Tally's records, or in Stripe's for the customer). */
   async assertNoLiveSubscription(accountId: string, stripeCustomerId?: string): Promise<void> {
     const live = await this.prisma.subscription.findFirst({ where: { accountId, status: { in: LIVE } } });
-    if (live) throw exists(accountId, live.id);
+    if (live) throw subscriptionExists(accountId, { subscriptionId: live.id });
     if (!stripeCustomerId) return;
     // A subscription paid moments ago may not have reached Tally yet: Stripe knows.
     const listed = await callStripe('list the customer\'s subscriptions', () => this.stripe.subscriptions.list({ customer: stripeCustomerId, status: 'all', limit: 20 }));
     const other = listed.data.find((s) => isLive(s.status) && s.metadata?.tally_account_id === accountId);
-    if (other) throw exists(accountId, other.id);
+    if (other) throw subscriptionExists(accountId, { subscriptionId: other.id });
   }
 
   async cancel(id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
@@ -103,8 +103,9 @@ export class Subscriptions {
   }
 }
 
-function exists(accountId: string, subscriptionId: string) {
-  return new ConflictFailure('subscription_exists', `Account ${accountId} already has a live subscription; change its plan instead`, { accountId, subscriptionId });
+/** The account's subscription, live or about to be: named by its id, or by the checkout that pays for it. */
+export function subscriptionExists(accountId: string, found: { subscriptionId: string } | { checkoutSessionId: string }) {
+  return new ConflictFailure('subscription_exists', `Account ${accountId} already has a live subscription; change its plan instead`, { accountId, ...found });
 }
 
 function canceled(row: SubscriptionRow) {

@@ -26,6 +26,10 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['checkout'],
       summary: 'Open a Stripe Checkout for a credit pack (payment) or a plan (subscription); 409 subscription_exists if the account already has a live one',
+      description:
+        "An account has one open subscription checkout at a time: opening one expires the account's older open ones, at Stripe and in Tally (pack checkouts and bills stay open). " +
+        '409 subscription_exists also when an older one turns out to be paid already (the new one is then expired; details.checkoutSessionId names the paid one), ' +
+        'and 409 checkout_superseded when a newer one, opened at the same time, won (a request answered before the newer one was recorded finds its checkout expired later).',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
         accountId,
