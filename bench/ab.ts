@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { openBenchDatabase } from './bench-database.js';
 import { interleave } from './interleave.js';
 import { createLoadSide } from './load-side.js';
+import { balanceLoad } from './scenarios/balance-read.js';
 import { holdsLoad } from './scenarios/holds-load.js';
 import type { MeasuredLoad } from './scenarios/scenario.js';
 import { spendLoad } from './scenarios/spend-load.js';
@@ -69,7 +70,8 @@ function describe(variant: Variant, result: MeasuredLoad, tally: TallyProcess): 
 const a = parseVariant('BENCH_AB_A', process.env.BENCH_AB_A);
 const b = parseVariant('BENCH_AB_B', process.env.BENCH_AB_B);
 const loadName = process.env.BENCH_AB_LOAD ?? 'spend';
-if (loadName !== 'spend' && loadName !== 'holds') throw new Error(`BENCH_AB_LOAD: spend or holds (got ${loadName})`);
+const LOADS = { spend: spendLoad, holds: holdsLoad, balance: balanceLoad };
+if (!(loadName in LOADS)) throw new Error(`BENCH_AB_LOAD: ${Object.keys(LOADS).join(', ')} (got ${loadName})`);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 10);
 
@@ -95,7 +97,7 @@ try {
   }
   const client = new TallyClient(processes[0].url, adminKey);
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: 'bench ab', role: 'service' })).body.secret as string;
-  const load = loadName === 'spend' ? spendLoad({ fundedAccounts, serviceKey }) : holdsLoad({ fundedAccounts, serviceKey });
+  const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts, serviceKey });
   const databaseSide = { url: database.url, postmasterPid: database.postmasterPid };
   const [sideA, sideB] = processes.map((tally, i) => createLoadSide([a, b][i].label, createSliceMonitor(tally.pid, databaseSide, ''), { ...load, url: tally.url }));
   log(`${loadName}: ${a.label} against ${b.label}, ${seconds} s each, ${database.label}`);

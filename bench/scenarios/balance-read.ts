@@ -1,18 +1,25 @@
 import { randomInt } from 'node:crypto';
+import type { LoadOptions } from '../load.js';
 import { connections, targets } from '../targets.js';
 import { formatMs, formatRate, type Scenario } from './scenario.js';
+import type { FundedContext } from './spend-load.js';
+
+/** GET the balance of a random funded account, over and over. */
+export function balanceLoad(context: FundedContext): Omit<LoadOptions, 'url' | 'seconds'> {
+  const accounts = context.fundedAccounts;
+  return {
+    connections: connections.balance,
+    headers: { authorization: `Bearer ${context.serviceKey}` },
+    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/v1/accounts/${accounts[randomInt(accounts.length)]}/balance` }) }],
+  };
+}
 
 /** GET balance of random funded accounts, against GET /healthz of the same process in the same run. */
 export const balanceReadScenario: Scenario = {
   name: 'balance',
   async run(context) {
-    const accounts = context.fundedAccounts;
     const [tally, healthz] = await context.compare(
-      context.tallyLoad('Tally balance', {
-        connections: connections.balance,
-        headers: { authorization: `Bearer ${context.serviceKey}` },
-        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/v1/accounts/${accounts[randomInt(accounts.length)]}/balance` }) }],
-      }),
+      context.tallyLoad('Tally balance', balanceLoad(context)),
       context.tallyLoad('Tally /healthz', { connections: connections.balance, requests: [{ method: 'GET', path: '/healthz' }] }),
     );
 
