@@ -74,3 +74,32 @@ function roundsOfDistinctIds(checkouts: CheckoutState[]): number[][] {
   });
   return rounds;
 }
+
+/**
+ * The open checkouts created more than `olderThanSeconds` ago that were looked at (or changed) least
+ * recently, at most `limit`, moved to the back of that order in the same statement: a pass that finds
+ * some of them still open, or cannot reach Stripe about them, does not meet the same few next time.
+ * Walks the partial index of open checkouts by `updated_at`.
+ */
+export async function takeOpenCheckoutsDue(pool: Pool, olderThanSeconds: number, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `WITH due AS (
+       SELECT id, updated_at FROM checkouts
+       WHERE status = 'open' AND created_at <= now() - make_interval(secs => $1)
+       ORDER BY updated_at, id
+       LIMIT $2
+     ), taken AS (
+       UPDATE checkouts SET updated_at = now() FROM due WHERE checkouts.id = due.id
+       RETURNING checkouts.id, due.updated_at AS checked_before
+     )
+     SELECT id FROM taken ORDER BY checked_before, id`,
+    [olderThanSeconds, limit],
+  );
+  return rows.map((row) => row.id);
+}
+
+/** Records a checkout Stripe does not know as expired, unless something recorded it otherwise meanwhile. */
+export async function expireOpenCheckout(pool: Pool, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query("UPDATE checkouts SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'open'", [id]);
+  return rowCount === 1;
+}

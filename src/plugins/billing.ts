@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { BillPayments } from '../domain/bills/bill-payments.js';
 import { Bills } from '../domain/bills/bills.js';
 import { Checkouts } from '../domain/checkout/checkouts.js';
+import { startCheckoutReconciler } from '../domain/checkout/reconcile-open-checkouts.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
 import { Packs } from '../domain/packs/packs.js';
@@ -64,7 +65,14 @@ export default fp<BillingOptions>(
     app.decorate('stripeEvents', processor);
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
-    app.addHook('onClose', async () => processor.stop());
+    const stopReconciler = startCheckoutReconciler(
+      { pool: app.db.pool, checkouts, logger: app.log },
+      { intervalMs: config.CHECKOUT_RECONCILE_INTERVAL_MS, olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH },
+    );
+    app.addHook('onClose', async () => {
+      await stopReconciler();
+      await processor.stop();
+    });
   },
   { name: 'billing', dependencies: ['services'] },
 );

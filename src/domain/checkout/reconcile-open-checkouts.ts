@@ -1,0 +1,83 @@
+import type { Pool } from 'pg';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { expireOpenCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
+import { NotFoundFailure } from '../../errors.js';
+import { startPeriodic } from '../../lib/periodic.js';
+import type { Checkouts } from './checkouts.js';
+
+export interface CheckoutReconcilerDependencies {
+  pool: Pool;
+  checkouts: Checkouts;
+  logger: Logger;
+}
+
+export interface ReconcileOptions {
+  /** Only checkouts created longer ago than this: webhooks and the success page come first. */
+  olderThanSeconds: number;
+  /** At most this many checkouts per pass. */
+  batch: number;
+}
+
+export interface ReconciledCheckout {
+  id: string;
+  /** What Tally records after the pass. */
+  status: 'open' | 'complete' | 'expired';
+  /** True only when this pass made the grant. */
+  granted: boolean;
+  /** `unknown`: Stripe does not know the session (recorded expired); `failed`: Stripe or the database failed (left open). */
+  problem?: 'unknown' | 'failed';
+}
+
+/**
+ * One pass: asks Stripe about the checkouts Tally still records as open, least recently checked
+ * first, and records what the success page's sync would. A paid one is fulfilled through
+ * `Checkouts.sync`, so a lost webhook and a closed tab never lose a customer's credits. Passes in two
+ * processes may meet the same checkout; that is safe without a lock, because fulfilment is keyed by
+ * the session (and the subscription period, and the bill) and grants once however often it is asked.
+ */
+export async function reconcileOpenCheckouts(deps: CheckoutReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledCheckout[]> {
+  const due = await takeOpenCheckoutsDue(deps.pool, olderThanSeconds, batch);
+  const results: ReconciledCheckout[] = [];
+  // One at a time: this is background work, and it stays far inside Stripe's rate limits.
+  for (const id of due) results.push(await reconcileCheckout(deps, id));
+  const count = (status: ReconciledCheckout['status']) => results.filter((result) => result.status === status).length;
+  if (count('complete') || count('expired')) {
+    const granted = results.filter((result) => result.granted).length;
+    deps.logger.info({ checked: results.length, complete: count('complete'), expired: count('expired'), granted }, 'reconciled open checkouts with Stripe');
+  }
+  return results;
+}
+
+async function reconcileCheckout({ pool, checkouts, logger }: CheckoutReconcilerDependencies, id: string): Promise<ReconciledCheckout> {
+  try {
+    const synced = await checkouts.sync(id).catch((error) => {
+      if (error instanceof NotFoundFailure) return undefined;
+      throw error;
+    });
+    if (synced) return { id, status: synced.status, granted: synced.granted };
+    // Stripe refused to retrieve it (resource_missing: made under another key or account), or it
+    // carries no Tally metadata: it can never be paid here, and asking again every pass would only
+    // crowd out the others. Recorded expired, as superseding does; should a payment of the session
+    // reach Tally by webhook after all, that records it complete and grants, as for any checkout.
+    await expireOpenCheckout(pool, id);
+    logger.warn({ checkoutSessionId: id }, 'Stripe does not know this open checkout; recorded it expired');
+    return { id, status: 'expired', granted: false, problem: 'unknown' };
+  } catch (error) {
+    logger.warn({ err: error, checkoutSessionId: id }, 'could not reconcile an open checkout; a later pass asks again');
+    return { id, status: 'open', granted: false, problem: 'failed' };
+  }
+}
+
+export interface CheckoutReconcilerOptions extends ReconcileOptions {
+  /** CHECKOUT_RECONCILE_INTERVAL_MS; 0 turns the reconciler off. */
+  intervalMs: number;
+}
+
+/** Runs a pass every `intervalMs`; returns a stop that waits for a pass in progress. */
+export function startCheckoutReconciler(deps: CheckoutReconcilerDependencies, { intervalMs, ...options }: CheckoutReconcilerOptions): () => Promise<void> {
+  if (intervalMs === 0) return async () => {};
+  const pass = async () => {
+    await reconcileOpenCheckouts(deps, options);
+  };
+  return startPeriodic(pass, intervalMs, (error) => deps.logger.error({ err: error }, 'checkout reconciliation failed'));
+}
