@@ -63,3 +63,28 @@ t.test('a pack can sell a price managed in the Stripe Dashboard', async (t) => {
   const missing = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1 });
   t.equal(missing.status, 400);
 });
+
+t.test('packs and plans: a change of name, description or active flag reaches their own Stripe Product, never an adopted one', async (t) => {
+  const ctx = await build(t);
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Small', credits: 10, unitAmount: 100, currency: 'usd' })).body;
+  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Basic', credits: 10, unitAmount: 900, currency: 'usd', interval: 'month' })).body;
+  for (const [path, item] of [['packs', pack], ['plans', plan]] as const) {
+    const changed = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { name: `${item.name} 2`, description: 'now described', active: false, credits: 20 });
+    t.equal(changed.status, 200, path);
+    t.match(changed.body, { name: `${item.name} 2`, description: 'now described', active: false, credits: 20 });
+    t.match(await ctx.stripe.products.retrieve(item.stripeProductId), { name: `${item.name} 2`, description: 'now described', active: false }, `the ${path} product follows`);
+  }
+
+  const dashboard = await ctx.stripe.products.create({ name: 'Dashboard product' });
+  const oneTime = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 500, currency: 'usd' });
+  const monthly = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 700, currency: 'usd', recurring: { interval: 'month' } });
+  const adoptedPack = (await ctx.call('POST', '/v1/packs', { name: 'Adopted', credits: 5, stripePriceId: oneTime.id })).body;
+  const adoptedPlan = (await ctx.call('POST', '/v1/plans', { name: 'Adopted plan', credits: 5, stripePriceId: monthly.id })).body;
+  t.equal((await ctx.call('PATCH', `/v1/packs/${adoptedPack.id}`, { name: 'Renamed in Tally' })).body.name, 'Renamed in Tally');
+  t.equal((await ctx.call('PATCH', `/v1/plans/${adoptedPlan.id}`, { active: false })).body.active, false);
+  t.match(await ctx.stripe.products.retrieve(dashboard.id), { name: 'Dashboard product', active: true }, 'a product managed in the Dashboard is left alone');
+
+  const unknown = await ctx.call('POST', '/v1/plans', { name: 'X', credits: 1, stripePriceId: 'price_nope' });
+  t.equal(unknown.body.error?.code, 'unknown_stripe_price');
+  t.equal((await ctx.call('POST', '/v1/packs', { name: 'X', credits: 1, stripePriceId: 'price_nope' })).body.error?.code, 'unknown_stripe_price');
+});

@@ -1,18 +1,13 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { newId } from '../../lib/ids.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { catalogItemChanges, catalogItemId, productIdOf, retrieveStripePrice, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
-export interface PackInput {
-  name: string;
-  credits: number;
+export interface PackInput extends CatalogItemInput {
   unitAmount?: number;
   currency?: string;
-  description?: string | null;
-  active?: boolean;
   stripePriceId?: string;
 }
 
@@ -32,7 +27,7 @@ export class Packs {
    * idempotency keys: a retried create reuses the Product and Price it made the first time.
    */
   async create(input: PackInput, requestKey?: string): Promise<{ pack: PackView; created: boolean }> {
-    const id = requestKey ? `pack_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('pack');
+    const id = catalogItemId('pack', requestKey);
     const existing = await this.prisma.pack.findUnique({ where: { id } });
     if (existing) return { pack: packView(existing), created: false };
     const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId) : await this.createProductAndPrice(id, input);
@@ -95,22 +90,11 @@ export class Packs {
       const adopted = await this.adoptPrice(input.stripePriceId);
       price = { priceId: adopted.priceId, unitAmount: adopted.unitAmount, currency: adopted.currency };
     }
-    if (row.managedPrice && row.stripeProductId && (input.name !== undefined || input.description !== undefined || input.active !== undefined)) {
-      await callStripe('update the product', () =>
-        this.stripe.products.update(row.stripeProductId!, {
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
-          ...(input.active !== undefined ? { active: input.active } : {}),
-        }),
-      );
-    }
+    await updateManagedProduct(this.stripe, row, input);
     const updated = await this.prisma.pack.update({
       where: { id },
       data: {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.credits !== undefined ? { credits: BigInt(input.credits) } : {}),
-        ...(input.active !== undefined ? { active: input.active } : {}),
+        ...catalogItemChanges(input),
         stripePriceId: price.priceId,
         unitAmount: price.unitAmount,
         currency: price.currency,
@@ -139,14 +123,9 @@ export class Packs {
   }
 
   private async adoptPrice(priceId: string) {
-    const price = await callStripe('read the price', () => this.stripe.prices.retrieve(priceId)).catch((error) => {
-      if (error?.code === 'stripe_invalid_request') throw new ValidationFailure('unknown_stripe_price', `Stripe has no price '${priceId}'`, { field: 'stripePriceId' });
-      throw error;
-    });
+    const price = await retrieveStripePrice(this.stripe, priceId);
     if (price.recurring) throw new ValidationFailure('invalid_request', 'A pack needs a one-time price; this one is recurring', { field: 'stripePriceId' });
-    if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
-    const productId = typeof price.product === 'string' ? price.product : price.product.id;
-    return { productId, priceId: price.id, unitAmount: price.unit_amount, currency: price.currency };
+    return { productId: productIdOf(price), priceId: price.id, unitAmount: price.unit_amount, currency: price.currency };
   }
 }
 

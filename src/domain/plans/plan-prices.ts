@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { ValidationFailure } from '../../errors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { productIdOf, retrieveStripePrice } from '../catalog/catalog-item.js';
 
 export type PlanInterval = 'month' | 'year';
 
@@ -42,16 +43,11 @@ export async function createPlanPrice(stripe: Stripe, planId: string, productId:
 
 /** A recurring price managed in the Dashboard, checked to be one a plan can sell. */
 export async function adoptPlanPrice(stripe: Stripe, priceId: string): Promise<StripePlanPrice> {
-  const price = await callStripe('read the price', () => stripe.prices.retrieve(priceId)).catch((error) => {
-    if (error?.code === 'stripe_invalid_request') throw new ValidationFailure('unknown_stripe_price', `Stripe has no price '${priceId}'`, { field: 'stripePriceId' });
-    throw error;
-  });
+  const price = await retrieveStripePrice(stripe, priceId);
   const recurring = price.recurring;
   if (!recurring) throw new ValidationFailure('invalid_request', 'A plan needs a recurring price; this one is one-time', { field: 'stripePriceId' });
   if ((recurring.interval !== 'month' && recurring.interval !== 'year') || recurring.interval_count !== 1) {
     throw new ValidationFailure('invalid_request', 'A plan renews every month or every year; this price does not', { field: 'stripePriceId' });
   }
-  if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
-  const productId = typeof price.product === 'string' ? price.product : price.product.id;
-  return { productId, priceId: price.id, unitAmount: price.unit_amount, currency: price.currency, interval: recurring.interval as PlanInterval };
+  return { productId: productIdOf(price), priceId: price.id, unitAmount: price.unit_amount, currency: price.currency, interval: recurring.interval as PlanInterval };
 }

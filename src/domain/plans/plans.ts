@@ -1,21 +1,16 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { newId } from '../../lib/ids.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { catalogItemChanges, catalogItemId, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
 import { planView, type PlanRow, type PlanView } from './plan-view.js';
 
-export interface PlanInput {
-  name: string;
-  credits: number;
+export interface PlanInput extends CatalogItemInput {
   unitAmount?: number;
   currency?: string;
   interval?: PlanInterval;
   rollover?: boolean;
-  description?: string | null;
-  active?: boolean;
   stripePriceId?: string;
 }
 
@@ -32,7 +27,7 @@ export class Plans {
 
   /** `requestKey` (the client's Idempotency-Key) fixes the plan id, and with it Stripe's idempotency keys. */
   async create(input: PlanInput, requestKey?: string): Promise<{ plan: PlanView; created: boolean }> {
-    const id = requestKey ? `plan_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('plan');
+    const id = catalogItemId('plan', requestKey);
     const existing = await this.prisma.plan.findUnique({ where: { id } });
     if (existing) return { plan: planView(existing), created: false };
     const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, id, { ...input, ...requiredTerms(input) });
@@ -103,15 +98,7 @@ export class Plans {
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
       price = await adoptPlanPrice(this.stripe, input.stripePriceId);
     }
-    if (row.managedPrice && row.stripeProductId && (input.name !== undefined || input.description !== undefined || input.active !== undefined)) {
-      await callStripe('update the product', () =>
-        this.stripe.products.update(row.stripeProductId!, {
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
-          ...(input.active !== undefined ? { active: input.active } : {}),
-        }),
-      );
-    }
+    await updateManagedProduct(this.stripe, row, input);
     const updated = await this.prisma.$transaction(async (tx) => {
       if (price) {
         await tx.planPrice.upsert({
@@ -123,10 +110,7 @@ export class Plans {
       return tx.plan.update({
         where: { id },
         data: {
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(input.credits !== undefined ? { credits: BigInt(input.credits) } : {}),
-          ...(input.active !== undefined ? { active: input.active } : {}),
+          ...catalogItemChanges(input),
           ...(input.rollover !== undefined ? { rollover: input.rollover } : {}),
           ...(price ? { stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
         },
