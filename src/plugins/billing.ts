@@ -3,17 +3,19 @@ import type Stripe from 'stripe';
 import { BillPayments } from '../domain/bills/bill-payments.js';
 import { Bills } from '../domain/bills/bills.js';
 import { Checkouts } from '../domain/checkout/checkouts.js';
-import { startCheckoutReconciler } from '../domain/checkout/reconcile-open-checkouts.js';
+import { reconcileOpenCheckouts } from '../domain/checkout/reconcile-open-checkouts.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
 import { Packs } from '../domain/packs/packs.js';
 import { Plans } from '../domain/plans/plans.js';
+import { reconcileRenewals } from '../domain/subscriptions/reconcile-renewals.js';
 import { SubscriptionCheckouts } from '../domain/subscriptions/subscription-checkouts.js';
 import { SubscriptionEvents } from '../domain/subscriptions/subscription-events.js';
 import { SubscriptionRecords } from '../domain/subscriptions/subscription-records.js';
 import { Subscriptions } from '../domain/subscriptions/subscriptions.js';
 import { StripeEventProcessor } from '../stripe/event-processor.js';
 import { eventHandlers } from '../stripe/handlers/index.js';
+import { startReconciler } from '../stripe/reconciler.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,6 +24,7 @@ declare module 'fastify' {
     packs: Packs;
     plans: Plans;
     subscriptions: Subscriptions;
+    subscriptionEvents: SubscriptionEvents;
     bills: Bills;
     checkouts: Checkouts;
     stripeEvents: StripeEventProcessor;
@@ -60,14 +63,20 @@ export default fp<BillingOptions>(
     app.decorate('packs', packs);
     app.decorate('plans', plans);
     app.decorate('subscriptions', subscriptions);
+    app.decorate('subscriptionEvents', subscriptionEvents);
     app.decorate('bills', bills);
     app.decorate('checkouts', checkouts);
     app.decorate('stripeEvents', processor);
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
-    const stopReconciler = startCheckoutReconciler(
-      { pool: app.db.pool, checkouts, logger: app.log },
-      { intervalMs: config.CHECKOUT_RECONCILE_INTERVAL_MS, olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH },
+    const reconcile = { olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH };
+    const stopReconciler = startReconciler(
+      [
+        { name: 'checkout reconciliation', run: () => reconcileOpenCheckouts({ pool: app.db.pool, checkouts, logger: app.log }, reconcile) },
+        { name: 'renewal reconciliation', run: () => reconcileRenewals({ pool: app.db.pool, prisma: app.db.prisma, stripe, subscriptionEvents, logger: app.log }, reconcile) },
+      ],
+      config.CHECKOUT_RECONCILE_INTERVAL_MS,
+      app.log,
     );
     app.addHook('onClose', async () => {
       await stopReconciler();

@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { expireOpenCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
 import { NotFoundFailure } from '../../errors.js';
-import { startPeriodic } from '../../lib/periodic.js';
 import type { Checkouts } from './checkouts.js';
 
 export interface CheckoutReconcilerDependencies {
@@ -66,18 +65,4 @@ async function reconcileCheckout({ pool, checkouts, logger }: CheckoutReconciler
     logger.warn({ err: error, checkoutSessionId: id }, 'could not reconcile an open checkout; a later pass asks again');
     return { id, status: 'open', granted: false, problem: 'failed' };
   }
-}
-
-export interface CheckoutReconcilerOptions extends ReconcileOptions {
-  /** CHECKOUT_RECONCILE_INTERVAL_MS; 0 turns the reconciler off. */
-  intervalMs: number;
-}
-
-/** Runs a pass every `intervalMs`; returns a stop that waits for a pass in progress. */
-export function startCheckoutReconciler(deps: CheckoutReconcilerDependencies, { intervalMs, ...options }: CheckoutReconcilerOptions): () => Promise<void> {
-  if (intervalMs === 0) return async () => {};
-  const pass = async () => {
-    await reconcileOpenCheckouts(deps, options);
-  };
-  return startPeriodic(pass, intervalMs, (error) => deps.logger.error({ err: error }, 'checkout reconciliation failed'));
 }

@@ -82,3 +82,9 @@ export async function periodLevel(prisma: PrismaClient, stripeSubscriptionId: st
   const sum = await prisma.subscriptionGrant.aggregate({ where: { stripeSubscriptionId, periodEnd: end }, _sum: { credits: true } });
   return Number(sum._sum.credits ?? 0);
 }
+
+/** The end (unix seconds) of the latest period of the subscription that has credits; undefined when none has. */
+export async function lastGrantedPeriodEnd(prisma: PrismaClient, stripeSubscriptionId: string): Promise<number | undefined> {
+  const latest = await prisma.subscriptionGrant.aggregate({ where: { stripeSubscriptionId }, _max: { periodEnd: true } });
+  return latest._max.periodEnd ? latest._max.periodEnd.getTime() / 1000 : undefined;
+}

@@ -1,0 +1,33 @@
+import type { Pool } from 'pg';
+import type { SubscriptionStatus } from '../domain/subscriptions/read-subscription-state.js';
+
+export interface SubscriptionDue {
+  stripeSubscriptionId: string;
+  status: SubscriptionStatus;
+  /** Stripe's `created` of the state Tally holds: a copy fetched now is at least as new. */
+  stateAt: number;
+}
+
+/**
+ * The live subscriptions whose recorded period ended more than `olderThanSeconds` ago (Tally has not
+ * heard of their renewal) that were looked at (or changed) least recently, at most `limit`, moved to
+ * the back of that order in the same statement: a pass that finds some not yet renewed at Stripe, or
+ * cannot reach Stripe about them, does not meet the same few next time. The status list is isLive's,
+ * written as the partial index subscriptions_live_period_end_idx is, so that the index serves.
+ */
+export async function takeLiveSubscriptionsDue(pool: Pool, olderThanSeconds: number, limit: number): Promise<SubscriptionDue[]> {
+  const { rows } = await pool.query<{ stripe_subscription_id: string; status: SubscriptionStatus; state_at: number }>(
+    `WITH due AS (
+       SELECT id, updated_at FROM subscriptions
+       WHERE status IN ('active', 'trialing', 'past_due', 'unpaid', 'paused') AND current_period_end <= now() - make_interval(secs => $1)
+       ORDER BY updated_at, id
+       LIMIT $2
+     ), taken AS (
+       UPDATE subscriptions SET updated_at = now() FROM due WHERE subscriptions.id = due.id
+       RETURNING subscriptions.id, subscriptions.stripe_subscription_id, subscriptions.status, subscriptions.state_at, due.updated_at AS checked_before
+     )
+     SELECT stripe_subscription_id, status, state_at FROM taken ORDER BY checked_before, id`,
+    [olderThanSeconds, limit],
+  );
+  return rows.map((row) => ({ stripeSubscriptionId: row.stripe_subscription_id, status: row.status, stateAt: row.state_at }));
+}

@@ -1,0 +1,24 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { startPeriodic } from '../lib/periodic.js';
+
+/** Asks Stripe about what a lost webhook would have told Tally. */
+export interface ReconcilePass {
+  /** Names the pass when it fails. */
+  name: string;
+  run(): Promise<unknown>;
+}
+
+/**
+ * The one timer of the reconciliation with Stripe (CHECKOUT_RECONCILE_INTERVAL_MS; 0 turns it off):
+ * each tick runs one pass of each, in order. A pass that fails is logged and does not keep the next
+ * from running. Returns a stop that waits for a tick in progress.
+ */
+export function startReconciler(passes: ReconcilePass[], intervalMs: number, logger: Logger): () => Promise<void> {
+  if (intervalMs === 0) return async () => {};
+  const tick = async () => {
+    for (const pass of passes) {
+      await pass.run().catch((error) => logger.error({ err: error }, `${pass.name} failed`));
+    }
+  };
+  return startPeriodic(tick, intervalMs, (error) => logger.error({ err: error }, 'reconciliation with Stripe failed'));
+}
