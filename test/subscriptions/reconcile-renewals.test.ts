@@ -96,6 +96,48 @@ t.test('a renewal whose invoice.paid was lost: one pass grants it once; another 
   t.equal(await available(ctx, 'acct_org'), 2000);
 });
 
+/** Tally records Stripe's current state of the subscription, as customer.subscription.updated would (it grants nothing). */
+async function recordCurrentState(ctx: TestApp, subscriptionId: string) {
+  const { rows } = await ctx.database.pool.query('SELECT state_at FROM subscriptions WHERE stripe_subscription_id = $1', [subscriptionId]);
+  await ctx.app.subscriptionEvents.sync(subscriptionId, rows[0].state_at);
+}
+
+/** Makes Tally's record say the current period started `secondsAgo` by the real clock (only the simulator's moved). */
+async function startRecordedPeriod(ctx: TestApp, subscriptionId: string, secondsAgo: number) {
+  await ctx.database.pool.query('UPDATE subscriptions SET current_period_start = now() - make_interval(secs => $2) WHERE stripe_subscription_id = $1', [subscriptionId, secondsAgo]);
+}
+
+t.test('Tally heard of the new period but its invoice.paid was lost: the period without credits is asked about an hour after it started', async (t) => {
+  const { ctx, subscriptions: [subscriptionId] } = await subscribed(t, ['acct_org']);
+  loseWebhooks(ctx);
+  await advancePastPeriodEnd(ctx, subscriptionId!);
+  const [first, renewal] = await paidInvoices(ctx, subscriptionId!);
+  t.ok(renewal, 'Stripe renewed and was paid');
+  await recordCurrentState(ctx, subscriptionId!);
+  t.match(await subscriptionOf(ctx, 'acct_org'), {
+    currentPeriodEnd: new Date(renewal!.lines.data[0]!.period.end * 1000).toISOString(),
+    currentPeriodCredits: 0,
+  }, 'Tally records the new period, without its credits');
+
+  await startRecordedPeriod(ctx, subscriptionId!, 30 * 60);
+  t.same(await pass(ctx), [], 'half an hour in, Stripe may still be collecting: not asked');
+  await ctx.database.pool.query("UPDATE subscriptions SET status = 'past_due' WHERE stripe_subscription_id = $1", [subscriptionId]);
+  await startRecordedPeriod(ctx, subscriptionId!, 2 * 3600);
+  t.same(await pass(ctx), [], 'a past-due one is not: its payment failed, Stripe said so');
+  await ctx.database.pool.query("UPDATE subscriptions SET status = 'active' WHERE stripe_subscription_id = $1", [subscriptionId]);
+
+  t.same(await pass(ctx), [{ id: subscriptionId, status: 'active', grantedInvoices: [renewal!.id] }], 'two hours in, active, without credits: asked, and granted');
+  const keys = [periodKey(subscriptionId!, first!), periodKey(subscriptionId!, renewal!)];
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.source_key), keys, 'one grant a period');
+  t.match(await ledgerSum(ctx.database, 'acct_org'), { available: '2000', entries: 2 });
+  t.match(await subscriptionOf(ctx, 'acct_org'), { currentPeriodCredits: 1000 });
+  t.same(await pass(ctx), [], 'the period has its credits: no longer asked about');
+
+  await deliverLateWebhooks(ctx);
+  t.equal((await grantsOf(ctx, 'acct_org')).length, 2, 'the late invoice.paid grants nothing more');
+  t.equal(await available(ctx, 'acct_org'), 2000);
+});
+
 t.test('three renewals missed while Tally heard nothing: one pass grants each, oldest first', async (t) => {
   const { ctx, subscriptions: [subscriptionId] } = await subscribed(t, ['acct_org'], NOW, { rollover: true });
   loseWebhooks(ctx);
