@@ -1,12 +1,6 @@
 import type { Pool } from 'pg';
 import type { SubscriptionStatus } from '../domain/subscriptions/read-subscription-state.js';
 
-/**
- * How long after a period starts Stripe may take to collect its renewal: it finalizes the invoice
- * about an hour after creating it, then charges. A period without credits is not asked about sooner.
- */
-export const RENEWAL_COLLECTION_SECONDS = 3600;
-
 export interface SubscriptionDue {
   stripeSubscriptionId: string;
   status: SubscriptionStatus;
@@ -19,15 +13,19 @@ export interface SubscriptionDue {
  * least recently, at most `limit`, moved to the back of that order in the same statement: a pass that
  * finds some not yet renewed or paid at Stripe, or cannot reach Stripe about them, does not meet the
  * same few next time. Due is either
- * - a recorded period that ended more than `olderThanSeconds` ago: Tally has not heard of the renewal
+ * - a recorded period that ended more than `endedSecondsAgo` ago: Tally has not heard of the renewal
  *   at all (the status list is isLive's, written as the partial index
  *   subscriptions_live_period_end_idx is, so that the index serves); or
  * - an active subscription to one of Tally's plans whose recorded current period has no credits yet,
- *   though it started more than `olderThanSeconds` plus RENEWAL_COLLECTION_SECONDS ago: Tally heard
- *   of the new period (customer.subscription.updated) but not of its payment. Active means Stripe has
- *   not reported the renewal's payment failing (that makes it past_due).
+ *   though it started more than `uncreditedStartedSecondsAgo` ago: Tally heard of the new period
+ *   (customer.subscription.updated) but not of its payment. Active means Stripe has not reported the
+ *   renewal's payment failing (that makes it past_due).
  */
-export async function takeLiveSubscriptionsDue(pool: Pool, olderThanSeconds: number, limit: number): Promise<SubscriptionDue[]> {
+export async function takeLiveSubscriptionsDue(
+  pool: Pool,
+  { endedSecondsAgo, uncreditedStartedSecondsAgo }: { endedSecondsAgo: number; uncreditedStartedSecondsAgo: number },
+  limit: number,
+): Promise<SubscriptionDue[]> {
   const { rows } = await pool.query<{ stripe_subscription_id: string; status: SubscriptionStatus; state_at: number }>(
     `WITH due AS (
        SELECT id, updated_at FROM subscriptions
@@ -44,7 +42,7 @@ export async function takeLiveSubscriptionsDue(pool: Pool, olderThanSeconds: num
        RETURNING subscriptions.id, subscriptions.stripe_subscription_id, subscriptions.status, subscriptions.state_at, due.updated_at AS checked_before
      )
      SELECT stripe_subscription_id, status, state_at FROM taken ORDER BY checked_before, id`,
-    [olderThanSeconds, limit, olderThanSeconds + RENEWAL_COLLECTION_SECONDS],
+    [endedSecondsAgo, limit, uncreditedStartedSecondsAgo],
   );
   return rows.map((row) => ({ stripeSubscriptionId: row.stripe_subscription_id, status: row.status, stateAt: row.state_at }));
 }

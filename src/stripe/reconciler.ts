@@ -1,6 +1,14 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { startPeriodic } from '../lib/periodic.js';
 
+/** What every reconciliation pass is given (CHECKOUT_RECONCILE_AFTER_SECONDS, CHECKOUT_RECONCILE_BATCH). */
+export interface ReconcileOptions {
+  /** Only what Tally should have heard of longer ago than this: webhooks and the success page come first. */
+  olderThanSeconds: number;
+  /** At most this many per pass. */
+  batch: number;
+}
+
 /** Asks Stripe about what a lost webhook would have told Tally. */
 export interface ReconcilePass {
   /** Names the pass when it fails. */

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { reconcileOpenCheckouts, type ReconcileOptions } from '../../src/domain/checkout/reconcile-open-checkouts.js';
+import { reconcileOpenCheckouts } from '../../src/domain/checkout/reconcile-open-checkouts.js';
+import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
 import { account, billOf, createBill } from '../bills/fixtures.js';
 import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { accountAndPlan, settled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';

@@ -1,13 +1,14 @@
 import t from 'tap';
 import type Stripe from 'stripe';
-import { reconcileRenewals, type ReconcileRenewalsOptions } from '../../src/domain/subscriptions/reconcile-renewals.js';
+import { reconcileRenewals } from '../../src/domain/subscriptions/reconcile-renewals.js';
+import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
 import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { accountAndPlan, advancePastPeriodEnd, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const NOW = { CHECKOUT_RECONCILE_AFTER_SECONDS: '0' };
 
 /** One renewal pass, with the app's settings unless told otherwise. */
-function pass(ctx: TestApp, options: Partial<ReconcileRenewalsOptions> = {}) {
+function pass(ctx: TestApp, options: Partial<ReconcileOptions> = {}) {
   return reconcileRenewals(
     { pool: ctx.database.pool, prisma: ctx.app.db.prisma, stripe: ctx.app.stripe, subscriptionEvents: ctx.app.subscriptionEvents, logger: ctx.app.log },
     { olderThanSeconds: ctx.config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: ctx.config.CHECKOUT_RECONCILE_BATCH, ...options },

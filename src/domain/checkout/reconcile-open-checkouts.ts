@@ -2,19 +2,13 @@ import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { expireOpenCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
 import { NotFoundFailure } from '../../errors.js';
+import type { ReconcileOptions } from '../../stripe/reconciler.js';
 import type { Checkouts } from './checkouts.js';
 
 export interface CheckoutReconcilerDependencies {
   pool: Pool;
   checkouts: Checkouts;
   logger: Logger;
-}
-
-export interface ReconcileOptions {
-  /** Only checkouts created longer ago than this: webhooks and the success page come first. */
-  olderThanSeconds: number;
-  /** At most this many checkouts per pass. */
-  batch: number;
 }
 
 export interface ReconciledCheckout {

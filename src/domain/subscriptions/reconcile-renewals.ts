@@ -4,6 +4,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { PrismaClient } from '../../db/client.js';
 import { takeLiveSubscriptionsDue, type SubscriptionDue } from '../../db/subscription-queries.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import type { ReconcileOptions } from '../../stripe/reconciler.js';
 import type { SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
 import { lastGrantedPeriodEnd } from './top-up-period.js';
@@ -16,12 +17,11 @@ export interface RenewalReconcilerDependencies {
   logger: Logger;
 }
 
-export interface ReconcileRenewalsOptions {
-  /** Only subscriptions whose recorded period ended longer ago than this: the webhooks come first. */
-  olderThanSeconds: number;
-  /** At most this many subscriptions per pass. */
-  batch: number;
-}
+/**
+ * How long after a period starts Stripe may take to collect its renewal: it finalizes the invoice
+ * about an hour after creating it, then charges. A period without credits is not asked about sooner.
+ */
+export const RENEWAL_COLLECTION_SECONDS = 3600;
 
 export interface ReconciledRenewal {
   /** Stripe's subscription id. */
@@ -38,15 +38,17 @@ export interface ReconciledRenewal {
 const MAX_INVOICES = 1000;
 
 /**
- * One pass: asks Stripe about the live subscriptions whose recorded period has ended (Tally has not
- * heard of their renewal), least recently checked first; records what Stripe says through the fetched
+ * One pass: asks Stripe about the live subscriptions whose recorded period ended `olderThanSeconds`
+ * ago (Tally has not heard of their renewal), and the active ones whose recorded period still has no
+ * credits `olderThanSeconds` plus RENEWAL_COLLECTION_SECONDS after it started (Tally heard of the new
+ * period, not of its payment), least recently checked first; records what Stripe says through the fetched
  * path and hands each paid invoice Tally may have missed to `SubscriptionEvents.onInvoicePaid`, the
  * very path of `invoice.paid`. So a renewal whose webhook never arrived is still granted, and once:
  * a period's credits are keyed by the subscription and the period, whether this pass, a late webhook
  * or a redelivery asks first, and however many processes run passes at once.
  */
-export async function reconcileRenewals(deps: RenewalReconcilerDependencies, { olderThanSeconds, batch }: ReconcileRenewalsOptions): Promise<ReconciledRenewal[]> {
-  const due = await takeLiveSubscriptionsDue(deps.pool, olderThanSeconds, batch);
+export async function reconcileRenewals(deps: RenewalReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledRenewal[]> {
+  const due = await takeLiveSubscriptionsDue(deps.pool, { endedSecondsAgo: olderThanSeconds, uncreditedStartedSecondsAgo: olderThanSeconds + RENEWAL_COLLECTION_SECONDS }, batch);
   const results: ReconciledRenewal[] = [];
   // One at a time: this is background work, and it stays far inside Stripe's rate limits.
   for (const subscription of due) results.push(await reconcileRenewal(deps, subscription));
@@ -89,10 +91,9 @@ async function retrieveWithLatestInvoice(stripe: Stripe, id: string): Promise<St
  * The paid invoices of the periods Tally may have missed, oldest first: every one created since the
  * end of the last period it granted (a renewal's invoice is made as its period starts), or all of them
  * when none was granted, and the latest invoice when it is paid. More than one is missed when Tally
- * heard nothing for longer than a period, or when a renewal was paid after a pass had recorded its
- * period (Stripe collects a renewal about an hour after the period starts, and retries a failed one
- * for days): its invoice is found here the next time the subscription is due, unless a later period
- * was granted meanwhile.
+ * heard nothing for longer than a period. A renewal paid after its period was recorded (Stripe
+ * collects about an hour after the period starts, and retries a failed payment for days) is found
+ * here once the period, still without credits, is due.
  */
 async function paidInvoicesToGrant({ prisma, stripe }: RenewalReconcilerDependencies, subscription: Stripe.Subscription): Promise<Stripe.Invoice[]> {
   const since = await lastGrantedPeriodEnd(prisma, subscription.id);
