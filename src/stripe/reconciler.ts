@@ -17,16 +17,23 @@ export interface ReconcilePass {
 }
 
 /**
+ * The first pass comes this long after the start (or one interval, if that is shorter): a process
+ * restarted more often than the interval (rolling deploys, autoscaling) still reconciles, and a start
+ * is not slowed by calls to Stripe.
+ */
+export const FIRST_PASS_AFTER_MS = 30_000;
+
+/**
  * The one timer of the reconciliation with Stripe (CHECKOUT_RECONCILE_INTERVAL_MS; 0 turns it off):
  * each tick runs one pass of each, in order. A pass that fails is logged and does not keep the next
  * from running. Returns a stop that waits for a tick in progress.
  */
-export function startReconciler(passes: ReconcilePass[], intervalMs: number, logger: Logger): () => Promise<void> {
+export function startReconciler(passes: ReconcilePass[], intervalMs: number, logger: Logger, firstPassAfterMs = Math.min(intervalMs, FIRST_PASS_AFTER_MS)): () => Promise<void> {
   if (intervalMs === 0) return async () => {};
   const tick = async () => {
     for (const pass of passes) {
       await pass.run().catch((error) => logger.error({ err: error }, `${pass.name} failed`));
     }
   };
-  return startPeriodic(tick, intervalMs, (error) => logger.error({ err: error }, 'reconciliation with Stripe failed'));
+  return startPeriodic(tick, intervalMs, (error) => logger.error({ err: error }, 'reconciliation with Stripe failed'), firstPassAfterMs);
 }
