@@ -76,16 +76,24 @@ function roundsOfDistinctIds(checkouts: CheckoutState[]): number[][] {
 }
 
 /**
- * The open checkouts created more than `olderThanSeconds` ago that were looked at (or changed) least
- * recently, at most `limit`, moved to the back of that order in the same statement: a pass that finds
- * some of them still open, or cannot reach Stripe about them, does not meet the same few next time.
- * Walks the partial index of open checkouts by `updated_at`.
+ * The checkouts whose payment Tally may not have heard of, created more than `olderThanSeconds` ago:
+ * those still open, and those complete with the payment still pending (an asynchronous payment
+ * method such as a bank debit, whose outcome comes days later) for at most `pendingForDays`. Those
+ * looked at (or changed) least recently come first, at most `limit`, and are moved to the back of that
+ * order in the same statement: a pass that finds some of them unchanged, or cannot reach Stripe about
+ * them, does not meet the same few next time. Walks the two partial indexes by `updated_at`.
  */
-export async function takeOpenCheckoutsDue(pool: Pool, olderThanSeconds: number, limit: number): Promise<string[]> {
+export async function takeOpenCheckoutsDue(pool: Pool, olderThanSeconds: number, limit: number, pendingForDays: number): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(
     `WITH due AS (
-       SELECT id, updated_at FROM checkouts
-       WHERE status = 'open' AND created_at <= now() - make_interval(secs => $1)
+       (SELECT id, updated_at FROM checkouts
+        WHERE status = 'open' AND created_at <= now() - make_interval(secs => $1)
+        ORDER BY updated_at, id LIMIT $2)
+       UNION ALL
+       (SELECT id, updated_at FROM checkouts
+        WHERE status = 'complete' AND fulfilled_at IS NULL AND payment_status = 'unpaid'
+          AND created_at <= now() - make_interval(secs => $1) AND created_at > now() - make_interval(days => $3)
+        ORDER BY updated_at, id LIMIT $2)
        ORDER BY updated_at, id
        LIMIT $2
      ), taken AS (
@@ -93,7 +101,7 @@ export async function takeOpenCheckoutsDue(pool: Pool, olderThanSeconds: number,
        RETURNING checkouts.id, due.updated_at AS checked_before
      )
      SELECT id FROM taken ORDER BY checked_before, id`,
-    [olderThanSeconds, limit],
+    [olderThanSeconds, limit, pendingForDays],
   );
   return rows.map((row) => row.id);
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { advanceClock } from './clock/advance-clock.js';
 import { SimulatedClock } from './clock/simulated-clock.js';
-import { completeCheckoutSession } from './checkout/complete-checkout-session.js';
+import { completeCheckoutSession, settleBankDebit } from './checkout/complete-checkout-session.js';
 import type { SimulatorContext } from './context.js';
 import { controlRoutes } from './control-routes.js';
 import { WebhookDelivery } from './events/webhook-delivery.js';
@@ -33,6 +33,9 @@ export interface StripeSimulator {
   now(): number;
   advanceClock(seconds: number): Promise<void>;
   pay(sessionId: string, card?: string): Promise<void>;
+  /** Pays by bank debit: the session completes unpaid until `settleBankDebit`. */
+  payByBankDebit(sessionId: string): Promise<void>;
+  settleBankDebit(sessionId: string, succeeded: boolean): Promise<void>;
   failNext(rule: FailureRule): void;
   pendingDeliveries(): number;
   flushDeliveries(): Promise<void>;
@@ -61,6 +64,12 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
   checkoutPageRoutes(app, ctx);
   portalPageRoutes(app, ctx);
 
+  const sessionOf = (sessionId: string) => {
+    const session = ctx.store.checkoutSessions.get(sessionId);
+    if (!session) throw new Error(`No such checkout session: ${sessionId}`);
+    return session;
+  };
+
   return {
     app,
     async listen(port = 0, host = '127.0.0.1') {
@@ -79,10 +88,15 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
       advanceClock(ctx, seconds);
     },
     async pay(sessionId, card = '4242424242424242') {
-      const session = ctx.store.checkoutSessions.get(sessionId);
-      if (!session) throw new Error(`No such checkout session: ${sessionId}`);
-      const result = completeCheckoutSession(ctx, session, card);
+      const result = completeCheckoutSession(ctx, sessionOf(sessionId), card);
       if (!result.paid) throw new Error(result.message);
+    },
+    async payByBankDebit(sessionId) {
+      const result = completeCheckoutSession(ctx, sessionOf(sessionId), '4242424242424242', { bankDebit: true });
+      if (!result.paid) throw new Error(result.message);
+    },
+    async settleBankDebit(sessionId, succeeded) {
+      settleBankDebit(ctx, sessionOf(sessionId), succeeded);
     },
     failNext: (rule) => failures.add(rule),
     pendingDeliveries: () => ctx.delivery.pendingCount(),

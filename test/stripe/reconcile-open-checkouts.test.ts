@@ -1,6 +1,6 @@
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { reconcileOpenCheckouts } from '../../src/domain/checkout/reconcile-open-checkouts.js';
+import { PENDING_PAYMENT_DAYS, reconcileOpenCheckouts } from '../../src/domain/checkout/reconcile-open-checkouts.js';
 import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
 import { account, billOf, createBill } from '../bills/fixtures.js';
 import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
@@ -106,6 +106,60 @@ t.test('a checkout left unpaid until it expires at Stripe: a pass records it exp
   t.equal(await statusOf(ctx, checkout.id), 'expired');
   t.same(await grantsOf(ctx, 'acct_buyer'), []);
   t.same(await pass(ctx), [], 'and it is not asked about again');
+});
+
+t.test('a bank debit, with its webhooks: complete and unpaid grants nothing; async_payment_succeeded grants, once', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.payByBankDebit(checkout.id);
+  await settled(ctx);
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'complete', fulfilled: false });
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'no credits while the debit is in flight');
+
+  await ctx.simulator.settleBankDebit(checkout.id, true);
+  await settled(ctx);
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'complete', fulfilled: true });
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+});
+
+t.test('a bank debit whose async_payment_succeeded is lost: passes ask while it is pending, and the one after it clears grants, once', async (t) => {
+  const ctx = await withoutWebhooks(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.payByBankDebit(checkout.id);
+
+  t.same(await pass(ctx), [{ id: checkout.id, status: 'complete', granted: false }], 'complete at Stripe, the money not there yet');
+  t.same(await pass(ctx), [{ id: checkout.id, status: 'complete', granted: false }], 'asked about again while the payment is pending');
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+
+  await ctx.simulator.settleBankDebit(checkout.id, true);
+  t.same(await pass(ctx), [{ id: checkout.id, status: 'complete', granted: true }], 'the debit cleared: the pass grants');
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+  t.same(await pass(ctx), [], 'a fulfilled checkout is not asked about again');
+
+  await deliverLateWebhooks(ctx);
+  t.equal(await processedEvents(ctx, 'checkout.session.async_payment_succeeded'), 1, 'the late webhook is handled');
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'and grants nothing more');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+});
+
+t.test(`a bank debit that failed grants nothing, and is asked about for ${PENDING_PAYMENT_DAYS} days at most`, async (t) => {
+  const ctx = await withoutWebhooks(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.payByBankDebit(checkout.id);
+  await ctx.simulator.settleBankDebit(checkout.id, false);
+
+  t.same(await pass(ctx), [{ id: checkout.id, status: 'complete', granted: false }], 'a failed debit looks pending at Stripe: still asked about');
+  await ctx.database.pool.query('UPDATE checkouts SET created_at = created_at - make_interval(days => $2) WHERE id = $1', [checkout.id, PENDING_PAYMENT_DAYS]);
+  t.same(await pass(ctx), [], 'no longer, once older than the longest a payment stays pending');
+
+  await deliverLateWebhooks(ctx);
+  t.equal(await processedEvents(ctx, 'checkout.session.async_payment_failed'), 1);
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+  t.same(await grantsOf(ctx, 'acct_buyer'), []);
 });
 
 t.test('young checkouts wait; old open ones go to the back of the queue, so small batches take turns', async (t) => {

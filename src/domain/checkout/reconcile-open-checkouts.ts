@@ -22,20 +22,28 @@ export interface ReconciledCheckout {
 }
 
 /**
- * One pass: asks Stripe about the checkouts Tally still records as open, least recently checked
- * first, and records what the success page's sync would. A paid one is fulfilled through
- * `Checkouts.sync`, so a lost webhook and a closed tab never lose a customer's credits. Passes in two
+ * How long a checkout completed with its payment pending is asked about: Stripe's asynchronous
+ * payment methods settle within days (a US bank debit in about 4 business days, a SEPA debit in up to
+ * 14). A failed one stays complete and unpaid at Stripe, so it is asked about until then.
+ */
+export const PENDING_PAYMENT_DAYS = 30;
+
+/**
+ * One pass: asks Stripe about the checkouts Tally still records as open, or as complete with the
+ * payment pending (`async_payment_succeeded` may have been lost), least recently checked first, and
+ * records what the success page's sync would. A paid one is fulfilled through `Checkouts.sync`, so a
+ * lost webhook and a closed tab never lose a customer's credits. Passes in two
  * processes may meet the same checkout; that is safe without a lock, because fulfilment is keyed by
  * the session (and the subscription period, and the bill) and grants once however often it is asked.
  */
 export async function reconcileOpenCheckouts(deps: CheckoutReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledCheckout[]> {
-  const due = await takeOpenCheckoutsDue(deps.pool, olderThanSeconds, batch);
+  const due = await takeOpenCheckoutsDue(deps.pool, olderThanSeconds, batch, PENDING_PAYMENT_DAYS);
   const results: ReconciledCheckout[] = [];
   // One at a time: this is background work, and it stays far inside Stripe's rate limits.
   for (const id of due) results.push(await reconcileCheckout(deps, id));
   const count = (status: ReconciledCheckout['status']) => results.filter((result) => result.status === status).length;
-  if (count('complete') || count('expired')) {
-    const granted = results.filter((result) => result.granted).length;
+  const granted = results.filter((result) => result.granted).length;
+  if (granted || count('expired')) {
     deps.logger.info({ checked: results.length, complete: count('complete'), expired: count('expired'), granted }, 'reconciled open checkouts with Stripe');
   }
   return results;

@@ -11,12 +11,17 @@ import { expireIfDue } from './expire-checkout-session.js';
 
 export type PaymentResult = { paid: true; session: CheckoutSession } | { paid: false; message: string };
 
-/** What pressing Pay on the checkout page does. A declined card changes nothing. */
-export function completeCheckoutSession(ctx: SimulatorContext, session: CheckoutSession, cardInput: string): PaymentResult {
+/**
+ * What pressing Pay on the checkout page does. A declined card changes nothing. `bankDebit`: the
+ * customer pays by a bank debit (an asynchronous payment method): the session completes unpaid, and
+ * the money arrives, or not, when `settleBankDebit` says (payment mode only).
+ */
+export function completeCheckoutSession(ctx: SimulatorContext, session: CheckoutSession, cardInput: string, { bankDebit = false } = {}): PaymentResult {
   expireIfDue(ctx, session);
   if (session.status !== 'open') {
     return { paid: false, message: `This Checkout Session is ${session.status === 'complete' ? 'already paid' : 'expired'}.` };
   }
+  if (bankDebit && session.mode !== 'payment') return { paid: false, message: 'Bank debits are simulated for payment-mode sessions only.' };
   const card = normalizeCard(cardInput);
   const problem = cardProblem(card);
   if (problem) return { paid: false, message: problem };
@@ -55,9 +60,21 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
     }
   }
   session.status = 'complete';
-  session.payment_status = session.amount_total > 0 ? 'paid' : 'no_payment_required';
+  session.payment_status = session.amount_total > 0 ? (bankDebit ? 'unpaid' : 'paid') : 'no_payment_required';
+  if (bankDebit && session.amount_total > 0) ctx.store.debitsInFlight.add(session.id);
   emitEvent(ctx, 'checkout.session.completed', session);
   return { paid: true, session };
+}
+
+/**
+ * The bank's answer to a debit in flight, as Stripe reports it: the session becomes paid and
+ * `checkout.session.async_payment_succeeded` is sent, or it stays unpaid and
+ * `checkout.session.async_payment_failed` is sent.
+ */
+export function settleBankDebit(ctx: SimulatorContext, session: CheckoutSession, succeeded: boolean): void {
+  if (!ctx.store.debitsInFlight.delete(session.id)) throw new Error(`No bank debit in flight for ${session.id}`);
+  if (succeeded) session.payment_status = 'paid';
+  emitEvent(ctx, succeeded ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
 }
 
 /** Subscriptions always need a customer; payments create one only when asked to. */
