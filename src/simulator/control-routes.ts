@@ -4,9 +4,14 @@ import { advanceClock } from './clock/advance-clock.js';
 import type { SimulatorContext } from './context.js';
 import { failureRuleSchema, type FailureInjection } from './http/failure-injection.js';
 import { invalidRequest } from './http/stripe-error.js';
+import { closeDispute } from './payments/close-dispute.js';
+import { getDispute } from './payments/dispute-routes.js';
+import { openDispute } from './payments/open-dispute.js';
 
 const advanceBody = z.object({ seconds: z.coerce.number().int().min(0) });
 const webhookBody = z.object({ url: z.string().url().optional() });
+const openDisputeBody = z.object({ charge: z.string(), amount: z.number().int().min(1).optional() });
+const closeDisputeBody = z.object({ won: z.boolean() });
 
 /** `/_simulator/*`: test controls that real Stripe does not have. No API key needed. */
 export function controlRoutes(app: FastifyInstance, ctx: SimulatorContext, failures: FailureInjection): void {
@@ -32,6 +37,16 @@ export function controlRoutes(app: FastifyInstance, ctx: SimulatorContext, failu
     const { url } = parse(webhookBody, request.body);
     ctx.delivery.setUrl(url);
     return { url: url ?? null };
+  });
+
+  app.post('/_simulator/disputes', async (request) => {
+    const { charge, amount } = parse(openDisputeBody, request.body);
+    return openDispute(ctx, charge, amount);
+  });
+
+  app.post<{ Params: { id: string } }>('/_simulator/disputes/:id/close', async (request) => {
+    const { won } = parse(closeDisputeBody, request.body);
+    return closeDispute(ctx, getDispute(ctx, request.params.id), won);
   });
 
   app.get('/_simulator/deliveries', async () => ({ pending: ctx.delivery.pendingCount() }));

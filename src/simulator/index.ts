@@ -10,6 +10,9 @@ import { buildApp } from './http/build-app.js';
 import { FailureInjection, type FailureRule } from './http/failure-injection.js';
 import { checkoutPageRoutes } from './pages/checkout-page-routes.js';
 import { portalPageRoutes } from './pages/portal-page-routes.js';
+import { closeDispute } from './payments/close-dispute.js';
+import { getDispute } from './payments/dispute-routes.js';
+import { openDispute } from './payments/open-dispute.js';
 import { Store } from './store.js';
 
 export interface SimulatorOptions {
@@ -36,6 +39,10 @@ export interface StripeSimulator {
   /** Pays by bank debit: the session completes unpaid until `settleBankDebit`. */
   payByBankDebit(sessionId: string): Promise<void>;
   settleBankDebit(sessionId: string, succeeded: boolean): Promise<void>;
+  /** The customer's bank disputes a succeeded charge (`amount` defaults to what was not refunded); returns the `dp_` id. */
+  openDispute(chargeId: string, amount?: number): Promise<string>;
+  /** Closes a dispute that needs a response as `won` or `lost`. */
+  closeDispute(disputeId: string, won: boolean): Promise<void>;
   failNext(rule: FailureRule): void;
   pendingDeliveries(): number;
   flushDeliveries(): Promise<void>;
@@ -97,6 +104,12 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
     },
     async settleBankDebit(sessionId, succeeded) {
       settleBankDebit(ctx, sessionOf(sessionId), succeeded);
+    },
+    async openDispute(chargeId, amount) {
+      return openDispute(ctx, chargeId, amount).id;
+    },
+    async closeDispute(disputeId, won) {
+      closeDispute(ctx, getDispute(ctx, disputeId), won);
     },
     failNext: (rule) => failures.add(rule),
     pendingDeliveries: () => ctx.delivery.pendingCount(),

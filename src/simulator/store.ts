@@ -1,5 +1,6 @@
 import type {
-  CheckoutLineItem, Metadata, CheckoutSession, Customer, Invoice, PortalSession, Price, Product, StripeEvent, Subscription,
+  Charge, CheckoutLineItem, Metadata, CheckoutSession, Customer, Dispute, Invoice, PortalSession, Price, Product, Refund,
+  StripeEvent, Subscription,
 } from './stripe-objects.js';
 
 /** What a Checkout Session passes on to the objects it creates when paid. */
@@ -20,6 +21,9 @@ export class Store {
   readonly portalSessions = new Map<string, PortalSession>();
   readonly subscriptions = new Map<string, Subscription>();
   readonly invoices = new Map<string, Invoice>();
+  readonly charges = new Map<string, Charge>();
+  readonly refunds = new Map<string, Refund>();
+  readonly disputes = new Map<string, Dispute>();
   readonly events = new Map<string, StripeEvent>();
   /** The card number each customer pays with; it decides whether renewals succeed. */
   readonly cards = new Map<string, string>();
@@ -30,7 +34,7 @@ export class Store {
   find(id: string): object | undefined {
     for (const map of [
       this.customers, this.products, this.prices, this.checkoutSessions, this.portalSessions,
-      this.subscriptions, this.invoices, this.events,
+      this.subscriptions, this.invoices, this.charges, this.refunds, this.disputes, this.events,
     ] as Map<string, object>[]) {
       const found = map.get(id);
       if (found) return found;

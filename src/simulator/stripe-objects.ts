@@ -284,3 +284,122 @@ export interface StripeEvent {
   request: { id: string | null; idempotency_key: string | null };
   type: string;
 }
+
+export type ChargeStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface ChargeOutcome {
+  advice_code: null;
+  network_advice_code: null;
+  network_decline_code: null;
+  network_status: 'approved_by_network' | 'declined_by_network';
+  reason: string | null;
+  risk_level: 'normal';
+  seller_message: string;
+  type: 'authorized' | 'issuer_declined';
+}
+
+export type ChargePaymentMethodDetails =
+  | { type: 'card'; card: { brand: string; country: string; exp_month: number; exp_year: number; funding: 'credit'; last4: string; network: string } }
+  | { type: 'us_bank_account'; us_bank_account: { account_holder_type: 'individual'; account_type: 'checking'; bank_name: string; last4: string; routing_number: string } };
+
+export interface Charge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  application: null;
+  application_fee: null;
+  application_fee_amount: null;
+  balance_transaction: null;
+  billing_details: {
+    address: { city: null; country: null; line1: null; line2: null; postal_code: null; state: null };
+    email: string | null;
+    name: string | null;
+    phone: null;
+    tax_id: null;
+  };
+  calculated_statement_descriptor: null;
+  captured: boolean;
+  created: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  disputed: boolean;
+  failure_balance_transaction: null;
+  failure_code: string | null;
+  failure_message: string | null;
+  fraud_details: Record<string, never>;
+  livemode: false;
+  metadata: Metadata;
+  on_behalf_of: null;
+  outcome: ChargeOutcome | null;
+  paid: boolean;
+  payment_intent: string;
+  payment_method: string;
+  payment_method_details: ChargePaymentMethodDetails;
+  receipt_email: string | null;
+  receipt_number: null;
+  receipt_url: null;
+  refunded: boolean;
+  review: null;
+  shipping: null;
+  source: null;
+  source_transfer: null;
+  statement_descriptor: null;
+  statement_descriptor_suffix: null;
+  status: ChargeStatus;
+  transfer_data: null;
+  transfer_group: null;
+}
+
+export type RefundReason = 'duplicate' | 'fraudulent' | 'requested_by_customer';
+
+export interface Refund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  balance_transaction: null;
+  charge: string;
+  created: number;
+  currency: string;
+  customer: string | null;
+  customer_account: null;
+  metadata: Metadata;
+  payment_intent: string;
+  payment_method: string;
+  reason: RefundReason | null;
+  receipt_number: null;
+  source_transfer_reversal: null;
+  status: 'succeeded';
+  transfer_reversal: null;
+}
+
+export type DisputeStatus = 'needs_response' | 'won' | 'lost';
+
+export interface Dispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  balance_transactions: [];
+  charge: string;
+  created: number;
+  currency: string;
+  enhanced_eligibility_types: [];
+  evidence: Record<string, string | null | Record<string, never>>;
+  evidence_details: {
+    due_by: number;
+    enhanced_eligibility: Record<string, never>;
+    has_evidence: boolean;
+    past_due: boolean;
+    submission_count: number;
+    submission_method: 'not_submitted';
+  };
+  intended_submission_method: null;
+  is_charge_refundable: boolean;
+  livemode: false;
+  metadata: Metadata;
+  payment_intent: string;
+  reason: 'fraudulent';
+  status: DisputeStatus;
+}

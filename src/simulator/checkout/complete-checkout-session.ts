@@ -5,6 +5,8 @@ import { startSubscription } from '../billing/start-subscription.js';
 import type { SimulatorContext } from '../context.js';
 import { emitEvent } from '../events/emit-event.js';
 import { newId } from '../ids.js';
+import { createCharge } from '../payments/create-charge.js';
+import { settleCharge } from '../payments/settle-charge.js';
 import { createCustomer } from '../resources/customer-routes.js';
 import type { CheckoutSession, Customer } from '../stripe-objects.js';
 import { expireIfDue } from './expire-checkout-session.js';
@@ -47,6 +49,9 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
     session.invoice = invoice.id;
   } else {
     session.payment_intent = newId('pi_');
+    if (session.amount_total > 0) {
+      createCharge(ctx, { session, card, bankDebit, metadata: options?.paymentIntentMetadata ?? {} });
+    }
     if (session.invoice_creation?.enabled && customer) {
       const invoice = createInvoice(ctx, {
         customer: customer.id,
@@ -74,6 +79,7 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
 export function settleBankDebit(ctx: SimulatorContext, session: CheckoutSession, succeeded: boolean): void {
   if (!ctx.store.debitsInFlight.delete(session.id)) throw new Error(`No bank debit in flight for ${session.id}`);
   if (succeeded) session.payment_status = 'paid';
+  if (session.payment_intent) settleCharge(ctx, session.payment_intent, succeeded);
   emitEvent(ctx, succeeded ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
 }
 

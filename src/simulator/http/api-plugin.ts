@@ -8,6 +8,9 @@ import { portalSessionRoutes } from '../resources/portal-session-routes.js';
 import { priceRoutes } from '../resources/price-routes.js';
 import { productRoutes } from '../resources/product-routes.js';
 import { invoiceRoutes } from '../billing/invoice-routes.js';
+import { chargeRoutes } from '../payments/charge-routes.js';
+import { disputeRoutes } from '../payments/dispute-routes.js';
+import { refundRoutes } from '../payments/refund-routes.js';
 import { subscriptionRoutes } from '../billing/subscription-routes.js';
 import { authenticate } from './authenticate.js';
 import type { FailureInjection } from './failure-injection.js';
@@ -28,7 +31,7 @@ export function apiPlugin(ctx: SimulatorContext, failures: FailureInjection) {
     app.addHook('onSend', idempotency.onSend);
     for (const routes of [
       customerRoutes, productRoutes, priceRoutes, checkoutSessionRoutes, portalSessionRoutes,
-      eventRoutes, subscriptionRoutes, invoiceRoutes,
+      eventRoutes, subscriptionRoutes, invoiceRoutes, chargeRoutes, refundRoutes, disputeRoutes,
     ]) {
       routes(app, ctx);
     }
