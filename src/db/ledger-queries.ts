@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ensurePrepared, execute, preparedStatement } from './prepared-statements.js';
 import type { BookChanges } from '../domain/ledger/account-book.js';
-import type { AccountState, GrantResult, HoldState } from '../domain/ledger/types.js';
+import type { AccountState, GrantResult, HoldState, PastRevocation } from '../domain/ledger/types.js';
 
 /**
  * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
@@ -22,6 +22,8 @@ export interface StoredClaim {
 
 type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string };
 type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string };
+
+type RevocationJson = { account_id: string; grant_id: string; key: string; requested: number; revoked: number };
 
 interface LoadedRow {
   now: Date;
@@ -63,6 +65,14 @@ const LOAD = preparedStatement(
           FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
 );
 
+// Sent only by a batch that revokes (rare): the spend path's load stays as it is.
+const REVOCATIONS = preparedStatement(
+  'tally_ledger_revocations',
+  `SELECT account_id, grant_id, metadata->>'revocationKey' AS key,
+          (metadata->>'requested')::bigint AS requested, (metadata->>'revoked')::bigint AS revoked
+   FROM ledger_entries WHERE kind = 'adjustment' AND metadata->>'revocationKey' = ANY($1::text[])`,
+);
+
 const WRITE = preparedStatement(
   'tally_ledger_write',
   `WITH ids AS MATERIALIZED (SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n),
@@ -96,7 +106,7 @@ const WRITE = preparedStatement(
      SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-const STATEMENTS = [LOCK, LOAD, WRITE];
+const STATEMENTS = [LOCK, LOAD, REVOCATIONS, WRITE];
 
 /**
  * How the batch's transaction plans its statements. Left to choose, PostgreSQL re-plans the write
@@ -123,7 +133,8 @@ const KEYED_PLANS = [
  * is a statement of its own, so its snapshot is taken after the locks are held and sees every change
  * committed before them. It returns the accounts' grants with credits left (or that a loaded hold may
  * give credits back to), their active holds and the named ones, the grants already made for the given
- * source keys, the idempotency records of the given keys, and the database's clock.
+ * source keys, the revocations already written for the given revocation keys, the idempotency records
+ * of the given keys, and the database's clock.
  *
  * Idempotency needs no claim of its own: a key belongs to one request, so to one account, and a
  * batch holding that account's lock sees every record committed before it. A key reused on another
@@ -136,12 +147,15 @@ export async function openBatch(
   accountIds: string[],
   sourceKeys: string[],
   holdIds: string[],
+  revocationKeys: string[],
 ) {
   const preparing = ensurePrepared(client, STATEMENTS);
   if (preparing) await preparing;
   const results = (await client.query(
-    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}`,
+    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}` +
+      (revocationKeys.length ? `; ${execute(REVOCATIONS, [revocationKeys])}` : ''),
   )) as unknown as Array<Result<unknown>>;
+  const revocationResult = revocationKeys.length ? (results.pop() as Result<RevocationJson>) : { rows: [] };
   const [lockResult, loadResult] = results.slice(-2) as [Result<{ id: string }>, Result<LoadedRow>];
   const locked = new Set(lockResult.rows.map((r) => r.id));
   const row = loadResult.rows[0];
@@ -155,7 +169,10 @@ export async function openBatch(
   }
   const existing = new Map(row.existing.map((claim) => [claim.key, claim]));
   const holdAccounts = new Map(row.holds.map((h) => [h.id, h.account_id]));
-  return { now: new Date(row.now), accounts, holdAccounts, granted, existing };
+  const revocations = new Map<string, PastRevocation>(
+    revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested), revoked: Number(v.revoked) }]),
+  );
+  return { now: new Date(row.now), accounts, holdAccounts, granted, revocations, existing };
 }
 
 function toGrant(g: GrantJson) {

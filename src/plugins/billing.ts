@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { BillPayments } from '../domain/bills/bill-payments.js';
 import { Bills } from '../domain/bills/bills.js';
 import { Checkouts } from '../domain/checkout/checkouts.js';
+import { PaymentReversals } from '../domain/checkout/payment-reversals.js';
 import { reconcileOpenCheckouts } from '../domain/checkout/reconcile-open-checkouts.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
@@ -57,7 +58,8 @@ export default fp<BillingOptions>(
     const billPayments = new BillPayments(app.db.prisma, app.ledger);
     const bills = new Bills(app.db.prisma, stripe, billPayments, redirects);
     const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
-    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents }), app.log);
+    const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, app.log);
+    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals }), app.log);
     app.decorate('stripe', stripe);
     app.decorate('webhookSecret', webhookSecret);
     app.decorate('packs', packs);

@@ -87,6 +87,23 @@ export class AccountBook {
     return this.record(accountId, 'spend', { amount: -amount, heldChange: 0, allocations, reason, metadata });
   }
 
+  /**
+   * Takes up to `amount` of what is left of a grant that has not expired; credits spent or held from
+   * it stay where they went. Records the entry even when nothing is taken. Returns the entry index and
+   * how many were taken.
+   */
+  revoke(accountId: string, grantId: string, amount: number, reason: string, metadata: Record<string, unknown>): { entry: number; revoked: number } {
+    const grant = this.grant(grantId);
+    const revoked = grant && isLive(grant, this.now) ? Math.min(amount, grant.remaining) : 0;
+    if (grant && revoked > 0) {
+      grant.remaining -= revoked;
+      this.changes.changedGrants.add(grant);
+    }
+    const allocations = revoked > 0 ? [{ grantId, amount: revoked }] : [];
+    const entry = this.record(accountId, 'adjustment', { amount: -revoked, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, requested: amount, revoked } });
+    return { entry, revoked };
+  }
+
   placeHold(hold: Omit<HoldState, 'allocations' | 'status' | 'capturedAmount' | 'settledAt'>): { hold: HoldState; entry: number } | undefined {
     const allocations = this.take(hold.amount);
     if (!allocations) return undefined;

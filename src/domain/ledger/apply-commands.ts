@@ -1,6 +1,6 @@
 import { InsufficientCreditsFailure, NotFoundFailure, TallyError } from '../../errors.js';
 import { AccountBook, type BookChanges } from './account-book.js';
-import type { AccountState, GrantResult, HoldView, HoldState, LedgerCommand, LedgerResult } from './types.js';
+import type { AccountState, GrantResult, HoldView, HoldState, LedgerCommand, LedgerResult, PastRevocation } from './types.js';
 
 export interface Computed {
   outcome: { ok: true; value: LedgerResult } | { ok: false; error: TallyError };
@@ -14,6 +14,8 @@ export interface BatchState {
   holdAccounts: Map<string, string>;
   /** Grants already made for a sourceKey (exactly-once grants from Stripe). */
   grantedSourceKeys: Map<string, GrantResult['grant']>;
+  /** Revocations already written, by revocation key. */
+  revocations: Map<string, PastRevocation>;
 }
 
 export function emptyChanges(): BookChanges {
@@ -107,6 +109,13 @@ function applyOne(
       });
       if (!placed) throw new InsufficientCreditsFailure(available, command.amount);
       return ok({ type: 'hold', hold: holdView(placed.hold), entryId: '', available: book.available(), held: book.held() }, placed.entry);
+    }
+    case 'revoke': {
+      const past = state.revocations.get(command.revocationKey);
+      if (past) return ok({ type: 'revoke', entryId: null, accountId: past.accountId, grantId: past.grantId, requested: past.requested, revoked: 0, available: book.available() });
+      const { entry, revoked } = book.revoke(accountId, command.grantId, command.amount, command.reason, { ...(command.metadata ?? {}), revocationKey: command.revocationKey });
+      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount, revoked });
+      return ok({ type: 'revoke', entryId: '', accountId, grantId: command.grantId, requested: command.amount, revoked, available: book.available() }, entry);
     }
     case 'capture':
     case 'release': {

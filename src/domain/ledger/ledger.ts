@@ -4,7 +4,7 @@ import { HeldConnections } from '../../db/held-connections.js';
 import { Batcher } from '../../lib/batcher.js';
 import { newId } from '../../lib/ids.js';
 import { runLedgerBatch, type LedgerRequest } from './run-ledger-batch.js';
-import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, SpendCommand, SpendResult } from './types.js';
+import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, RevokeCommand, RevokeResult, SpendCommand, SpendResult } from './types.js';
 
 export interface Replayable<R> {
   value: R;
@@ -53,6 +53,11 @@ export class Ledger {
 
   release(holdId: string, reason: string | null, idempotency?: Idempotency): Promise<Replayable<HoldResult>> {
     return this.run({ command: { type: 'release', holdId, reason }, idempotency });
+  }
+
+  /** Takes back what is left of a grant's credits, up to `amount`, once per revocation key. */
+  revoke(command: Omit<RevokeCommand, 'type'>): Promise<Replayable<RevokeResult>> {
+    return this.run({ command: { type: 'revoke', ...command } });
   }
 
   /** Writes the expiry entries that are due on an account (grants and holds past their time). */

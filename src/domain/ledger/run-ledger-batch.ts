@@ -32,7 +32,8 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       else followers.set(i, leader);
     });
     const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
-    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds);
+    const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' ? [r.command.revocationKey] : []));
+    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys);
 
     const outcomes: Array<Outcome | undefined> = new Array(requests.length);
     for (const [key, i] of leaders) {
@@ -40,7 +41,7 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       if (stored) outcomes[i] = replay(requests[i].idempotency!, stored);
     }
     const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
-    const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted }, newId);
+    const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted, revocations: loaded.revocations }, newId);
 
     // A refused command writes nothing, not even its key: a retry may succeed.
     const stored = [...leaders].flatMap(([key, i]) => {

@@ -101,7 +101,23 @@ export interface SettleCommand {
   accountId: string;
 }
 
-export type LedgerCommand = GrantCommand | SpendCommand | HoldCommand | CaptureCommand | ReleaseCommand | SettleCommand;
+/**
+ * Takes back credits of one grant, as far as they are left (a refunded or disputed payment): an
+ * `adjustment` entry, written once per `revocationKey` for good (a unique index), even when nothing
+ * is left to take, so the ledger tells of every refund.
+ */
+export interface RevokeCommand {
+  type: 'revoke';
+  accountId: string;
+  grantId: string;
+  amount: number;
+  /** What is revoked, once: `refund:<Stripe refund id>`, `dispute:<Stripe dispute id>`. */
+  revocationKey: string;
+  reason: string;
+  metadata?: Record<string, unknown>;
+}
+
+export type LedgerCommand = GrantCommand | SpendCommand | HoldCommand | CaptureCommand | ReleaseCommand | SettleCommand | RevokeCommand;
 
 export interface Idempotency {
   key: string;
@@ -147,6 +163,26 @@ export interface SettleResult {
   entries: number;
 }
 
-export type LedgerResult = GrantResult | SpendResult | HoldResult | SettleResult;
+/** A revocation already written for its key. */
+export interface PastRevocation {
+  accountId: string;
+  grantId: string;
+  requested: number;
+  revoked: number;
+}
+
+export interface RevokeResult {
+  type: 'revoke';
+  /** Null when this key had been revoked before: nothing was written this time. */
+  entryId: string | null;
+  accountId: string;
+  grantId: string;
+  /** Credits asked for, and those taken: what is left of the grant, at most. */
+  requested: number;
+  revoked: number;
+  available: number;
+}
+
+export type LedgerResult = GrantResult | SpendResult | HoldResult | SettleResult | RevokeResult;
 
 export type Outcome<R = LedgerResult> = { ok: true; value: R; replayed?: boolean } | { ok: false; error: TallyError };

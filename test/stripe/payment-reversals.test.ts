@@ -1,0 +1,133 @@
+import t from 'tap';
+import { creditShares } from '../../src/domain/checkout/payment-reversals.js';
+import { account, createBill } from '../bills/fixtures.js';
+import { build, key, ledgerSum, signedEvent, type TestApp } from '../helper.js';
+import { settled } from '../subscriptions/fixtures.js';
+import { accountAndPack, grantsOf, openCheckout, postEvent } from './fixtures.js';
+
+const available = async (ctx: TestApp, accountId: string) => (await ctx.call('GET', `/v1/accounts/${accountId}/balance`)).body.available;
+
+/** The ledger's adjustment entries of an account: what refunds and disputes took back. */
+async function adjustments(ctx: TestApp, accountId: string) {
+  const { rows } = await ctx.database.pool.query("SELECT amount, metadata FROM ledger_entries WHERE account_id = $1 AND kind = 'adjustment' ORDER BY id", [accountId]);
+  return rows.map((row) => ({ amount: Number(row.amount), requested: row.metadata.requested, key: row.metadata.revocationKey as string }));
+}
+
+/** A pack of 500 credits for $5.00 bought and paid by card, its webhooks delivered: the session's charge. */
+async function paidPack(ctx: TestApp) {
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id);
+  await settled(ctx);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  const charges = await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string });
+  return { checkoutId: checkout.id, paymentIntent: session.payment_intent as string, charge: charges.data[0]! };
+}
+
+t.test("refunds, partial then the rest, take back their share of the pack's credits, each once", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { paymentIntent, charge } = await paidPack(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+
+  const first = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 300, '$2.00 of $5.00 refunded: 200 of the 500 credits taken back');
+
+  const rest = await ctx.stripe.refunds.create({ charge: charge.id });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'the rest refunded: every credit taken back');
+  t.same(await adjustments(ctx, 'acct_buyer'), [
+    { amount: -200, requested: 200, key: `refund:${first.id}` },
+    { amount: -300, requested: 300, key: `refund:${rest.id}` },
+  ], "one adjustment entry per refund, though the second event listed both refunds");
+
+  // Stripe delivering the last event again, as a new event about the same charge, changes nothing.
+  const latest = await ctx.stripe.charges.retrieve(charge.id);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', latest))).statusCode, 200);
+  await settled(ctx);
+  t.equal((await adjustments(ctx, 'acct_buyer')).length, 2);
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+  const sum = await ledgerSum(ctx.database, 'acct_buyer');
+  t.equal(Number(sum.available), 0, 'the ledger sums to the balance');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1, 'the pack was granted once');
+});
+
+t.test('credits already spent stay spent: a refund takes what is left, and says how many it asked for', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { paymentIntent } = await paidPack(ctx);
+  t.equal((await ctx.call('POST', '/v1/accounts/acct_buyer/spend', { amount: 400 }, { 'idempotency-key': key(), key: ctx.serviceKey })).status, 200);
+
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'never below zero');
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -100, requested: 500 }]);
+  t.ok(ctx.logs.some((line) => line.includes('already spent or held')), 'the shortfall is logged');
+});
+
+t.test('a dispute lost takes the credits back; one won leaves them', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const lost = await paidPack(ctx);
+  const disputeId = await ctx.simulator.openDispute(lost.charge.id);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'an open dispute changes nothing yet');
+  await ctx.simulator.closeDispute(disputeId, false);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, key: `dispute:${disputeId}` }]);
+
+  const won = await paidPack(ctx);
+  const wonDispute = await ctx.simulator.openDispute(won.charge.id);
+  await ctx.simulator.closeDispute(wonDispute, true);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'the second pack keeps its credits');
+  t.equal((await adjustments(ctx, 'acct_buyer')).length, 1);
+});
+
+t.test('a refund heard of before the payment: the checkout is fulfilled first, then taken back; the late webhook grants nothing', async (t) => {
+  const ctx = await build(t); // not listening: Stripe's webhooks go nowhere until posted by hand
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  await ctx.stripe.refunds.create({ payment_intent: session.payment_intent as string });
+  const charge = (await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string })).data[0]!;
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', charge))).statusCode, 200);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'complete', fulfilled: true });
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session))).statusCode, 200);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'the late checkout.session.completed finds it granted');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, requested: 500 }]);
+});
+
+t.test("a refunded bill takes its credits back; a payment that is no checkout of Tally's is left alone", async (t) => {
+  const ctx = await build(t, { listen: true });
+  await account(ctx);
+  const bill = await createBill(ctx, { name: 'Training', amount: 10_000, credits: 10 });
+  await ctx.simulator.pay(bill.checkoutSessionId);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 10);
+  const session = await ctx.stripe.checkout.sessions.retrieve(bill.checkoutSessionId);
+  await ctx.stripe.refunds.create({ payment_intent: session.payment_intent as string, amount: 5_000 });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 5, 'half the bill refunded: half its credits');
+
+  const stranger = { ...(await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string })).data[0]!, id: 'ch_elsewhere', payment_intent: 'pi_elsewhere' };
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', stranger))).statusCode, 200);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 5);
+  t.equal((await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE type = 'charge.refunded' AND status = 'processed'")).rows[0].n, 2);
+});
+
+t.test('creditShares: each part takes the difference of the rounded-down running shares', async (t) => {
+  t.same(creditShares(500, 500, [200, 300]), [200, 300]);
+  t.same(creditShares(100, 300, [100, 100, 100]), [33, 33, 34], 'the whole amount takes back every credit');
+  t.same(creditShares(10, 3, [1, 1]), [3, 3]);
+  t.same(creditShares(10, 100, [150]), [10], 'never more than all');
+  t.same(creditShares(1_000_000_000_000, 99_999_999, [99_999_998]), [999_999_989_999], 'exact beyond 2^53 in the middle');
+  t.same(creditShares(10, 0, [5]), [0]);
+});
