@@ -24,7 +24,9 @@ export const balance = z.object({
 const entry = z.object({
   id: z.string(),
   accountId: z.string(),
-  kind: z.enum(['grant', 'spend', 'hold', 'capture', 'release', 'expiry', 'adjustment']),
+  kind: z
+    .enum(['grant', 'spend', 'hold', 'capture', 'release', 'expiry', 'adjustment'])
+    .describe("adjustment: credits of a grant taken back because its payment was refunded or a dispute lost; its metadata names the refund or dispute (revocationKey) and says how many credits were asked for (requested) and taken (revoked)"),
   amount: z.number().int().describe('Change of the available balance'),
   heldChange: z.number().int().describe('Change of the held balance'),
   availableAfter: z.number().int(),
