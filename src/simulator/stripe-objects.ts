@@ -273,6 +273,23 @@ export interface Invoice {
   total: number;
 }
 
+export type InvoicePaymentStatus = 'open' | 'paid' | 'canceled';
+
+export interface InvoicePayment {
+  id: string;
+  object: 'invoice_payment';
+  amount_paid: number | null;
+  amount_requested: number;
+  created: number;
+  currency: string;
+  invoice: string;
+  is_default: boolean;
+  livemode: false;
+  payment: { type: 'payment_intent'; payment_intent: string };
+  status: InvoicePaymentStatus;
+  status_transitions: { canceled_at: number | null; paid_at: number | null };
+}
+
 export interface StripeEvent {
   id: string;
   object: 'event';

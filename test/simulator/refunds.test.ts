@@ -164,7 +164,7 @@ t.test('a bank-debit charge is pending, cannot be refunded, and succeeds or fail
   t.match(invalidRequest(refundFailed), { code: 'charge_not_refundable' });
 });
 
-t.test('free sessions and subscriptions have no charges', async (t) => {
+t.test('free sessions have no charges; a subscription has its first invoice\'s', async (t) => {
   const { stripe, simulator } = await startSimulator(t);
   const free = await stripe.checkout.sessions.create({
     mode: 'payment', customer_email: 'free@example.com', success_url: 'https://tally.test/ok',
@@ -178,7 +178,12 @@ t.test('free sessions and subscriptions have no charges', async (t) => {
   });
   await simulator.pay(subscription.id);
   t.equal((await stripe.checkout.sessions.retrieve(free.id)).payment_status, 'no_payment_required');
-  t.same((await stripe.charges.list()).data, []);
+  const invoice = (await stripe.checkout.sessions.retrieve(subscription.id)).invoice as string;
+  const payment = (await stripe.invoicePayments.list({ invoice })).data[0]!;
+  t.same(
+    (await stripe.charges.list()).data.map((charge) => [charge.amount, charge.payment_intent]),
+    [[1500, payment.payment.payment_intent]],
+  );
 });
 
 t.test('a dispute opened and closed sends its two events with the right statuses', async (t) => {

@@ -77,6 +77,6 @@ export function startSubscription(ctx: SimulatorContext, input: StartSubscriptio
   });
   subscription.latest_invoice = invoice.id;
   emitEvent(ctx, 'customer.subscription.created', subscription);
-  collectInvoice(ctx, invoice, true);
+  collectInvoice(ctx, invoice, { chargeNow: true });
   return { subscription, invoice };
 }

@@ -48,9 +48,19 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
     session.subscription = subscription.id;
     session.invoice = invoice.id;
   } else {
-    session.payment_intent = newId('pi_');
+    const paymentIntent = newId('pi_');
+    session.payment_intent = paymentIntent;
     if (session.amount_total > 0) {
-      createCharge(ctx, { session, card, bankDebit, metadata: options?.paymentIntentMetadata ?? {} });
+      createCharge(ctx, {
+        paymentIntent,
+        amount: session.amount_total,
+        currency: session.currency,
+        customer: session.customer,
+        payer: { email: session.customer_details.email, name: session.customer_details.name },
+        card,
+        bankDebit,
+        metadata: options?.paymentIntentMetadata ?? {},
+      });
     }
     if (session.invoice_creation?.enabled && customer) {
       const invoice = createInvoice(ctx, {
@@ -60,7 +70,8 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
         description: session.invoice_creation.invoice_data.description,
         lines: lineItems.map((item) => ({ price: item.price, quantity: item.quantity, period: { start: session.created, end: session.created } })),
       });
-      collectInvoice(ctx, invoice, true);
+      // The session's own payment intent paid for the invoice; collecting it must not charge again.
+      collectInvoice(ctx, invoice, { paidBy: paymentIntent });
       session.invoice = invoice.id;
     }
   }

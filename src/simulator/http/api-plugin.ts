@@ -7,6 +7,7 @@ import { customerRoutes } from '../resources/customer-routes.js';
 import { portalSessionRoutes } from '../resources/portal-session-routes.js';
 import { priceRoutes } from '../resources/price-routes.js';
 import { productRoutes } from '../resources/product-routes.js';
+import { invoicePaymentRoutes } from '../billing/invoice-payment-routes.js';
 import { invoiceRoutes } from '../billing/invoice-routes.js';
 import { chargeRoutes } from '../payments/charge-routes.js';
 import { disputeRoutes } from '../payments/dispute-routes.js';
@@ -31,7 +32,7 @@ export function apiPlugin(ctx: SimulatorContext, failures: FailureInjection) {
     app.addHook('onSend', idempotency.onSend);
     for (const routes of [
       customerRoutes, productRoutes, priceRoutes, checkoutSessionRoutes, portalSessionRoutes,
-      eventRoutes, subscriptionRoutes, invoiceRoutes, chargeRoutes, refundRoutes, disputeRoutes,
+      eventRoutes, subscriptionRoutes, invoiceRoutes, invoicePaymentRoutes, chargeRoutes, refundRoutes, disputeRoutes,
     ]) {
       routes(app, ctx);
     }

@@ -1,24 +1,28 @@
 import type { SimulatorContext } from '../context.js';
 import { newId } from '../ids.js';
-import type { Charge, ChargeOutcome, ChargePaymentMethodDetails, ChargeStatus, CheckoutSession, Metadata } from '../stripe-objects.js';
+import type { Charge, ChargeOutcome, ChargePaymentMethodDetails, ChargeStatus, Metadata } from '../stripe-objects.js';
 
 export interface ChargeInput {
-  session: CheckoutSession;
+  paymentIntent: string;
+  amount: number;
+  currency: string;
+  customer: string | null;
+  /** Who paid, for `billing_details`. */
+  payer: { email: string | null; name: string | null };
   card: string;
   /** A bank debit starts `pending` and is settled later; a card succeeds at once. */
   bankDebit: boolean;
   metadata: Metadata;
 }
 
-/** The Charge behind a paid payment-mode Checkout Session's PaymentIntent. */
-export function createCharge(ctx: SimulatorContext, { session, card, bankDebit, metadata }: ChargeInput): Charge {
-  if (!session.payment_intent) throw new Error(`Checkout session ${session.id} has no payment intent`);
-  const status: ChargeStatus = bankDebit ? 'pending' : 'succeeded';
+/** The Charge behind a PaymentIntent: a paid payment-mode Checkout Session's, or a paid invoice's. */
+export function createCharge(ctx: SimulatorContext, input: ChargeInput): Charge {
+  const status: ChargeStatus = input.bankDebit ? 'pending' : 'succeeded';
   const charge: Charge = {
     id: newId('ch_'),
     object: 'charge',
-    amount: session.amount_total,
-    amount_captured: session.amount_total,
+    amount: input.amount,
+    amount_captured: input.amount,
     amount_refunded: 0,
     application: null,
     application_fee: null,
@@ -26,16 +30,16 @@ export function createCharge(ctx: SimulatorContext, { session, card, bankDebit, 
     balance_transaction: null,
     billing_details: {
       address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
-      email: session.customer_details?.email ?? null,
-      name: session.customer_details?.name ?? null,
+      email: input.payer.email,
+      name: input.payer.name,
       phone: null,
       tax_id: null,
     },
     calculated_statement_descriptor: null,
     captured: true,
     created: ctx.clock.now(),
-    currency: session.currency,
-    customer: session.customer,
+    currency: input.currency,
+    customer: input.customer,
     description: null,
     disputed: false,
     failure_balance_transaction: null,
@@ -43,13 +47,13 @@ export function createCharge(ctx: SimulatorContext, { session, card, bankDebit, 
     failure_message: null,
     fraud_details: {},
     livemode: false,
-    metadata: { ...metadata },
+    metadata: { ...input.metadata },
     on_behalf_of: null,
     outcome: chargeOutcome(status),
     paid: status === 'succeeded',
-    payment_intent: session.payment_intent,
+    payment_intent: input.paymentIntent,
     payment_method: newId('pm_'),
-    payment_method_details: bankDebit ? bankDebitDetails() : cardDetails(card),
+    payment_method_details: input.bankDebit ? bankDebitDetails() : cardDetails(input.card),
     receipt_email: null,
     receipt_number: null,
     receipt_url: null,
