@@ -2,7 +2,7 @@ import t from 'tap';
 import { creditShares } from '../../src/domain/checkout/payment-reversals.js';
 import { account, createBill } from '../bills/fixtures.js';
 import { build, key, ledgerSum, signedEvent, type TestApp } from '../helper.js';
-import { settled } from '../subscriptions/fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, settled, subscribe } from '../subscriptions/fixtures.js';
 import { accountAndPack, grantsOf, openCheckout, postEvent } from './fixtures.js';
 
 const available = async (ctx: TestApp, accountId: string) => (await ctx.call('GET', `/v1/accounts/${accountId}/balance`)).body.available;
@@ -36,9 +36,10 @@ t.test("refunds, partial then the rest, take back their share of the pack's cred
   const rest = await ctx.stripe.refunds.create({ charge: charge.id });
   await settled(ctx);
   t.equal(await available(ctx, 'acct_buyer'), 0, 'the rest refunded: every credit taken back');
+  const [grant] = await grantsOf(ctx, 'acct_buyer');
   t.same(await adjustments(ctx, 'acct_buyer'), [
-    { amount: -200, requested: 200, key: `refund:${first.id}` },
-    { amount: -300, requested: 300, key: `refund:${rest.id}` },
+    { amount: -200, requested: 200, key: `refund:${first.id}:${grant.id}` },
+    { amount: -300, requested: 300, key: `refund:${rest.id}:${grant.id}` },
   ], "one adjustment entry per refund, though the second event listed both refunds");
 
   // Stripe delivering the last event again, as a new event about the same charge, changes nothing.
@@ -61,7 +62,7 @@ t.test('credits already spent stay spent: a refund takes what is left, and says 
   await settled(ctx);
   t.equal(await available(ctx, 'acct_buyer'), 0, 'never below zero');
   t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -100, requested: 500 }]);
-  t.ok(ctx.logs.some((line) => line.includes('already spent or held')), 'the shortfall is logged');
+  t.ok(ctx.logs.some((line) => line.includes('already spent, held or expired')), 'the shortfall is logged');
 });
 
 t.test('a dispute lost takes the credits back; one won leaves them', async (t) => {
@@ -73,7 +74,7 @@ t.test('a dispute lost takes the credits back; one won leaves them', async (t) =
   await ctx.simulator.closeDispute(disputeId, false);
   await settled(ctx);
   t.equal(await available(ctx, 'acct_buyer'), 0);
-  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, key: `dispute:${disputeId}` }]);
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, key: new RegExp(`^dispute:${disputeId}:grt_`) }]);
 
   const won = await paidPack(ctx);
   const wonDispute = await ctx.simulator.openDispute(won.charge.id);
@@ -121,6 +122,37 @@ t.test("a refunded bill takes its credits back; a payment that is no checkout of
   await settled(ctx);
   t.equal(await available(ctx, 'acct_org'), 5);
   t.equal((await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE type = 'charge.refunded' AND status = 'processed'")).rows[0].n, 2);
+});
+
+t.test("a refunded subscription invoice takes back its own period's credits", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx); // 1,000 credits a month for $10, no rollover
+  const { subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  // The simulator's clock moved, not the database's: both periods' credits are live.
+  t.equal(await available(ctx, 'acct_org'), 2000, "two periods' credits");
+
+  const invoices = await ctx.stripe.invoices.list({ subscription: subscriptionId });
+  const renewal = invoices.data.find((invoice) => invoice.id !== invoiceId)!;
+  const [payment] = (await ctx.stripe.invoicePayments.list({ invoice: renewal.id })).data;
+  const paymentIntent = payment!.payment.payment_intent as string;
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 250 });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1750, '$2.50 of $10 refunded: 250 of the period\'s 1,000 credits');
+  const [entry] = await adjustments(ctx, 'acct_org');
+  t.match(entry, { amount: -250, requested: 250 });
+  const { rows } = await ctx.database.pool.query("SELECT grant_id, metadata FROM ledger_entries WHERE account_id = 'acct_org' AND kind = 'adjustment'");
+  const { rows: period } = await ctx.database.pool.query('SELECT grant_id FROM subscription_grants WHERE stripe_invoice_id = $1', [renewal.id]);
+  t.equal(rows[0].grant_id, period[0].grant_id, "taken from the renewal's grant");
+  t.equal(rows[0].metadata.stripeInvoiceId, renewal.id);
+
+  const [first] = (await ctx.stripe.invoicePayments.list({ invoice: invoiceId })).data;
+  await ctx.stripe.refunds.create({ payment_intent: first!.payment.payment_intent as string });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 750, "the first invoice refunded in full: its period's 1,000 credits");
+  t.same((await adjustments(ctx, 'acct_org')).map((a) => a.amount), [-250, -1000]);
 });
 
 t.test('creditShares: each part takes the difference of the rounded-down running shares', async (t) => {

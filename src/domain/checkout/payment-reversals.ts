@@ -8,24 +8,23 @@ import type { Checkouts } from './checkouts.js';
 /** Refunds whose money is on its way back, or back, to the customer. */
 const RETURNING = new Set(['succeeded', 'pending', 'requires_action']);
 
-/** The checkout a payment paid for, as far as taking its credits back needs it. */
-interface PaidCheckout {
-  checkoutId: string;
+/** What a payment bought: the grants it made, and what was paid for them. */
+interface PaidCredits {
   accountId: string;
-  grantId: string;
-  credits: number;
-  /** What was paid, in minor units: the credits are taken back in proportion to what returns. */
+  /** What Stripe calls the purchase: in the log and the adjustment entries' metadata. */
+  purchase: { stripeCheckoutSessionId: string } | { stripeInvoiceId: string };
+  /** What was paid, in minor units: credits are taken back in proportion to what returns. */
   amount: number;
+  grants: Array<{ grantId: string; credits: number }>;
 }
 
 /**
- * Takes back the credits of a pack or bill whose payment went back to the customer: refunded (in the
- * Dashboard or through the API), or a dispute lost. Each refund and each lost dispute takes back its
- * share of the checkout's credits, once for good (a revocation keyed by the refund or dispute), from
- * what is left of the grant: credits already spent stay spent (no balance goes below zero), and the
- * ledger's `adjustment` entry says how many were asked for and how many were taken.
- *
- * Subscription invoices are not covered: their payments are not a checkout's.
+ * Takes back the credits a payment bought when the money went back to the customer: a refund (in the
+ * Dashboard or through the API) or a dispute lost. The payment is a pack's or a bill's checkout, or a
+ * subscription invoice (its period's credits). Each refund and each lost dispute takes back its share
+ * of each grant the payment made, once for good (a revocation keyed by the refund or dispute and the
+ * grant), from what is left of the grant: credits already spent stay spent (no balance goes below
+ * zero), and the ledger's `adjustment` entry says how many were asked for and how many were taken.
  */
 export class PaymentReversals {
   constructor(
@@ -38,50 +37,56 @@ export class PaymentReversals {
 
   /** `charge.refunded`: every refund of the charge so far, each taking back its share once. */
   async onChargeRefunded(charge: Stripe.Charge): Promise<void> {
-    const paid = await this.checkoutPaidBy(charge.payment_intent);
+    const paid = await this.creditsPaidBy(charge.payment_intent);
     if (!paid) return;
     const refunds = (await this.refundsOf(charge.id)).filter((refund) => RETURNING.has(refund.status ?? ''));
-    const shares = creditShares(paid.credits, paid.amount, refunds.map((refund) => refund.amount));
-    for (const [i, refund] of refunds.entries()) {
-      await this.revoke(paid, shares[i], `refund:${refund.id}`, 'payment refunded', { stripeRefundId: refund.id, stripeChargeId: charge.id });
+    for (const { grantId, credits } of paid.grants) {
+      const shares = creditShares(credits, paid.amount, refunds.map((refund) => refund.amount));
+      for (const [i, refund] of refunds.entries()) {
+        await this.revoke(paid, grantId, shares[i], `refund:${refund.id}:${grantId}`, 'payment refunded', { stripeRefundId: refund.id, stripeChargeId: charge.id });
+      }
     }
   }
 
   /** `charge.dispute.closed`: a dispute lost takes back the disputed share; one won changes nothing. */
   async onDisputeClosed(dispute: Stripe.Dispute): Promise<void> {
     if (dispute.status !== 'lost') return;
-    const paid = await this.checkoutPaidBy(dispute.payment_intent);
+    const paid = await this.creditsPaidBy(dispute.payment_intent);
     if (!paid) return;
-    const [share] = creditShares(paid.credits, paid.amount, [dispute.amount]);
     const charge = typeof dispute.charge === 'string' ? dispute.charge : dispute.charge.id;
-    await this.revoke(paid, share, `dispute:${dispute.id}`, 'payment disputed, and the dispute lost', { stripeDisputeId: dispute.id, stripeChargeId: charge });
+    for (const { grantId, credits } of paid.grants) {
+      const [share] = creditShares(credits, paid.amount, [dispute.amount]);
+      await this.revoke(paid, grantId, share, `dispute:${dispute.id}:${grantId}`, 'payment disputed, and the dispute lost', { stripeDisputeId: dispute.id, stripeChargeId: charge });
+    }
   }
 
-  private async revoke(paid: PaidCheckout, credits: number, revocationKey: string, reason: string, metadata: Record<string, unknown>): Promise<void> {
+  private async revoke(paid: PaidCredits, grantId: string, credits: number, revocationKey: string, reason: string, metadata: Record<string, unknown>): Promise<void> {
     if (credits === 0) return;
-    const { value } = await this.ledger.revoke({
-      accountId: paid.accountId,
-      grantId: paid.grantId,
-      amount: credits,
-      revocationKey,
-      reason,
-      metadata: { ...metadata, stripeCheckoutSessionId: paid.checkoutId },
-    });
+    const { value } = await this.ledger.revoke({ accountId: paid.accountId, grantId, amount: credits, revocationKey, reason, metadata: { ...metadata, ...paid.purchase } });
     if (value.entryId === null) return;
-    const log = { accountId: paid.accountId, checkoutSessionId: paid.checkoutId, revocationKey, requested: credits, revoked: value.revoked };
-    if (value.revoked < credits) this.logger.warn(log, 'credits of a returned payment were already spent or held; took back what was left');
+    const log = { accountId: paid.accountId, ...paid.purchase, revocationKey, requested: credits, revoked: value.revoked };
+    if (value.revoked < credits) this.logger.warn(log, 'credits of a returned payment were already spent, held or expired; took back what was left');
     else this.logger.info(log, 'took back the credits of a returned payment');
   }
 
-  /**
-   * The Tally checkout a payment intent paid, granted: a checkout not yet fulfilled (the refund's
-   * event came first) is fulfilled now, through the same once-only path, so that its credits can be
-   * taken back. Undefined for a payment that is not a checkout of Tally's, or granted nothing.
-   */
-  private async checkoutPaidBy(paymentIntent: string | Stripe.PaymentIntent | null): Promise<PaidCheckout | undefined> {
+  /** What a payment intent bought, if it is a checkout or a subscription invoice of Tally's that granted credits. */
+  private async creditsPaidBy(paymentIntent: string | Stripe.PaymentIntent | null): Promise<PaidCredits | undefined> {
     const id = typeof paymentIntent === 'string' ? paymentIntent : paymentIntent?.id;
     if (!id) return undefined;
-    const sessions = await callStripe('find the checkout session of a payment', () => this.stripe.checkout.sessions.list({ payment_intent: id, limit: 1 }));
+    const paid = (await this.checkoutPaidBy(id)) ?? (await this.invoicePaidBy(id));
+    if (!paid?.grants.length) {
+      this.logger.info({ paymentIntent: id }, 'a returned payment that granted no credits here: nothing to take back');
+      return undefined;
+    }
+    return paid;
+  }
+
+  /**
+   * The checkout a payment intent paid. One not yet fulfilled (the refund's event came first) is
+   * fulfilled now, through the same once-only path, so that its credits can be taken back.
+   */
+  private async checkoutPaidBy(paymentIntent: string): Promise<PaidCredits | undefined> {
+    const sessions = await callStripe('find the checkout session of a payment', () => this.stripe.checkout.sessions.list({ payment_intent: paymentIntent, limit: 1 }));
     const session = sessions.data[0];
     if (!session) return undefined;
     const find = () => this.prisma.checkout.findUnique({ where: { id: session.id } });
@@ -89,13 +94,32 @@ export class PaymentReversals {
     if (!row) return undefined;
     if (!row.fulfilledAt) {
       await this.checkouts.sync(session.id);
-      row = await find();
+      row = (await find()) ?? row;
     }
-    if (!row?.grantId) {
-      this.logger.info({ checkoutSessionId: session.id, paymentIntent: id }, 'a returned payment whose checkout granted no credits: nothing to take back');
-      return undefined;
-    }
-    return { checkoutId: row.id, accountId: row.accountId, grantId: row.grantId, credits: Number(row.credits), amount: row.amountTotal ?? session.amount_total ?? 0 };
+    return {
+      accountId: row.accountId,
+      purchase: { stripeCheckoutSessionId: row.id },
+      amount: row.amountTotal ?? session.amount_total ?? 0,
+      grants: row.grantId ? [{ grantId: row.grantId, credits: Number(row.credits) }] : [],
+    };
+  }
+
+  /** The subscription invoice a payment intent paid, and the period credits it granted. */
+  private async invoicePaidBy(paymentIntent: string): Promise<PaidCredits | undefined> {
+    const payments = await callStripe('find the invoice of a payment', () =>
+      this.stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntent }, limit: 1 }),
+    );
+    const payment = payments.data[0];
+    const invoice = typeof payment?.invoice === 'string' ? payment.invoice : payment?.invoice?.id;
+    if (!payment || !invoice) return undefined;
+    const rows = await this.prisma.subscriptionGrant.findMany({ where: { stripeInvoiceId: invoice }, orderBy: { createdAt: 'asc' } });
+    if (rows.length === 0) return undefined;
+    return {
+      accountId: rows[0].accountId,
+      purchase: { stripeInvoiceId: invoice },
+      amount: payment.amount_paid ?? payment.amount_requested,
+      grants: rows.map((row) => ({ grantId: row.grantId, credits: Number(row.credits) })),
+    };
   }
 
   private async refundsOf(chargeId: string): Promise<Stripe.Refund[]> {

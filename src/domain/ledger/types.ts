@@ -111,7 +111,7 @@ export interface RevokeCommand {
   accountId: string;
   grantId: string;
   amount: number;
-  /** What is revoked, once: `refund:<Stripe refund id>`, `dispute:<Stripe dispute id>`. */
+  /** What is revoked, once: `refund:<Stripe refund id>:<grant id>`, `dispute:<Stripe dispute id>:<grant id>`. */
   revocationKey: string;
   reason: string;
   metadata?: Record<string, unknown>;
