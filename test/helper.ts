@@ -62,7 +62,10 @@ export interface TestApp {
 /** Builds Tally against a fresh database of its own; closed when the test ends. */
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
   const url = options.databaseUrl ?? (await createTestDatabase(await serverUrl(t)));
-  const config = loadConfig({ LOG_LEVEL: 'info', TALLY_ADMIN_KEY: ADMIN_KEY, DATABASE_URL: url, SWEEP_INTERVAL_MS: '60000', WEBHOOK_RETRY_INTERVAL_MS: '200', ...options.env });
+  const config = loadConfig({ LOG_LEVEL: 'info', TALLY_ADMIN_KEY: ADMIN_KEY, DATABASE_URL: url, SWEEP_INTERVAL_MS: '60000', WEBHOOK_RETRY_INTERVAL_MS: '200',
+    // Reconciliation passes run when a test says so (or sets an interval): one starting by itself
+    // 30 s in could meet a test's injected Stripe failure.
+    CHECKOUT_RECONCILE_INTERVAL_MS: '0', ...options.env });
   const simulator = createStripeSimulator({ webhookSecret: WEBHOOK_SECRET, retrySchedule: options.retrySchedule ?? [100, 200, 400, 800, 1600] });
   const simulatorUrl = await simulator.listen(0);
   t.teardown(() => simulator.close());

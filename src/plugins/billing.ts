@@ -5,6 +5,7 @@ import { Bills } from '../domain/bills/bills.js';
 import { Checkouts } from '../domain/checkout/checkouts.js';
 import { PaymentReversals } from '../domain/checkout/payment-reversals.js';
 import { reconcileOpenCheckouts } from '../domain/checkout/reconcile-open-checkouts.js';
+import { reconcileRefunds } from '../domain/checkout/reconcile-refunds.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
 import { Packs } from '../domain/packs/packs.js';
@@ -28,6 +29,7 @@ declare module 'fastify' {
     subscriptionEvents: SubscriptionEvents;
     bills: Bills;
     checkouts: Checkouts;
+    reversals: PaymentReversals;
     stripeEvents: StripeEventProcessor;
     openPortal(accountId: string, returnUrl?: string): Promise<{ url: string }>;
   }
@@ -68,6 +70,7 @@ export default fp<BillingOptions>(
     app.decorate('subscriptionEvents', subscriptionEvents);
     app.decorate('bills', bills);
     app.decorate('checkouts', checkouts);
+    app.decorate('reversals', reversals);
     app.decorate('stripeEvents', processor);
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
@@ -76,6 +79,7 @@ export default fp<BillingOptions>(
       [
         { name: 'checkout reconciliation', run: () => reconcileOpenCheckouts({ pool: app.db.pool, checkouts, logger: app.log }, reconcile) },
         { name: 'renewal reconciliation', run: () => reconcileRenewals({ pool: app.db.pool, prisma: app.db.prisma, stripe, subscriptionEvents, logger: app.log }, reconcile) },
+        { name: 'refund reconciliation', run: () => reconcileRefunds({ pool: app.db.pool, stripe, reversals, logger: app.log }, reconcile) },
       ],
       config.CHECKOUT_RECONCILE_INTERVAL_MS,
       app.log,

@@ -1,0 +1,75 @@
+import type { Pool } from 'pg';
+import type Stripe from 'stripe';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { advanceCursor, readCursor } from '../../db/reconciler-cursors.js';
+import { callStripe } from '../../stripe/call-stripe.js';
+import type { ReconcileOptions } from '../../stripe/reconciler.js';
+import type { PaymentReversals } from './payment-reversals.js';
+
+export interface RefundReconcilerDependencies {
+  pool: Pool;
+  stripe: Stripe;
+  reversals: PaymentReversals;
+  logger: Logger;
+}
+
+const CURSOR = 'refunds';
+
+/** The first pass looks this far back: Stripe retries a webhook for about three days. */
+export const FIRST_LOOKBACK_SECONDS = 3 * 86_400;
+
+export interface ReconciledRefunds {
+  /** Charges handed to the `charge.refunded` path. */
+  charges: string[];
+  /** The charge whose handling failed; it and what came after it wait for the next pass. */
+  failed?: string;
+}
+
+/**
+ * One pass: the refunds Stripe made since the last pass (the first looks back three days), older
+ * than `olderThanSeconds` (the webhook comes first), oldest first, at most `batch` charges, each
+ * handed to the very path of `charge.refunded`. So a refund whose webhook never arrived still takes
+ * its credits back, once: every revocation is keyed by its refund. A cursor in the database keeps the
+ * place (Stripe's `created`), moved past a charge only once it was handled; a failure stops the pass
+ * there.
+ */
+export async function reconcileRefunds(deps: RefundReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledRefunds> {
+  const until = Math.floor(Date.now() / 1000) - olderThanSeconds;
+  const from = (await readCursor(deps.pool, CURSOR)) ?? until - FIRST_LOOKBACK_SECONDS;
+  if (from > until) return { charges: [] };
+  const refunds = await refundsBetween(deps.stripe, from, until);
+  const charges: string[] = [];
+  // The window's last second stays in the next window: a refund made later in that same second
+  // would otherwise be passed over. Meeting a refund twice costs a look, never a second revocation.
+  let position = until;
+  for (const refund of refunds) {
+    const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
+    if (!chargeId || charges.includes(chargeId)) continue;
+    if (charges.length === batch) {
+      position = refund.created;
+      break;
+    }
+    try {
+      const charge = await callStripe('retrieve a refunded charge', () => deps.stripe.charges.retrieve(chargeId));
+      await deps.reversals.onChargeRefunded(charge);
+      charges.push(chargeId);
+    } catch (error) {
+      deps.logger.warn({ err: error, chargeId }, 'could not reconcile a refund; the next pass asks again');
+      await advanceCursor(deps.pool, CURSOR, refund.created);
+      return { charges, failed: chargeId };
+    }
+  }
+  await advanceCursor(deps.pool, CURSOR, position);
+  return { charges };
+}
+
+/** Refunds created in [from, until], oldest first (Stripe lists the newest first). */
+async function refundsBetween(stripe: Stripe, from: number, until: number): Promise<Stripe.Refund[]> {
+  const refunds: Stripe.Refund[] = [];
+  await callStripe('list refunds', () =>
+    stripe.refunds.list({ created: { gte: from, lte: until }, limit: 100 }).autoPagingEach((refund) => {
+      refunds.push(refund);
+    }),
+  );
+  return refunds.reverse();
+}
