@@ -74,6 +74,32 @@ t.test('a pass that cannot reach Stripe about a charge stops there; the next pas
   t.equal(await available(ctx, 'acct_buyer'), 0);
 });
 
+t.test('a pass takes at most a batch of charges, oldest first; the next pass goes on from there', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { pack } = await accountAndPack(ctx);
+  const paymentIntents: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+    await ctx.simulator.pay(checkout.id);
+    paymentIntents.push((await ctx.stripe.checkout.sessions.retrieve(checkout.id)).payment_intent as string);
+  }
+  await settled(ctx);
+  ctx.simulator.setWebhookUrl(undefined);
+  t.equal(await available(ctx, 'acct_buyer'), 1000);
+  const charges = [];
+  for (const paymentIntent of paymentIntents) {
+    const refund = await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+    charges.push(refund.charge);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // each refund in a second of its own
+  }
+
+  t.same((await pass(ctx, { batch: 1 })).charges, [charges[0]], 'the older refund first');
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+  t.same((await pass(ctx, { batch: 1 })).charges, [charges[1]], 'then the next one');
+  t.equal(await available(ctx, 'acct_buyer'), 0);
+  t.equal(await adjustmentCount(ctx), 2);
+});
+
 t.test('the app runs refund passes on the reconciler timer', async (t) => {
   const ctx = await build(t, { listen: true, env: { CHECKOUT_RECONCILE_INTERVAL_MS: '100', CHECKOUT_RECONCILE_AFTER_SECONDS: '0' } });
   const paymentIntent = await paidPackThenNoWebhooks(ctx);
