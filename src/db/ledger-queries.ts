@@ -23,7 +23,7 @@ export interface StoredClaim {
 type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string };
 type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string };
 
-type RevocationJson = { account_id: string; grant_id: string; key: string; requested: number; revoked: number };
+type RevocationJson = { account_id: string; grant_id: string; key: string; requested: number };
 
 interface LoadedRow {
   now: Date;
@@ -69,7 +69,7 @@ const LOAD = preparedStatement(
 const REVOCATIONS = preparedStatement(
   'tally_ledger_revocations',
   `SELECT account_id, grant_id, metadata->>'revocationKey' AS key,
-          (metadata->>'requested')::bigint AS requested, (metadata->>'revoked')::bigint AS revoked
+          (metadata->>'requested')::bigint AS requested
    FROM ledger_entries WHERE kind = 'adjustment' AND metadata->>'revocationKey' = ANY($1::text[])`,
 );
 
@@ -170,7 +170,7 @@ export async function openBatch(
   const existing = new Map(row.existing.map((claim) => [claim.key, claim]));
   const holdAccounts = new Map(row.holds.map((h) => [h.id, h.account_id]));
   const revocations = new Map<string, PastRevocation>(
-    revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested), revoked: Number(v.revoked) }]),
+    revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested) }]),
   );
   return { now: new Date(row.now), accounts, holdAccounts, granted, revocations, existing };
 }

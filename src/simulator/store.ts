@@ -28,8 +28,6 @@ export class Store {
   readonly events = new Map<string, StripeEvent>();
   /** The card number each customer pays with; it decides whether renewals succeed. */
   readonly cards = new Map<string, string>();
-  /** Checkout sessions paid by bank debit whose payment has not settled yet. */
-  readonly debitsInFlight = new Set<string>();
 
   /** Finds any object by id, for `expand`. */
   find(id: string): object | undefined {

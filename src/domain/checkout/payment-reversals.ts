@@ -39,7 +39,8 @@ export class PaymentReversals {
   async onChargeRefunded(charge: Stripe.Charge): Promise<void> {
     const paid = await this.creditsPaidBy(charge.payment_intent);
     if (!paid) return;
-    const refunds = (await this.refundsOf(charge.id)).filter((refund) => RETURNING.has(refund.status ?? ''));
+    // Each refund's share is counted on top of those before it.
+    const refunds = (await refundsOldestFirst(this.stripe, { charge: charge.id }, 'list the refunds of a charge')).filter((refund) => RETURNING.has(refund.status ?? ''));
     for (const { grantId, credits } of paid.grants) {
       const shares = creditShares(credits, paid.amount, refunds.map((refund) => refund.amount));
       for (const [i, refund] of refunds.entries()) {
@@ -121,17 +122,17 @@ export class PaymentReversals {
       grants: rows.map((row) => ({ grantId: row.grantId, credits: Number(row.credits) })),
     };
   }
+}
 
-  private async refundsOf(chargeId: string): Promise<Stripe.Refund[]> {
-    const refunds: Stripe.Refund[] = [];
-    await callStripe('list the refunds of a charge', () =>
-      this.stripe.refunds.list({ charge: chargeId, limit: 100 }).autoPagingEach((refund) => {
-        refunds.push(refund);
-      }),
-    );
-    // Stripe lists the newest first; each refund's share is counted on top of those before it.
-    return refunds.reverse();
-  }
+/** The refunds Stripe lists for `params`, oldest first (Stripe lists the newest first). */
+export async function refundsOldestFirst(stripe: Stripe, params: Stripe.RefundListParams, what: string): Promise<Stripe.Refund[]> {
+  const refunds: Stripe.Refund[] = [];
+  await callStripe(what, () =>
+    stripe.refunds.list({ ...params, limit: 100 }).autoPagingEach((refund) => {
+      refunds.push(refund);
+    }),
+  );
+  return refunds.reverse();
 }
 
 /**

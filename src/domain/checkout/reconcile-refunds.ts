@@ -4,7 +4,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import { advanceCursor, readCursor } from '../../db/reconciler-cursors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { ReconcileOptions } from '../../stripe/reconciler.js';
-import type { PaymentReversals } from './payment-reversals.js';
+import { refundsOldestFirst, type PaymentReversals } from './payment-reversals.js';
 
 export interface RefundReconcilerDependencies {
   pool: Pool;
@@ -37,7 +37,7 @@ export async function reconcileRefunds(deps: RefundReconcilerDependencies, { old
   const until = Math.floor(Date.now() / 1000) - olderThanSeconds;
   const from = (await readCursor(deps.pool, CURSOR)) ?? until - FIRST_LOOKBACK_SECONDS;
   if (from > until) return { charges: [] };
-  const refunds = await refundsBetween(deps.stripe, from, until);
+  const refunds = await refundsOldestFirst(deps.stripe, { created: { gte: from, lte: until } }, 'list refunds');
   const charges: string[] = [];
   // The window's last second stays in the next window: a refund made later in that same second
   // would otherwise be passed over. Meeting a refund twice costs a look, never a second revocation.
@@ -61,15 +61,4 @@ export async function reconcileRefunds(deps: RefundReconcilerDependencies, { old
   }
   await advanceCursor(deps.pool, CURSOR, position);
   return { charges };
-}
-
-/** Refunds created in [from, until], oldest first (Stripe lists the newest first). */
-async function refundsBetween(stripe: Stripe, from: number, until: number): Promise<Stripe.Refund[]> {
-  const refunds: Stripe.Refund[] = [];
-  await callStripe('list refunds', () =>
-    stripe.refunds.list({ created: { gte: from, lte: until }, limit: 100 }).autoPagingEach((refund) => {
-      refunds.push(refund);
-    }),
-  );
-  return refunds.reverse();
 }

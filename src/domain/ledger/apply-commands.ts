@@ -114,7 +114,7 @@ function applyOne(
       const past = state.revocations.get(command.revocationKey);
       if (past) return ok({ type: 'revoke', entryId: null, accountId: past.accountId, grantId: past.grantId, requested: past.requested, revoked: 0, available: book.available() });
       const { entry, revoked } = book.revoke(accountId, command.grantId, command.amount, command.reason, { ...(command.metadata ?? {}), revocationKey: command.revocationKey });
-      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount, revoked });
+      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount });
       return ok({ type: 'revoke', entryId: '', accountId, grantId: command.grantId, requested: command.amount, revoked, available: book.available() }, entry);
     }
     case 'capture':

@@ -168,7 +168,6 @@ export interface PastRevocation {
   accountId: string;
   grantId: string;
   requested: number;
-  revoked: number;
 }
 
 export interface RevokeResult {

@@ -77,7 +77,6 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
   }
   session.status = 'complete';
   session.payment_status = session.amount_total > 0 ? (bankDebit ? 'unpaid' : 'paid') : 'no_payment_required';
-  if (bankDebit && session.amount_total > 0) ctx.store.debitsInFlight.add(session.id);
   emitEvent(ctx, 'checkout.session.completed', session);
   return { paid: true, session };
 }
@@ -88,9 +87,8 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
  * `checkout.session.async_payment_failed` is sent.
  */
 export function settleBankDebit(ctx: SimulatorContext, session: CheckoutSession, succeeded: boolean): void {
-  if (!ctx.store.debitsInFlight.delete(session.id)) throw new Error(`No bank debit in flight for ${session.id}`);
+  settleCharge(ctx, session.payment_intent, succeeded);
   if (succeeded) session.payment_status = 'paid';
-  if (session.payment_intent) settleCharge(ctx, session.payment_intent, succeeded);
   emitEvent(ctx, succeeded ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
 }
 

@@ -2,10 +2,13 @@ import type { SimulatorContext } from '../context.js';
 import { chargeOutcome } from './create-charge.js';
 import { chargeOfPaymentIntent } from './charge-routes.js';
 
-/** The bank's answer to a pending debit: the charge succeeds, or fails as a returned debit. */
-export function settleCharge(ctx: SimulatorContext, paymentIntent: string, succeeded: boolean): void {
-  const charge = chargeOfPaymentIntent(ctx, paymentIntent);
-  if (charge?.status !== 'pending') return;
+/**
+ * The bank's answer to a pending debit: the charge succeeds, or fails as a returned debit. A payment
+ * intent without a pending charge has no debit in flight.
+ */
+export function settleCharge(ctx: SimulatorContext, paymentIntent: string | null, succeeded: boolean): void {
+  const charge = paymentIntent ? chargeOfPaymentIntent(ctx, paymentIntent) : undefined;
+  if (charge?.status !== 'pending') throw new Error(`No bank debit in flight for ${paymentIntent}`);
   charge.status = succeeded ? 'succeeded' : 'failed';
   charge.paid = succeeded;
   charge.outcome = chargeOutcome(charge.status);
