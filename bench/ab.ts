@@ -6,6 +6,7 @@
 // `git archive` into a temporary folder beside this checkout's node_modules, and built there.
 //   BENCH_AB_A="head|||HEAD" BENCH_AB_B="work" npm run bench:ab
 //   BENCH_AB_A="one|LEDGER_CONCURRENCY=1" BENCH_AB_B="two|LEDGER_CONCURRENCY=2" BENCH_AB_LOAD=holds npm run bench:ab
+// BENCH_AB_LOAD: spend (from wrk, as in the bench; the default), spend-autocannon, holds or balance.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -14,17 +15,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBenchDatabase } from './bench-database.js';
 import { interleave } from './interleave.js';
+import { runLoad, type LoadRunner } from './load.js';
 import { createLoadSide } from './load-side.js';
 import { balanceLoad } from './scenarios/balance-read.js';
 import { holdsLoad } from './scenarios/holds-load.js';
 import type { MeasuredLoad } from './scenarios/scenario.js';
-import { spendLoad } from './scenarios/spend-load.js';
+import { spendLoad, spendWrkEnv, writeAccountsFile } from './scenarios/spend-load.js';
 import { seedFundedAccounts } from './seed.js';
 import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from './settings.js';
 import { createSliceMonitor } from './slice-monitor.js';
-import { FUNDED_ACCOUNTS, FUNDED_CREDITS } from './targets.js';
+import { connections, FUNDED_ACCOUNTS, FUNDED_CREDITS } from './targets.js';
 import { TallyClient } from './tally-client.js';
 import { startTallyProcess, type TallyProcess } from './tally-process.js';
+import { findWrk, runWrk, wrkScript } from './wrk.js';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -70,12 +73,15 @@ function describe(variant: Variant, result: MeasuredLoad, tally: TallyProcess): 
 const a = parseVariant('BENCH_AB_A', process.env.BENCH_AB_A);
 const b = parseVariant('BENCH_AB_B', process.env.BENCH_AB_B);
 const loadName = process.env.BENCH_AB_LOAD ?? 'spend';
-const LOADS = { spend: spendLoad, holds: holdsLoad, balance: balanceLoad };
-if (!(loadName in LOADS)) throw new Error(`BENCH_AB_LOAD: ${Object.keys(LOADS).join(', ')} (got ${loadName})`);
+// spend comes from wrk, as in the bench; the others, and spend-autocannon, from autocannon in this process.
+const LOADS = { 'spend-autocannon': spendLoad, holds: holdsLoad, balance: balanceLoad };
+if (loadName !== 'spend' && !(loadName in LOADS)) throw new Error(`BENCH_AB_LOAD: spend, ${Object.keys(LOADS).join(', ')} (got ${loadName})`);
+const wrk = loadName === 'spend' ? findWrk(process.env.BENCH_WRK) : undefined;
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 10);
 
 const exported: string[] = [];
+const cleanUps: Array<() => void> = [];
 const database = await openBenchDatabase(process.env.DATABASE_URL, log);
 const processes: TallyProcess[] = [];
 try {
@@ -97,15 +103,27 @@ try {
   }
   const client = new TallyClient(processes[0].url, adminKey);
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: 'bench ab', role: 'service' })).body.secret as string;
-  const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts, serviceKey });
+  const accountsFile = wrk && writeAccountsFile(fundedAccounts);
+  if (accountsFile) cleanUps.push(accountsFile.remove);
+  let wrkRuns = 0;
+  /** The connections and the load runner on one Tally process. */
+  const loadOn = (tally: TallyProcess): [number, LoadRunner] => {
+    if (wrk && accountsFile) {
+      const env = spendWrkEnv(accountsFile.path, serviceKey);
+      return [connections.spend, (seconds) => runWrk({ binary: wrk.path, url: tally.url, connections: connections.spend, seconds, scriptPath: wrkScript('spend.lua'), env: { ...env, WRK_RUN: `ab-${Date.now().toString(36)}-${wrkRuns++}` } })];
+    }
+    const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts, serviceKey });
+    return [load.connections, (seconds) => runLoad({ ...load, url: tally.url, seconds })];
+  };
   const databaseSide = { url: database.url, postmasterPid: database.postmasterPid };
-  const [sideA, sideB] = processes.map((tally, i) => createLoadSide([a, b][i].label, createSliceMonitor(tally.pid, databaseSide, ''), { ...load, url: tally.url }));
+  const [sideA, sideB] = processes.map((tally, i) => createLoadSide([a, b][i].label, createSliceMonitor(tally.pid, databaseSide, ''), ...loadOn(tally)));
   log(`${loadName}: ${a.label} against ${b.label}, ${seconds} s each, ${database.label}`);
   const [resultA, resultB] = await interleave(sideA, sideB, { seconds, warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 3), rounds, log });
   log(describe(a, resultA, processes[0]));
   log(describe(b, resultB, processes[1]));
   log(`${b.label} / ${a.label}: ${(resultB.requestsPerSecond / resultA.requestsPerSecond).toFixed(3)} × req/s, ${(resultB.latencyMs.p99 / resultA.latencyMs.p99).toFixed(3)} × p99`);
 } finally {
+  for (const cleanUp of cleanUps) cleanUp();
   for (const tally of processes) await tally.stop().catch(() => null);
   await database.stop();
   for (const dir of exported) rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { interleave } from './interleave.js';
+import { runLoad } from './load.js';
 import { createLoadSide } from './load-side.js';
 import { createPgbenchSide } from './pgbench-side.js';
 import { createSliceMonitor } from './slice-monitor.js';
@@ -9,6 +10,7 @@ import type { Settings } from './settings.js';
 import { FUNDED_ACCOUNTS } from './targets.js';
 import type { TallyClient } from './tally-client.js';
 import type { TallyProcess } from './tally-process.js';
+import { runWrk, wrkScript } from './wrk.js';
 
 export interface BenchContextOptions {
   settings: Settings;
@@ -21,6 +23,8 @@ export interface BenchContextOptions {
   webhookSecret: string;
   fundedAccounts: string[];
   pgbench: string;
+  /** The wrk binary, for loads that use it (undefined: none of this run's scenarios does). */
+  wrk?: string;
   baselineDir: string;
   log(line: string): void;
 }
@@ -41,7 +45,15 @@ export function createBenchContext(options: BenchContextOptions): BenchContext {
     fundedAccounts: options.fundedAccounts,
     log,
     // Tally's pool leaves application_name empty; pgbench names itself.
-    tallyLoad: (label, load) => createLoadSide(label, createSliceMonitor(tally.pid, database, ''), { ...load, url: tally.url }),
+    tallyLoad: (label, load) => createLoadSide(label, createSliceMonitor(tally.pid, database, ''), load.connections, (seconds) => runLoad({ ...load, url: tally.url, seconds })),
+    tallyWrkLoad: (label, load) => {
+      if (!options.wrk) throw new Error('tallyWrkLoad: the bench did not look for wrk (findWrk) before this run');
+      const binary = options.wrk;
+      let runs = 0;
+      return createLoadSide(label, createSliceMonitor(tally.pid, database, ''), load.connections, (seconds) =>
+        runWrk({ binary, url: tally.url, seconds, connections: load.connections, scriptPath: wrkScript(load.script), env: { ...load.env, WRK_RUN: `${options.runId}-${load.script}-${runs++}` } }),
+      );
+    },
     pgbench: (script, clients) =>
       createPgbenchSide(`${script}.pgbench`, createSliceMonitor(tally.pid, database, 'pgbench'), {
         binary: options.pgbench,

@@ -1,5 +1,5 @@
 import type { Side } from './interleave.js';
-import { runLoad, summarizeLoad, type LoadOptions, type LoadRun } from './load.js';
+import { summarizeLoad, type LoadRun, type LoadRunner } from './load.js';
 import type { MeasuredLoad } from './scenarios/scenario.js';
 import type { createSliceMonitor } from './slice-monitor.js';
 
@@ -8,8 +8,8 @@ export type LoadSide = Side<MeasuredLoad> & {
   readonly measuring: boolean;
 };
 
-/** Autocannon load on Tally as one side of a comparison. */
-export function createLoadSide(label: string, monitor: ReturnType<typeof createSliceMonitor>, options: Omit<LoadOptions, 'seconds'>): LoadSide {
+/** A load on Tally (autocannon's or wrk's, over `connections`) as one side of a comparison. */
+export function createLoadSide(label: string, monitor: ReturnType<typeof createSliceMonitor>, connections: number, run: LoadRunner): LoadSide {
   const runs: LoadRun[] = [];
   let measuring = false;
   return {
@@ -18,18 +18,18 @@ export function createLoadSide(label: string, monitor: ReturnType<typeof createS
       return measuring;
     },
     async warmUp(seconds) {
-      await runLoad({ ...options, seconds });
+      await run(seconds);
     },
     async measure(seconds) {
       measuring = true;
       try {
-        runs.push(await monitor.watch(() => runLoad({ ...options, seconds })));
+        runs.push(await monitor.watch(() => run(seconds)));
       } finally {
         measuring = false;
       }
     },
     result() {
-      return { ...summarizeLoad(runs, options.connections), ...monitor.observed(), sliceRequestsPerSecond: runs.map((run) => Math.round(Object.values(run.statusCodes).reduce((a, b) => a + b, 0) / run.durationSeconds)) };
+      return { ...summarizeLoad(runs, connections), ...monitor.observed(), sliceRequestsPerSecond: runs.map((run) => Math.round(Object.values(run.statusCodes).reduce((a, b) => a + b, 0) / run.durationSeconds)) };
     },
   };
 }

@@ -9,9 +9,10 @@ export interface LoadOptions {
   headers?: Record<string, string>;
 }
 
-/** One autocannon run, raw: every response's latency is kept so that runs combine exactly. */
+/** One load run (autocannon's or wrk's), raw: every response's latency is kept so that runs combine exactly. */
 export interface LoadRun {
   durationSeconds: number;
+  /** Responses by status ("200"), or by class of status ("2xx", "4xx/5xx") when that is all the tool tells. */
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
@@ -33,6 +34,9 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
 }
+
+/** Runs a load for `seconds`. */
+export type LoadRunner = (seconds: number) => Promise<LoadRun>;
 
 /** One autocannon run, in this process (never in Tally's), over keep-alive connections to 127.0.0.1. */
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
@@ -60,7 +64,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
 export function summarizeLoad(runs: LoadRun[], connections: number): LoadResult {
   const statusCodes: Record<string, number> = {};
   for (const run of runs) for (const [code, n] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
-  const count = (test: (code: number) => boolean) => Object.entries(statusCodes).reduce((sum, [code, n]) => (test(Number(code)) ? sum + n : sum), 0);
+  const count = (test: (status: string) => boolean) => Object.entries(statusCodes).reduce((sum, [status, n]) => (test(status) ? sum + n : sum), 0);
   const latencies = Float64Array.from(runs.flatMap((run) => run.latenciesMs)).sort();
   const at = (q: number) => (latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]) : NaN);
   const durationSeconds = runs.reduce((sum, run) => sum + run.durationSeconds, 0);
@@ -72,8 +76,8 @@ export function summarizeLoad(runs: LoadRun[], connections: number): LoadResult 
     requestsPerSecond: responses / durationSeconds,
     latencyMs: { mean: round(latencies.reduce((sum, v) => sum + v, 0) / latencies.length), p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
     statusCodes,
-    non2xx: count((code) => code < 200 || code >= 300),
-    status5xx: count((code) => code >= 500),
+    non2xx: count((status) => !status.startsWith('2')),
+    status5xx: count((status) => status.startsWith('5') || status.includes('5xx')),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
     timeouts: runs.reduce((sum, run) => sum + run.timeouts, 0),
   };

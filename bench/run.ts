@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createBenchContext } from './bench-context.js';
 import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { findPgbench, loadBaselineSchema, PgbenchMissing } from './pgbench.js';
+import { findWrk, WrkMissing } from './wrk.js';
 import { formatTable, writeResults } from './report.js';
 import { allScenarios } from './scenarios/all-scenarios.js';
 import type { Row, ScenarioOutcome } from './scenarios/scenario.js';
@@ -38,13 +39,15 @@ function cleanUp(): Promise<void> {
 
 async function main(settings: Settings): Promise<number> {
   const pgbench = findPgbench(settings.pgbench);
+  // Only the spend scenario loads Tally with wrk (the others with autocannon, in this process).
+  const wrk = settings.scenarios.includes('spend') ? findWrk(settings.wrk) : undefined;
   const baselineDir = settings.baselineDir ?? join(BENCH_DIR, 'baselines');
   const runId = Date.now().toString(36);
   const loadAverageAtStart = os.loadavg();
   const source = readSourceState();
   const adminKey = `bench_admin_${randomBytes(18).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
-  log(`bench ${runId}: ${settings.scenarios.join(', ')}; ${settings.seconds} s each after ${settings.warmupSeconds} s of warm-up; ${pgbench.version}`);
+  log(`bench ${runId}: ${settings.scenarios.join(', ')}; ${settings.seconds} s each after ${settings.warmupSeconds} s of warm-up; ${pgbench.version}${wrk ? `; ${wrk.version}` : ''}`);
   log(`source: ${source.commit?.slice(0, 7) ?? 'unknown commit'}${source.changedFiles?.length ? ` + ${source.changedFiles.length} changed file(s) in src/ and prisma/` : ''}`);
 
   database = await openBenchDatabase(settings.databaseUrl, log);
@@ -66,7 +69,7 @@ async function main(settings: Settings): Promise<number> {
   log(`Tally: pid ${tally.pid} at ${tally.url}, ${atStart?.rssMb.toFixed(0)} MB resident`);
   const client = new TallyClient(tally.url, adminKey);
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: `bench ${runId}`, role: 'service' })).body.secret as string;
-  const context = createBenchContext({ settings, runId, databaseUrl: database.url, postmasterPid: database.postmasterPid, tally, client, serviceKey, webhookSecret, fundedAccounts, pgbench: pgbench.path, baselineDir, log });
+  const context = createBenchContext({ settings, runId, databaseUrl: database.url, postmasterPid: database.postmasterPid, tally, client, serviceKey, webhookSecret, fundedAccounts, pgbench: pgbench.path, wrk: wrk?.path, baselineDir, log });
 
   const outcomes: Record<string, ScenarioOutcome & { error?: string }> = {};
   const rows: Row[] = [];
@@ -111,6 +114,7 @@ async function main(settings: Settings): Promise<number> {
     source,
     database: { label: database.label, serverVersion: database.serverVersion, embedded: !settings.databaseUrl },
     pgbench: pgbench.version,
+    wrk: wrk?.version,
     settings: { ...settings, databaseUrl: settings.databaseUrl ? '(set)' : undefined, fundedAccounts: FUNDED_ACCOUNTS, fundedCredits: FUNDED_CREDITS, connections },
     targets,
     scenarios: outcomes,
@@ -156,7 +160,7 @@ async function runBounded(): Promise<number> {
   try {
     return await main(settings);
   } catch (error) {
-    if (error instanceof PgbenchMissing) log(error.message);
+    if (error instanceof PgbenchMissing || error instanceof WrkMissing) log(error.message);
     else log(`the bench failed: ${error instanceof Error ? error.stack : error}`);
     if (tally) log(`Tally's last output:\n${tally.outputTail().slice(-4000)}`);
     return 1;

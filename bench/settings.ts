@@ -15,6 +15,8 @@ export interface Settings {
   tallyNodeArgs: string[];
   /** pgbench to use instead of the one found on PATH (BENCH_PGBENCH). */
   pgbench?: string;
+  /** wrk to use instead of the one found on PATH (BENCH_WRK). */
+  wrk?: string;
   /** Where the .pgbench files and baseline-schema.sql are (BENCH_BASELINE_DIR). */
   baselineDir?: string;
 }
@@ -36,6 +38,7 @@ export function readSettings(env: Record<string, string | undefined> = process.e
     // Tally's own runtime flags (npm start and the Dockerfile use the same), then any extra ones.
     tallyNodeArgs: [...RUNTIME_NODE_FLAGS, ...(env.BENCH_TALLY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
     pgbench: env.BENCH_PGBENCH || undefined,
+    wrk: env.BENCH_WRK || undefined,
     baselineDir: env.BENCH_BASELINE_DIR || undefined,
   };
 }

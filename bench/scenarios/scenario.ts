@@ -47,6 +47,8 @@ export interface BenchContext {
   fundedAccounts: string[];
   /** Autocannon load on Tally (a unique Idempotency-Key per request is the scenario's job). */
   tallyLoad(label: string, options: Omit<LoadOptions, 'url' | 'seconds'>): LoadSide;
+  /** wrk load on Tally, as light a client as pgbench: a script of bench/wrk/ and what it reads (WRK_RUN is set per run). */
+  tallyWrkLoad(label: string, load: { connections: number; script: string; env: Record<string, string> }): LoadSide;
   /** A shared baseline script run by pgbench on the same server. */
   pgbench(script: 'spend' | 'hot', clients: number): Side<MeasuredBaseline>;
   /** Warms both sides up, then measures them in alternating slices, `seconds` each in all. */

@@ -1,12 +1,16 @@
 import { connections, targets } from '../targets.js';
 import { formatMs, formatRate, type Scenario } from './scenario.js';
-import { spendLoad } from './spend-load.js';
+import { withSpendWrkLoad } from './spend-load.js';
 
-/** 1 credit spent on a random funded account per request, 32 connections, against spend.pgbench. */
+/**
+ * 1 credit spent on a random funded account per request, 32 connections, against spend.pgbench. The
+ * load comes from wrk, a client in C like pgbench: on two shared cores, autocannon's own CPU per
+ * request (about 150 µs, against pgbench's 5) was taken from Tally and PostgreSQL.
+ */
 export const spendScenario: Scenario = {
   name: 'spend',
   async run(context) {
-    const [tally, baseline] = await context.compare(context.tallyLoad('Tally spend', spendLoad(context)), context.pgbench('spend', connections.spend));
+    const [tally, baseline] = await withSpendWrkLoad(context, 'Tally spend (wrk)', (load) => context.compare(load, context.pgbench('spend', connections.spend)));
     const ratio = tally.requestsPerSecond / baseline.tps;
     const latencyRatio = tally.latencyMs.p99 / baseline.meanLatencyMs;
     const failures = tally.non2xx + tally.errors;
