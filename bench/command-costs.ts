@@ -11,7 +11,7 @@ import { openBenchDatabase } from './bench-database.js';
 import { statFields } from './process-stats.js';
 import { seedFundedAccounts } from './seed.js';
 
-const BATCH = 16;
+const BATCH = Number(process.env.COSTS_BATCH ?? 16);
 const BATCHES = Number(process.env.COSTS_BATCHES ?? 400);
 const ROUNDS = 3;
 
