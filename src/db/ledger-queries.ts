@@ -23,7 +23,7 @@ export interface StoredClaim {
 type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string };
 type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string };
 
-type RevocationJson = { account_id: string; grant_id: string; key: string; requested: number };
+type RevocationJson = { account_id: string; grant_id: string; key: string; requested: string | null; revoked: string | null };
 
 interface LoadedRow {
   now: Date;
@@ -65,12 +65,19 @@ const LOAD = preparedStatement(
           FROM grants WHERE source_key = ANY($2::text[])) s) AS granted`,
 );
 
-// Sent only by a batch that revokes (rare): the spend path's load stays as it is.
+// Sent only by a batch that revokes or restores (rare): the spend path's load stays as it is.
 const REVOCATIONS = preparedStatement(
   'tally_ledger_revocations',
   `SELECT account_id, grant_id, metadata->>'revocationKey' AS key,
-          (metadata->>'requested')::bigint AS requested
+          (metadata->>'requested')::bigint AS requested, (metadata->>'revoked')::bigint AS revoked
    FROM ledger_entries WHERE kind = 'adjustment' AND metadata->>'revocationKey' = ANY($1::text[])`,
+);
+
+// Sent only by a batch that restores: the grants given back to, which the load leaves out once
+// nothing is left of them.
+const NAMED_GRANTS = preparedStatement(
+  'tally_ledger_named_grants',
+  `SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE id = ANY($1::text[])`,
 );
 
 const WRITE = preparedStatement(
@@ -106,7 +113,7 @@ const WRITE = preparedStatement(
      SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-const STATEMENTS = [LOCK, LOAD, REVOCATIONS, WRITE];
+const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE];
 
 /**
  * How the batch's transaction plans its statements. Left to choose, PostgreSQL re-plans the write
@@ -133,7 +140,8 @@ const KEYED_PLANS = [
  * is a statement of its own, so its snapshot is taken after the locks are held and sees every change
  * committed before them. It returns the accounts' grants with credits left (or that a loaded hold may
  * give credits back to), their active holds and the named ones, the grants already made for the given
- * source keys, the revocations already written for the given revocation keys, the idempotency records
+ * source keys, the revocations already written for the given revocation keys, the named grants (those
+ * a restoration gives back to, however little is left of them), the idempotency records
  * of the given keys, and the database's clock.
  *
  * Idempotency needs no claim of its own: a key belongs to one request, so to one account, and a
@@ -148,19 +156,26 @@ export async function openBatch(
   sourceKeys: string[],
   holdIds: string[],
   revocationKeys: string[],
+  grantIds: string[],
 ) {
   const preparing = ensurePrepared(client, STATEMENTS);
   if (preparing) await preparing;
   const results = (await client.query(
     `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}` +
-      (revocationKeys.length ? `; ${execute(REVOCATIONS, [revocationKeys])}` : ''),
+      (revocationKeys.length ? `; ${execute(REVOCATIONS, [revocationKeys])}` : '') +
+      (grantIds.length ? `; ${execute(NAMED_GRANTS, [grantIds])}` : ''),
   )) as unknown as Array<Result<unknown>>;
+  const namedGrants = grantIds.length ? (results.pop() as Result<GrantJson>).rows : [];
   const revocationResult = revocationKeys.length ? (results.pop() as Result<RevocationJson>) : { rows: [] };
   const [lockResult, loadResult] = results.slice(-2) as [Result<{ id: string }>, Result<LoadedRow>];
   const locked = new Set(lockResult.rows.map((r) => r.id));
   const row = loadResult.rows[0];
   const accounts = new Map<string, AccountState>([...locked].map((id) => [id, { id, grants: [], holds: [] }]));
   for (const g of row.grants) accounts.get(g.account_id)?.grants.push(toGrant(g));
+  for (const g of namedGrants) {
+    const account = accounts.get(g.account_id);
+    if (account && !account.grants.some((loaded) => loaded.id === g.id)) account.grants.push(toGrant(g));
+  }
   for (const h of row.holds) accounts.get(h.account_id)?.holds.push(toHold(h));
   const granted = new Map<string, GrantResult['grant']>();
   for (const g of row.granted) {
@@ -170,7 +185,7 @@ export async function openBatch(
   const existing = new Map(row.existing.map((claim) => [claim.key, claim]));
   const holdAccounts = new Map(row.holds.map((h) => [h.id, h.account_id]));
   const revocations = new Map<string, PastRevocation>(
-    revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested) }]),
+    revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested ?? 0), revoked: Number(v.revoked ?? 0) }]),
   );
   return { now: new Date(row.now), accounts, holdAccounts, granted, revocations, existing };
 }

@@ -7,6 +7,8 @@ import { invalidRequest } from './http/stripe-error.js';
 import { closeDispute } from './payments/close-dispute.js';
 import { getDispute } from './payments/dispute-routes.js';
 import { openDispute } from './payments/open-dispute.js';
+import { failRefund } from './payments/fail-refund.js';
+import { getRefund } from './payments/refund-routes.js';
 
 const advanceBody = z.object({ seconds: z.coerce.number().int().min(0) });
 const webhookBody = z.object({ url: z.string().url().optional() });
@@ -48,6 +50,8 @@ export function controlRoutes(app: FastifyInstance, ctx: SimulatorContext, failu
     const { won } = parse(closeDisputeBody, request.body);
     return closeDispute(ctx, getDispute(ctx, request.params.id), won);
   });
+
+  app.post<{ Params: { id: string } }>('/_simulator/refunds/:id/fail', async (request) => failRefund(ctx, getRefund(ctx, request.params.id)));
 
   app.get('/_simulator/deliveries', async () => ({ pending: ctx.delivery.pendingCount() }));
 

@@ -13,6 +13,8 @@ import { portalPageRoutes } from './pages/portal-page-routes.js';
 import { closeDispute } from './payments/close-dispute.js';
 import { getDispute } from './payments/dispute-routes.js';
 import { openDispute } from './payments/open-dispute.js';
+import { failRefund } from './payments/fail-refund.js';
+import { getRefund } from './payments/refund-routes.js';
 import { Store } from './store.js';
 
 export interface SimulatorOptions {
@@ -43,6 +45,8 @@ export interface StripeSimulator {
   openDispute(chargeId: string, amount?: number): Promise<string>;
   /** Closes a dispute that needs a response as `won` or `lost`. */
   closeDispute(disputeId: string, won: boolean): Promise<void>;
+  /** A succeeded refund fails (the card's bank refused it): `refund.failed`, and the money stays with the merchant. */
+  failRefund(refundId: string): Promise<void>;
   failNext(rule: FailureRule): void;
   pendingDeliveries(): number;
   flushDeliveries(): Promise<void>;
@@ -110,6 +114,9 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
     },
     async closeDispute(disputeId, won) {
       closeDispute(ctx, getDispute(ctx, disputeId), won);
+    },
+    async failRefund(refundId) {
+      failRefund(ctx, getRefund(ctx, refundId));
     },
     failNext: (rule) => failures.add(rule),
     pendingDeliveries: () => ctx.delivery.pendingCount(),

@@ -388,7 +388,9 @@ export interface Refund {
   reason: RefundReason | null;
   receipt_number: null;
   source_transfer_reversal: null;
-  status: 'succeeded';
+  status: 'succeeded' | 'failed';
+  /** Set when the refund failed. */
+  failure_reason?: string;
   transfer_reversal: null;
 }
 

@@ -69,9 +69,14 @@ t.test('the ledger reads rows by key, even with plans made while the tables were
   const key = (op: string) => ({ key: newId('key'), operation: op, fingerprint: op });
 
   // The connection prepares and plans its statements now, against tables of a row or two.
-  await run(pool, [{ command: { type: 'grant', accountId: 'acct-a', amount: 1000, source: 'test' } }]);
+  const [granted] = await run(pool, [{ command: { type: 'grant', accountId: 'acct-a', amount: 1000, source: 'test' } }]);
+  const grantId = (granted as { value: { grant: { id: string } } }).value.grant.id;
   const [first] = await run(pool, [{ command: { type: 'hold', accountId: 'acct-a', amount: 10, expiresInSeconds: 600 }, idempotency: key('hold') }]);
   await run(pool, [{ command: { type: 'capture', holdId: (first as { value: { hold: { id: string } } }).value.hold.id, amount: 5 }, idempotency: key('capture') }]);
+  // A refund's revocation and, the refund failed, its restoration: the statements only they send.
+  const revocation = (refund: string) => ({ accountId: 'acct-a', grantId, revocationKey: `refund:${refund}:${grantId}`, reason: 'test' });
+  await run(pool, [{ command: { type: 'revoke', amount: 1, ...revocation('re_1') } }]);
+  await run(pool, [{ command: { type: 'restore', ...revocation('re_1') } }]);
 
   // Then the tables grow.
   await grow(pool);
@@ -82,8 +87,10 @@ t.test('the ledger reads rows by key, even with plans made while the tables were
     { command: { type: 'spend', accountId: 'acct-a', amount: 1 }, idempotency: key('spend') },
   ]);
   await run(pool, [{ command: { type: 'capture', holdId: (hold as { value: { hold: { id: string } } }).value.hold.id, amount: 4 }, idempotency: key('capture') }]);
+  await run(pool, [{ command: { type: 'revoke', amount: 1, ...revocation('re_2') } }]);
+  await run(pool, [{ command: { type: 'restore', ...revocation('re_2') } }]);
   const batches = texts.filter((text) => text.includes('EXECUTE tally_ledger_'));
-  t.equal(batches.length, 4, 'two round trips per batch');
+  t.equal(batches.length, 8, 'two round trips per batch');
 
   // Each round trip again, explained on the same connection, in a transaction that is rolled back.
   const client = await pool.connect();
@@ -107,7 +114,7 @@ t.test('the ledger reads rows by key, even with plans made while the tables were
   }
   t.same(
     [...new Set(explained.map((e) => e.statement))].sort(),
-    ['tally_ledger_load', 'tally_ledger_lock', 'tally_ledger_write'],
+    ['tally_ledger_load', 'tally_ledger_lock', 'tally_ledger_named_grants', 'tally_ledger_revocations', 'tally_ledger_write'],
     'every ledger statement explained',
   );
   for (const { statement, plan } of explained) t.same(unkeyedReads(plan), [], `${statement} reads by key`);

@@ -71,3 +71,73 @@ t.test('the same revocation from two Tally processes at once, many times: one en
   t.same((await adjustments(one, 'acct_twice')).map((r) => r.amount), [-25]);
   t.equal(await available(one, 'acct_twice'), 75);
 });
+
+const restore = (ctx: TestApp, accountId: string, grantId: string, revocationKey: string) =>
+  ctx.app.ledger.restore({ accountId, grantId, revocationKey, reason: 'refund failed', metadata: { stripeRefundId: 're_x' } });
+
+t.test('a restoration gives back what the revocation took, not what it asked for, once', async (t) => {
+  const ctx = await build(t);
+  const grantId = await funded(ctx, 'acct_back', 100);
+  await ctx.app.ledger.spend({ accountId: 'acct_back', amount: 30 }, { key: key(), operation: 'spend', fingerprint: 'x' });
+  await ctx.app.ledger.revoke({ accountId: 'acct_back', grantId, amount: 100, revocationKey: 'refund:re_f:g', reason: 'refunded' });
+  t.equal(await available(ctx, 'acct_back'), 0);
+
+  const first = await restore(ctx, 'acct_back', grantId, 'refund:re_f:g');
+  t.match(first.value, { type: 'restore', grantId, restored: 70, available: 70 }, 'the 70 taken come back; the 30 spent stay spent');
+  t.ok(first.value.entryId);
+  const again = await restore(ctx, 'acct_back', grantId, 'refund:re_f:g');
+  t.match(again.value, { entryId: null, restored: 0, available: 70 }, 'the same restoration again writes nothing');
+  t.same(
+    (await adjustments(ctx, 'acct_back')).map((r) => [r.amount, r.metadata.revocationKey, r.metadata.restored ?? r.metadata.revoked]),
+    [[-70, 'refund:re_f:g', 70], [70, 'restore:refund:re_f:g', 70]],
+    'two adjustment entries: the revocation and its restoration',
+  );
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_back')).available), 70, 'the ledger sums to the balance');
+  const { rows } = await ctx.database.pool.query('SELECT remaining FROM grants WHERE id = $1', [grantId]);
+  t.equal(Number(rows[0].remaining), 70, 'the grant has them again, though the load had left it out with nothing left');
+
+  t.match((await ctx.app.ledger.revoke({ accountId: 'acct_back', grantId, amount: 100, revocationKey: 'refund:re_f:g', reason: 'refunded' })).value, { entryId: null, revoked: 0 }, 'the revocation again takes nothing');
+  t.equal(await available(ctx, 'acct_back'), 70);
+});
+
+t.test('a restoration that comes first is recorded, and the revocation that comes after takes nothing', async (t) => {
+  const ctx = await build(t);
+  const grantId = await funded(ctx, 'acct_early', 100);
+  t.match((await restore(ctx, 'acct_early', grantId, 'refund:re_e:g')).value, { restored: 0, available: 100 });
+  t.match((await ctx.app.ledger.revoke({ accountId: 'acct_early', grantId, amount: 100, revocationKey: 'refund:re_e:g', reason: 'refunded' })).value, { entryId: null, revoked: 0, available: 100 });
+  t.same((await adjustments(ctx, 'acct_early')).map((r) => [r.amount, r.metadata.revocationKey]), [[0, 'restore:refund:re_e:g']]);
+  t.equal(await available(ctx, 'acct_early'), 100);
+});
+
+t.test('credits given back to a grant that has expired meanwhile are not given', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_exp', {});
+  const { value } = await ctx.app.ledger.grant({ accountId: 'acct_exp', amount: 100, source: 'stripe_checkout', expiresAt: new Date(Date.now() + 1500) });
+  const grantId = value.grant.id;
+  await ctx.app.ledger.revoke({ accountId: 'acct_exp', grantId, amount: 40, revocationKey: 'refund:re_x:g', reason: 'refunded' });
+  await new Promise((resolve) => setTimeout(resolve, 1600));
+  t.match((await restore(ctx, 'acct_exp', grantId, 'refund:re_x:g')).value, { restored: 0, available: 0 }, 'they would have expired with the grant');
+  const sum = await ledgerSum(ctx.database, 'acct_exp');
+  t.equal(Number(sum.available), 0, 'the ledger sums to the balance, the expiry of the other 60 included');
+});
+
+t.test('a revocation and its restoration from two Tally processes at once: whatever the order, the credits end where they were', async (t) => {
+  const one = await build(t);
+  const two = await build(t, { databaseUrl: one.databaseUrl });
+  const grantIds = await Promise.all(Array.from({ length: 10 }, (_, i) => funded(one, `acct_race_${i}`, 100)));
+  await Promise.all(
+    grantIds.flatMap((grantId, i) => {
+      const revocationKey = `refund:re_race_${i}:${grantId}`;
+      const accountId = `acct_race_${i}`;
+      const [first, second] = i % 2 ? [one, two] : [two, one];
+      return [
+        first.app.ledger.revoke({ accountId, grantId, amount: 60, revocationKey, reason: 'refunded' }),
+        restore(second, accountId, grantId, revocationKey),
+      ];
+    }),
+  );
+  for (let i = 0; i < 10; i++) {
+    t.equal(await available(one, `acct_race_${i}`), 100, `account ${i}: all 100 there`);
+    t.equal(Number((await ledgerSum(one.database, `acct_race_${i}`)).available), 100);
+  }
+});

@@ -249,3 +249,26 @@ t.test('disputes can be opened and closed over HTTP', async (t) => {
   t.equal((await post('/_simulator/disputes/dp_missing/close', { won: true })).status, 404);
   t.equal((await post('/_simulator/disputes', { charge: charges[0]!.id, amount: 0 })).status, 400);
 });
+
+t.test('a refund that fails: status failed, the charge no longer refunded, refund.failed and charge.refund.updated sent', async (t) => {
+  const { stripe, simulator, url } = await startSimulator(t);
+  const { charges } = await paidCharge(stripe, (id) => simulator.pay(id));
+  const refund = await stripe.refunds.create({ charge: charges[0]!.id, amount: 600 });
+  t.equal((await stripe.charges.retrieve(charges[0]!.id)).amount_refunded, 600);
+
+  const failed = await fetch(`${url}/_simulator/refunds/${refund.id}/fail`, { method: 'POST' });
+  t.equal(failed.status, 200);
+  t.match(await stripe.refunds.retrieve(refund.id), { status: 'failed', failure_reason: 'expired_or_canceled_card' });
+  t.match(await stripe.charges.retrieve(charges[0]!.id), { amount_refunded: 0, refunded: false }, 'the money stayed with the merchant');
+  const events = await eventsOf(stripe, ['refund.failed', 'charge.refund.updated']);
+  t.same(events.map((e) => [e.type, (e.data.object as Stripe.Refund).id, (e.data.object as Stripe.Refund).status]), [
+    ['refund.failed', refund.id, 'failed'],
+    ['charge.refund.updated', refund.id, 'failed'],
+  ]);
+  t.same(events[0]!.data.previous_attributes, { status: 'succeeded' });
+
+  t.equal((await fetch(`${url}/_simulator/refunds/${refund.id}/fail`, { method: 'POST' })).status, 400, 'a failed refund cannot fail again');
+  t.equal((await fetch(`${url}/_simulator/refunds/re_missing/fail`, { method: 'POST' })).status, 404);
+  const again = await stripe.refunds.create({ charge: charges[0]!.id });
+  t.equal(again.amount, 1000, 'the whole charge can be refunded again');
+});

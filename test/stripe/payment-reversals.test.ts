@@ -105,6 +105,57 @@ t.test('a refund heard of before the payment: the checkout is fulfilled first, t
   t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, requested: 500 }]);
 });
 
+t.test('a refund that fails gives back what it took, once; a later charge.refunded takes nothing again', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { paymentIntent, charge } = await paidPack(ctx);
+  await ctx.call('POST', '/v1/accounts/acct_buyer/spend', { amount: 100 }, { 'idempotency-key': key(), key: ctx.serviceKey });
+  const refund = await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'refunded: the 400 left taken back');
+
+  await ctx.simulator.failRefund(refund.id);
+  await settled(ctx);
+  t.equal((await ctx.stripe.refunds.retrieve(refund.id)).status, 'failed');
+  t.equal(await available(ctx, 'acct_buyer'), 400, 'the refund failed: the 400 it took are back');
+  const [grant] = await grantsOf(ctx, 'acct_buyer');
+  t.same(await adjustments(ctx, 'acct_buyer'), [
+    { amount: -400, requested: 500, key: `refund:${refund.id}:${grant.id}` },
+    { amount: 400, requested: undefined, key: `restore:refund:${refund.id}:${grant.id}` },
+  ]);
+
+  // Stripe redelivering refund.failed, sending refund.updated, or charge.refunded again: nothing moves.
+  const failed = await ctx.stripe.refunds.retrieve(refund.id);
+  for (const type of ['refund.failed', 'refund.updated'] as const) t.equal((await postEvent(ctx, signedEvent(ctx.stripe, type, failed))).statusCode, 200);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', await ctx.stripe.charges.retrieve(charge.id)))).statusCode, 200);
+  await settled(ctx);
+  t.equal((await adjustments(ctx, 'acct_buyer')).length, 2);
+  t.equal(await available(ctx, 'acct_buyer'), 400);
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_buyer')).available), 400, 'the ledger sums to the balance');
+  t.ok(ctx.logs.some((line) => line.includes('gave back the credits of a refund that failed')));
+});
+
+t.test('a refund whose failure is heard of before the refund itself takes nothing', async (t) => {
+  const ctx = await build(t); // not listening: events are posted by hand, failure first
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session))).statusCode, 200);
+  await settled(ctx);
+  const refund = await ctx.stripe.refunds.create({ payment_intent: session.payment_intent as string });
+  const refundedCharge = (await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string })).data[0]!;
+  await ctx.simulator.failRefund(refund.id);
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'refund.failed', await ctx.stripe.refunds.retrieve(refund.id)))).statusCode, 200);
+  await settled(ctx);
+  // The charge as the refund left it, before the failure: it lists the refund, which is failed by now.
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', refundedCharge))).statusCode, 200);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'the credits never left');
+  const [grant] = await grantsOf(ctx, 'acct_buyer');
+  t.same(await adjustments(ctx, 'acct_buyer'), [{ amount: 0, requested: undefined, key: `restore:refund:${refund.id}:${grant.id}` }], 'the restoration is recorded, for nothing');
+});
+
 t.test("a refunded bill takes its credits back; a payment that is no checkout of Tally's is left alone", async (t) => {
   const ctx = await build(t, { listen: true });
   await account(ctx);

@@ -44,8 +44,31 @@ export class PaymentReversals {
     for (const { grantId, credits } of paid.grants) {
       const shares = creditShares(credits, paid.amount, refunds.map((refund) => refund.amount));
       for (const [i, refund] of refunds.entries()) {
-        await this.revoke(paid, grantId, shares[i], `refund:${refund.id}:${grantId}`, 'payment refunded', { stripeRefundId: refund.id, stripeChargeId: charge.id });
+        await this.revoke(paid, grantId, shares[i], refundRevocationKey(refund.id, grantId), 'payment refunded', { stripeRefundId: refund.id, stripeChargeId: charge.id });
       }
+    }
+  }
+
+  /**
+   * `refund.failed` and `refund.updated`: a refund that failed or was canceled returned no money, so
+   * what it took back is given back, to the same grants, once. When this comes before the refund's
+   * revocation (a late `charge.refunded`), the restoration is written first and the revocation then
+   * takes nothing.
+   */
+  async onRefundChanged(refund: Stripe.Refund): Promise<void> {
+    if (RETURNING.has(refund.status ?? '')) return;
+    const paid = await this.creditsPaidBy(refund.payment_intent);
+    if (!paid) return;
+    for (const { grantId } of paid.grants) {
+      const revocationKey = refundRevocationKey(refund.id, grantId);
+      const { value } = await this.ledger.restore({
+        accountId: paid.accountId,
+        grantId,
+        revocationKey,
+        reason: `refund ${refund.status}`,
+        metadata: { stripeRefundId: refund.id, ...(refund.failure_reason ? { failureReason: refund.failure_reason } : {}), ...paid.purchase },
+      });
+      if (value.entryId !== null) this.logger.info({ accountId: paid.accountId, ...paid.purchase, revocationKey, restored: value.restored }, `gave back the credits of a refund that ${refund.status === 'failed' ? 'failed' : 'was canceled'}`);
     }
   }
 
@@ -123,6 +146,9 @@ export class PaymentReversals {
     };
   }
 }
+
+/** What a refund revokes of one grant, once: the key its restoration undoes too. */
+const refundRevocationKey = (refundId: string, grantId: string) => `refund:${refundId}:${grantId}`;
 
 /** The refunds Stripe lists for `params`, oldest first (Stripe lists the newest first). */
 export async function refundsOldestFirst(stripe: Stripe, params: Stripe.RefundListParams, what: string): Promise<Stripe.Refund[]> {

@@ -104,6 +104,23 @@ export class AccountBook {
     return { entry, revoked };
   }
 
+  /**
+   * Gives `amount` back to a grant that has not expired (what a revocation took from it; never more
+   * than the grant was made with). Records the entry even when nothing is given. Returns the entry
+   * index and how many were given.
+   */
+  restore(accountId: string, grantId: string, amount: number, reason: string, metadata: Record<string, unknown>): { entry: number; restored: number } {
+    const grant = this.grant(grantId);
+    const restored = grant && isLive(grant, this.now) ? Math.min(amount, grant.amount - grant.remaining) : 0;
+    if (grant && restored > 0) {
+      grant.remaining += restored;
+      this.changes.changedGrants.add(grant);
+    }
+    const allocations = restored > 0 ? [{ grantId, amount: restored }] : [];
+    const entry = this.record(accountId, 'adjustment', { amount: restored, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, restored } });
+    return { entry, restored };
+  }
+
   placeHold(hold: Omit<HoldState, 'allocations' | 'status' | 'capturedAmount' | 'settledAt'>): { hold: HoldState; entry: number } | undefined {
     const allocations = this.take(hold.amount);
     if (!allocations) return undefined;

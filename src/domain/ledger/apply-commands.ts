@@ -1,6 +1,6 @@
 import { InsufficientCreditsFailure, NotFoundFailure, TallyError } from '../../errors.js';
 import { AccountBook, type BookChanges } from './account-book.js';
-import type { AccountState, GrantResult, HoldView, HoldState, LedgerCommand, LedgerResult, PastRevocation } from './types.js';
+import { restorationKeyOf, type AccountState, type GrantResult, type HoldView, type HoldState, type LedgerCommand, type LedgerResult, type PastRevocation } from './types.js';
 
 export interface Computed {
   outcome: { ok: true; value: LedgerResult } | { ok: false; error: TallyError };
@@ -111,11 +111,24 @@ function applyOne(
       return ok({ type: 'hold', hold: holdView(placed.hold), entryId: '', available: book.available(), held: book.held() }, placed.entry);
     }
     case 'revoke': {
+      // Revoked before, or already restored (the refund failed before its revocation came): nothing to take.
       const past = state.revocations.get(command.revocationKey);
       if (past) return ok({ type: 'revoke', entryId: null, accountId: past.accountId, grantId: past.grantId, requested: past.requested, revoked: 0, available: book.available() });
+      if (state.revocations.has(restorationKeyOf(command.revocationKey))) {
+        return ok({ type: 'revoke', entryId: null, accountId, grantId: command.grantId, requested: command.amount, revoked: 0, available: book.available() });
+      }
       const { entry, revoked } = book.revoke(accountId, command.grantId, command.amount, command.reason, { ...(command.metadata ?? {}), revocationKey: command.revocationKey });
-      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount });
+      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount, revoked });
       return ok({ type: 'revoke', entryId: '', accountId, grantId: command.grantId, requested: command.amount, revoked, available: book.available() }, entry);
+    }
+    case 'restore': {
+      const key = restorationKeyOf(command.revocationKey);
+      if (state.revocations.has(key)) return ok({ type: 'restore', entryId: null, accountId, grantId: command.grantId, restored: 0, available: book.available() });
+      const taken = state.revocations.get(command.revocationKey)?.revoked ?? 0;
+      const metadata = { ...(command.metadata ?? {}), revocationKey: key, restores: command.revocationKey };
+      const { entry, restored } = book.restore(accountId, command.grantId, taken, command.reason, metadata);
+      state.revocations.set(key, { accountId, grantId: command.grantId, requested: 0, revoked: 0 });
+      return ok({ type: 'restore', entryId: '', accountId, grantId: command.grantId, restored, available: book.available() }, entry);
     }
     case 'capture':
     case 'release': {

@@ -4,7 +4,7 @@ import { HeldConnections } from '../../db/held-connections.js';
 import { Batcher } from '../../lib/batcher.js';
 import { newId } from '../../lib/ids.js';
 import { runLedgerBatch, type LedgerRequest } from './run-ledger-batch.js';
-import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, RevokeCommand, RevokeResult, SpendCommand, SpendResult } from './types.js';
+import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, RestoreCommand, RestoreResult, RevokeCommand, RevokeResult, SpendCommand, SpendResult } from './types.js';
 
 export interface Replayable<R> {
   value: R;
@@ -58,6 +58,11 @@ export class Ledger {
   /** Takes back what is left of a grant's credits, up to `amount`, once per revocation key. */
   revoke(command: Omit<RevokeCommand, 'type'>): Promise<Replayable<RevokeResult>> {
     return this.run({ command: { type: 'revoke', ...command } });
+  }
+
+  /** Gives back what the revocation of `revocationKey` took, once (a refund that failed). */
+  restore(command: Omit<RestoreCommand, 'type'>): Promise<Replayable<RestoreResult>> {
+    return this.run({ command: { type: 'restore', ...command } });
   }
 
   /** Writes the expiry entries that are due on an account (grants and holds past their time). */

@@ -2,7 +2,7 @@ import { ConflictFailure } from '../../errors.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
 import { openBatch, writeAndCommit, type StoredClaim } from '../../db/ledger-queries.js';
 import { applyCommands } from './apply-commands.js';
-import type { Idempotency, LedgerCommand, LedgerResult, Outcome } from './types.js';
+import { restorationKeyOf, type Idempotency, type LedgerCommand, type LedgerResult, type Outcome } from './types.js';
 
 export interface LedgerRequest {
   command: LedgerCommand;
@@ -32,8 +32,10 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       else followers.set(i, leader);
     });
     const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
-    const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' ? [r.command.revocationKey] : []));
-    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys);
+    // A revocation and its restoration each look for both keys; a restoration also needs its grant, however little is left of it.
+    const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' || r.command.type === 'restore' ? [r.command.revocationKey, restorationKeyOf(r.command.revocationKey)] : []));
+    const restoredGrantIds = requests.flatMap((r) => (r.command.type === 'restore' ? [r.command.grantId] : []));
+    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys, restoredGrantIds);
 
     const outcomes: Array<Outcome | undefined> = new Array(requests.length);
     for (const [key, i] of leaders) {

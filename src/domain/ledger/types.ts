@@ -117,7 +117,26 @@ export interface RevokeCommand {
   metadata?: Record<string, unknown>;
 }
 
-export type LedgerCommand = GrantCommand | SpendCommand | HoldCommand | CaptureCommand | ReleaseCommand | SettleCommand | RevokeCommand;
+/**
+ * Gives back what a revocation took (a refund that failed: the money stayed with the merchant), to
+ * the same grant if it has not expired: an `adjustment` entry, written once for good under the
+ * restoration key of the revocation (restorationKeyOf), even when there is nothing to give back. A
+ * restoration written first makes the revocation take nothing when it comes.
+ */
+export interface RestoreCommand {
+  type: 'restore';
+  accountId: string;
+  grantId: string;
+  /** The key of the revocation to undo. */
+  revocationKey: string;
+  reason: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** The key a restoration of `revocationKey` is written under: revocations and restorations share one unique index. */
+export const restorationKeyOf = (revocationKey: string) => `restore:${revocationKey}`;
+
+export type LedgerCommand = GrantCommand | SpendCommand | HoldCommand | CaptureCommand | ReleaseCommand | SettleCommand | RevokeCommand | RestoreCommand;
 
 export interface Idempotency {
   key: string;
@@ -163,11 +182,13 @@ export interface SettleResult {
   entries: number;
 }
 
-/** A revocation already written for its key. */
+/** A revocation (or a restoration) already written for its key. */
 export interface PastRevocation {
   accountId: string;
   grantId: string;
   requested: number;
+  /** Credits it took (0 for a restoration). */
+  revoked: number;
 }
 
 export interface RevokeResult {
@@ -182,6 +203,17 @@ export interface RevokeResult {
   available: number;
 }
 
-export type LedgerResult = GrantResult | SpendResult | HoldResult | SettleResult | RevokeResult;
+export interface RestoreResult {
+  type: 'restore';
+  /** Null when this revocation had been restored before: nothing was written this time. */
+  entryId: string | null;
+  accountId: string;
+  grantId: string;
+  /** Credits given back: what the revocation took, or 0 when the grant has expired or nothing was taken. */
+  restored: number;
+  available: number;
+}
+
+export type LedgerResult = GrantResult | SpendResult | HoldResult | SettleResult | RevokeResult | RestoreResult;
 
 export type Outcome<R = LedgerResult> = { ok: true; value: R; replayed?: boolean } | { ok: false; error: TallyError };

@@ -7,6 +7,7 @@ import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
 import { noSuch } from '../http/stripe-error.js';
+import type { Refund } from '../stripe-objects.js';
 import { refundCharge } from './refund-charge.js';
 
 const createParams = z.strictObject({
@@ -33,9 +34,7 @@ export function refundRoutes(app: FastifyInstance, ctx: SimulatorContext): void 
 
   app.get<{ Params: { id: string } }>('/v1/refunds/:id', async (request) => {
     const params = parseParams(retrieveParams, request.query);
-    const refund = ctx.store.refunds.get(request.params.id);
-    if (!refund) throw noSuch('refund', request.params.id);
-    return expandObject(ctx.store, refund, params.expand);
+    return expandObject(ctx.store, getRefund(ctx, request.params.id), params.expand);
   });
 
   app.get('/v1/refunds', async (request) => {
@@ -48,4 +47,10 @@ export function refundRoutes(app: FastifyInstance, ctx: SimulatorContext): void 
     );
     return listResponse(ctx.store, matching, params, '/v1/refunds');
   });
+}
+
+export function getRefund(ctx: SimulatorContext, id: string): Refund {
+  const refund = ctx.store.refunds.get(id);
+  if (!refund) throw noSuch('refund', id);
+  return refund;
 }
