@@ -14,3 +14,17 @@ export async function advanceCursor(pool: Pool, name: string, position: number):
     [name, position],
   );
 }
+
+/** A cursor's first pass looks this far back: Stripe retries a webhook for about three days. */
+export const FIRST_LOOKBACK_SECONDS = 3 * 86_400;
+
+/**
+ * The window of Stripe's `created` times a cursor's pass reads: from where the last pass got to (the
+ * first looks back FIRST_LOOKBACK_SECONDS) up to `olderThanSeconds` ago. Undefined when there is
+ * nothing new to read yet.
+ */
+export async function cursorWindow(pool: Pool, name: string, olderThanSeconds: number): Promise<{ from: number; until: number } | undefined> {
+  const until = Math.floor(Date.now() / 1000) - olderThanSeconds;
+  const from = (await readCursor(pool, name)) ?? until - FIRST_LOOKBACK_SECONDS;
+  return from > until ? undefined : { from, until };
+}

@@ -60,3 +60,10 @@ export async function dueEvents(pool: Pool, limit: number): Promise<string[]> {
   );
   return rows.map((row) => row.id);
 }
+
+/** Which of these events are stored already (delivered by a webhook, or caught up before). */
+export async function storedEventIds(pool: Pool, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM stripe_events WHERE id = ANY($1::text[])', [ids]);
+  return new Set(rows.map((row) => row.id));
+}

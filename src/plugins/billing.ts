@@ -17,6 +17,7 @@ import { SubscriptionRecords } from '../domain/subscriptions/subscription-record
 import { Subscriptions } from '../domain/subscriptions/subscriptions.js';
 import { StripeEventProcessor } from '../stripe/event-processor.js';
 import { eventHandlers } from '../stripe/handlers/index.js';
+import { reconcileEvents } from '../stripe/reconcile-events.js';
 import { startReconciler } from '../stripe/reconciler.js';
 
 declare module 'fastify' {
@@ -80,6 +81,7 @@ export default fp<BillingOptions>(
         { name: 'checkout reconciliation', run: () => reconcileOpenCheckouts({ pool: app.db.pool, checkouts, logger: app.log }, reconcile) },
         { name: 'renewal reconciliation', run: () => reconcileRenewals({ pool: app.db.pool, prisma: app.db.prisma, stripe, subscriptionEvents, logger: app.log }, reconcile) },
         { name: 'refund reconciliation', run: () => reconcileRefunds({ pool: app.db.pool, stripe, reversals, logger: app.log }, reconcile) },
+        { name: 'event reconciliation', run: () => reconcileEvents({ pool: app.db.pool, stripe, events: processor, logger: app.log }, reconcile) },
       ],
       config.CHECKOUT_RECONCILE_INTERVAL_MS,
       app.log,

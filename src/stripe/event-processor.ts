@@ -60,6 +60,17 @@ export class StripeEventProcessor {
     return isNew;
   }
 
+  /**
+   * Stores an event read from Stripe's API (its webhook never came) and processes it before
+   * returning; false when it was stored already. A handler that fails leaves it to the retry loop,
+   * as for a webhook.
+   */
+  async replay(event: Stripe.Event): Promise<boolean> {
+    const isNew = await this.store.submit({ event, payload: JSON.stringify(event) });
+    if (isNew) await this.work.submit(event);
+    return isNew;
+  }
+
   /** Leases the named events that still need processing (not done, not leased elsewhere), and processes them. */
   async processMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;

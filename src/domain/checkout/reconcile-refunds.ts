@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { advanceCursor, readCursor } from '../../db/reconciler-cursors.js';
+import { advanceCursor, cursorWindow } from '../../db/reconciler-cursors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { ReconcileOptions } from '../../stripe/reconciler.js';
 import { refundsOldestFirst, type PaymentReversals } from './payment-reversals.js';
@@ -14,9 +14,6 @@ export interface RefundReconcilerDependencies {
 }
 
 const CURSOR = 'refunds';
-
-/** The first pass looks this far back: Stripe retries a webhook for about three days. */
-export const FIRST_LOOKBACK_SECONDS = 3 * 86_400;
 
 export interface ReconciledRefunds {
   /** Charges handed to the `charge.refunded` path. */
@@ -34,9 +31,9 @@ export interface ReconciledRefunds {
  * there.
  */
 export async function reconcileRefunds(deps: RefundReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledRefunds> {
-  const until = Math.floor(Date.now() / 1000) - olderThanSeconds;
-  const from = (await readCursor(deps.pool, CURSOR)) ?? until - FIRST_LOOKBACK_SECONDS;
-  if (from > until) return { charges: [] };
+  const window = await cursorWindow(deps.pool, CURSOR, olderThanSeconds);
+  if (!window) return { charges: [] };
+  const { from, until } = window;
   const refunds = await refundsOldestFirst(deps.stripe, { created: { gte: from, lte: until } }, 'list refunds');
   const charges: string[] = [];
   // The window's last second stays in the next window: a refund made later in that same second
