@@ -9,10 +9,10 @@ import type { ReconcileOptions } from './reconciler.js';
 
 /**
  * The events whose loss no other pass makes up for: what they tell comes long after the payment
- * (a dispute closes, a refund fails), so asking Stripe about what was made since a time does not find
+ * (a dispute opens or closes, a refund fails), so asking Stripe about what was made since a time does not find
  * it. Stripe's own list of the events it sent (kept 30 days) does.
  */
-export const CAUGHT_UP_EVENT_TYPES = ['charge.dispute.closed', 'refund.failed', 'refund.updated'];
+export const CAUGHT_UP_EVENT_TYPES = ['charge.dispute.funds_withdrawn', 'charge.dispute.funds_reinstated', 'charge.dispute.closed', 'refund.failed', 'refund.updated'];
 
 const CURSOR = 'events';
 

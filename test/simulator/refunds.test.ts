@@ -186,7 +186,7 @@ t.test('free sessions have no charges; a subscription has its first invoice\'s',
   );
 });
 
-t.test('a dispute opened and closed sends its two events with the right statuses', async (t) => {
+t.test('a dispute opened and closed sends its events, with the money withdrawn at once and reinstated when won', async (t) => {
   const { stripe, simulator } = await startSimulator(t);
   const { charges } = await paidCharge(stripe, (id) => simulator.pay(id));
   const charge = charges[0]!;
@@ -215,17 +215,20 @@ t.test('a dispute opened and closed sends its two events with the right statuses
   const wonId = await simulator.openDispute(other.charges[0]!.id, 500);
   await simulator.closeDispute(wonId, true);
 
-  const events = await eventsOf(stripe, ['charge.dispute.created', 'charge.dispute.closed']);
+  const events = await eventsOf(stripe, ['charge.dispute.*']);
   t.same(
     events.map((e) => [e.type, (e.data.object as Stripe.Dispute).id, (e.data.object as Stripe.Dispute).status]),
     [
       ['charge.dispute.created', lostId, 'needs_response'],
+      ['charge.dispute.funds_withdrawn', lostId, 'needs_response'],
       ['charge.dispute.closed', lostId, 'lost'],
       ['charge.dispute.created', wonId, 'needs_response'],
+      ['charge.dispute.funds_withdrawn', wonId, 'needs_response'],
+      ['charge.dispute.funds_reinstated', wonId, 'won'],
       ['charge.dispute.closed', wonId, 'won'],
     ],
   );
-  t.equal((events[2]!.data.object as Stripe.Dispute).amount, 500);
+  t.equal((events[3]!.data.object as Stripe.Dispute).amount, 500);
 });
 
 t.test('disputes can be opened and closed over HTTP', async (t) => {

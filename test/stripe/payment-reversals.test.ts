@@ -2,7 +2,7 @@ import t from 'tap';
 import { creditShares } from '../../src/domain/checkout/payment-reversals.js';
 import { account, createBill } from '../bills/fixtures.js';
 import { build, key, ledgerSum, signedEvent, type TestApp } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, settled, subscribe } from '../subscriptions/fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, handled, settled, subscribe } from '../subscriptions/fixtures.js';
 import { accountAndPack, grantsOf, openCheckout, postEvent } from './fixtures.js';
 
 const available = async (ctx: TestApp, accountId: string) => (await ctx.call('GET', `/v1/accounts/${accountId}/balance`)).body.available;
@@ -65,23 +65,45 @@ t.test('credits already spent stay spent: a refund takes what is left, and says 
   t.ok(ctx.logs.some((line) => line.includes('already spent, held or expired')), 'the shortfall is logged');
 });
 
-t.test('a dispute lost takes the credits back; one won leaves them', async (t) => {
+t.test('a dispute takes the credits back when the money is withdrawn; lost, they stay taken; won, they come back', async (t) => {
   const ctx = await build(t, { listen: true });
   const lost = await paidPack(ctx);
+  await ctx.call('POST', '/v1/accounts/acct_buyer/spend', { amount: 100 }, { 'idempotency-key': key(), key: ctx.serviceKey });
   const disputeId = await ctx.simulator.openDispute(lost.charge.id);
   await settled(ctx);
-  t.equal(await available(ctx, 'acct_buyer'), 500, 'an open dispute changes nothing yet');
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'the chargeback withdrew the money: the 400 credits left are taken at once');
   await ctx.simulator.closeDispute(disputeId, false);
   await settled(ctx);
-  t.equal(await available(ctx, 'acct_buyer'), 0);
-  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -500, key: new RegExp(`^dispute:${disputeId}:grt_`) }]);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'lost: they stay taken, and nothing more is taken');
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -400, requested: 500, key: new RegExp(`^dispute:${disputeId}:grt_`) }]);
 
   const won = await paidPack(ctx);
   const wonDispute = await ctx.simulator.openDispute(won.charge.id);
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'the second pack is taken back while its dispute is open');
   await ctx.simulator.closeDispute(wonDispute, true);
   await settled(ctx);
-  t.equal(await available(ctx, 'acct_buyer'), 500, 'the second pack keeps its credits');
-  t.equal((await adjustments(ctx, 'acct_buyer')).length, 1);
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'won: the money came back, and so do the credits, once (funds_reinstated and closed both said so)');
+  t.match((await adjustments(ctx, 'acct_buyer')).slice(1), [
+    { amount: -500, key: new RegExp(`^dispute:${wonDispute}:grt_`) },
+    { amount: 500, key: new RegExp(`^restore:dispute:${wonDispute}:grt_`) },
+  ]);
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_buyer')).available), 500, 'the ledger sums to the balance');
+});
+
+t.test('a dispute heard of only when it closed, won, and its withdrawal after it: nothing is taken', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { charge } = await paidPack(ctx);
+  ctx.simulator.setWebhookUrl(undefined);
+  const disputeId = await ctx.simulator.openDispute(charge.id);
+  await ctx.simulator.closeDispute(disputeId, true);
+  const dispute = await ctx.stripe.disputes.retrieve(disputeId);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.dispute.closed', dispute))).statusCode, 200);
+  await handled(ctx);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.dispute.funds_withdrawn', { ...dispute, status: 'needs_response' }))).statusCode, 200);
+  await handled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: 0, key: new RegExp(`^restore:dispute:${disputeId}:grt_`) }], 'the restoration came first, for nothing, and the withdrawal took nothing after it');
 });
 
 t.test('a refund heard of before the payment: the checkout is fulfilled first, then taken back; the late webhook grants nothing', async (t) => {
@@ -131,7 +153,7 @@ t.test('a refund that fails gives back what it took, once; a later charge.refund
   t.equal((await adjustments(ctx, 'acct_buyer')).length, 2);
   t.equal(await available(ctx, 'acct_buyer'), 400);
   t.equal(Number((await ledgerSum(ctx.database, 'acct_buyer')).available), 400, 'the ledger sums to the balance');
-  t.ok(ctx.logs.some((line) => line.includes('gave back the credits of a refund that failed')));
+  t.ok(ctx.logs.some((line) => line.includes('gave back credits: refund failed')));
 });
 
 t.test('a refund whose failure is heard of before the refund itself takes nothing', async (t) => {

@@ -66,6 +66,11 @@ export async function advancePastPeriodEnd(ctx: TestApp, subscriptionId: string)
 /** Waits until the simulator delivered everything (when Tally listens) and Tally processed every event it stored. */
 export async function settled(ctx: TestApp) {
   if (ctx.url) await eventually(async () => ctx.simulator.pendingDeliveries() === 0);
+  await handled(ctx);
+}
+
+/** Every event Tally stored is processed (whatever Stripe still has to deliver). */
+export async function handled(ctx: TestApp) {
   await eventually(async () => {
     const { rows } = await ctx.database.pool.query("SELECT count(*)::int AS n FROM stripe_events WHERE status IN ('pending', 'failed')");
     return rows[0].n === 0;

@@ -59,29 +59,48 @@ export class PaymentReversals {
     if (RETURNING.has(refund.status ?? '')) return;
     const paid = await this.creditsPaidBy(refund.payment_intent);
     if (!paid) return;
+    const metadata = { stripeRefundId: refund.id, ...(refund.failure_reason ? { failureReason: refund.failure_reason } : {}) };
     for (const { grantId } of paid.grants) {
-      const revocationKey = refundRevocationKey(refund.id, grantId);
-      const { value } = await this.ledger.restore({
-        accountId: paid.accountId,
-        grantId,
-        revocationKey,
-        reason: `refund ${refund.status}`,
-        metadata: { stripeRefundId: refund.id, ...(refund.failure_reason ? { failureReason: refund.failure_reason } : {}), ...paid.purchase },
-      });
-      if (value.entryId !== null) this.logger.info({ accountId: paid.accountId, ...paid.purchase, revocationKey, restored: value.restored }, `gave back the credits of a refund that ${refund.status === 'failed' ? 'failed' : 'was canceled'}`);
+      await this.giveBack(paid, grantId, refundRevocationKey(refund.id, grantId), `refund ${refund.status}`, metadata);
     }
   }
 
-  /** `charge.dispute.closed`: a dispute lost takes back the disputed share; one won changes nothing. */
-  async onDisputeClosed(dispute: Stripe.Dispute): Promise<void> {
-    if (dispute.status !== 'lost') return;
+  /**
+   * A dispute moves money twice. When the bank withdraws the disputed amount from the merchant
+   * (`charge.dispute.funds_withdrawn`, as soon as a chargeback opens), the disputed share of the
+   * credits is taken back, so the customer cannot spend what was paid back meanwhile; when it
+   * reinstates the money (`charge.dispute.funds_reinstated`, the dispute won), they are given back.
+   * `charge.dispute.closed` does the same, lost or won, for an endpoint that missed those. An inquiry,
+   * whose money never moves, changes nothing.
+   */
+  async onDisputeFundsWithdrawn(dispute: Stripe.Dispute): Promise<void> {
     const paid = await this.creditsPaidBy(dispute.payment_intent);
     if (!paid) return;
     const charge = typeof dispute.charge === 'string' ? dispute.charge : dispute.charge.id;
     for (const { grantId, credits } of paid.grants) {
       const [share] = creditShares(credits, paid.amount, [dispute.amount]);
-      await this.revoke(paid, grantId, share, `dispute:${dispute.id}:${grantId}`, 'payment disputed, and the dispute lost', { stripeDisputeId: dispute.id, stripeChargeId: charge });
+      await this.revoke(paid, grantId, share, disputeRevocationKey(dispute.id, grantId), 'payment disputed: the money went back to the customer', { stripeDisputeId: dispute.id, stripeChargeId: charge });
     }
+  }
+
+  async onDisputeFundsReinstated(dispute: Stripe.Dispute): Promise<void> {
+    const paid = await this.creditsPaidBy(dispute.payment_intent);
+    if (!paid) return;
+    for (const { grantId } of paid.grants) {
+      await this.giveBack(paid, grantId, disputeRevocationKey(dispute.id, grantId), 'dispute won: the money came back', { stripeDisputeId: dispute.id });
+    }
+  }
+
+  /** `charge.dispute.closed`: lost, the money stays withdrawn; won, it came back. */
+  async onDisputeClosed(dispute: Stripe.Dispute): Promise<void> {
+    if (dispute.status === 'lost') await this.onDisputeFundsWithdrawn(dispute);
+    else if (dispute.status === 'won') await this.onDisputeFundsReinstated(dispute);
+  }
+
+  /** Gives back what the revocation of `revocationKey` took, once (written first if the revocation comes later). */
+  private async giveBack(paid: PaidCredits, grantId: string, revocationKey: string, reason: string, metadata: Record<string, unknown>): Promise<void> {
+    const { value } = await this.ledger.restore({ accountId: paid.accountId, grantId, revocationKey, reason, metadata: { ...metadata, ...paid.purchase } });
+    if (value.entryId !== null) this.logger.info({ accountId: paid.accountId, ...paid.purchase, revocationKey, restored: value.restored }, `gave back credits: ${reason}`);
   }
 
   private async revoke(paid: PaidCredits, grantId: string, credits: number, revocationKey: string, reason: string, metadata: Record<string, unknown>): Promise<void> {
@@ -147,8 +166,9 @@ export class PaymentReversals {
   }
 }
 
-/** What a refund revokes of one grant, once: the key its restoration undoes too. */
+/** What a refund or a dispute revokes of one grant, once: the key its restoration undoes too. */
 const refundRevocationKey = (refundId: string, grantId: string) => `refund:${refundId}:${grantId}`;
+const disputeRevocationKey = (disputeId: string, grantId: string) => `dispute:${disputeId}:${grantId}`;
 
 /** The refunds Stripe lists for `params`, oldest first (Stripe lists the newest first). */
 export async function refundsOldestFirst(stripe: Stripe, params: Stripe.RefundListParams, what: string): Promise<Stripe.Refund[]> {

@@ -18,6 +18,8 @@ const RESPONSE_WINDOW_SECONDS = 7 * 24 * 3600;
 /**
  * What a customer's bank does when it disputes a charge: a card chargeback for fraud that
  * needs a response. Disputes have no API; tests open them. `amount` defaults to what was not refunded.
+ * As for a chargeback (not an inquiry), the disputed amount is withdrawn from the merchant at once:
+ * `charge.dispute.created`, then `charge.dispute.funds_withdrawn`.
  */
 export function openDispute(ctx: SimulatorContext, chargeId: string, amount?: number): Dispute {
   const charge = getCharge(ctx, chargeId, 'charge');
@@ -58,5 +60,6 @@ export function openDispute(ctx: SimulatorContext, chargeId: string, amount?: nu
   ctx.store.disputes.set(dispute.id, dispute);
   charge.disputed = true;
   emitEvent(ctx, 'charge.dispute.created', dispute);
+  emitEvent(ctx, 'charge.dispute.funds_withdrawn', dispute);
   return dispute;
 }
