@@ -27,7 +27,7 @@ import { createSliceMonitor } from './slice-monitor.js';
 import { connections, FUNDED_ACCOUNTS, FUNDED_CREDITS } from './targets.js';
 import { TallyClient } from './tally-client.js';
 import { startTallyProcess, type TallyProcess } from './tally-process.js';
-import { findWrk, runWrk, wrkScript } from './wrk.js';
+import { findWrk, wrkLoad, wrkScript } from './wrk.js';
 
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -105,18 +105,18 @@ try {
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: 'bench ab', role: 'service' })).body.secret as string;
   const accountsFile = wrk && writeAccountsFile(fundedAccounts);
   if (accountsFile) cleanUps.push(accountsFile.remove);
-  let wrkRuns = 0;
+  const runId = `ab-${Date.now().toString(36)}`;
   /** The connections and the load runner on one Tally process. */
-  const loadOn = (tally: TallyProcess): [number, LoadRunner] => {
+  const loadOn = (tally: TallyProcess, side: number): [number, LoadRunner] => {
     if (wrk && accountsFile) {
       const env = spendWrkEnv(accountsFile.path, serviceKey);
-      return [connections.spend, (seconds) => runWrk({ binary: wrk.path, url: tally.url, connections: connections.spend, seconds, scriptPath: wrkScript('spend.lua'), env: { ...env, WRK_RUN: `ab-${Date.now().toString(36)}-${wrkRuns++}` } })];
+      return [connections.spend, wrkLoad({ binary: wrk.path, url: tally.url, connections: connections.spend, scriptPath: wrkScript('spend.lua'), env, runPrefix: `${runId}-${side}` })];
     }
     const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts, serviceKey });
     return [load.connections, (seconds) => runLoad({ ...load, url: tally.url, seconds })];
   };
   const databaseSide = { url: database.url, postmasterPid: database.postmasterPid };
-  const [sideA, sideB] = processes.map((tally, i) => createLoadSide([a, b][i].label, createSliceMonitor(tally.pid, databaseSide, ''), ...loadOn(tally)));
+  const [sideA, sideB] = processes.map((tally, i) => createLoadSide([a, b][i].label, createSliceMonitor(tally.pid, databaseSide, ''), ...loadOn(tally, i)));
   log(`${loadName}: ${a.label} against ${b.label}, ${seconds} s each, ${database.label}`);
   const [resultA, resultB] = await interleave(sideA, sideB, { seconds, warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 3), rounds, log });
   log(describe(a, resultA, processes[0]));

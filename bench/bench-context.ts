@@ -10,7 +10,7 @@ import type { Settings } from './settings.js';
 import { FUNDED_ACCOUNTS } from './targets.js';
 import type { TallyClient } from './tally-client.js';
 import type { TallyProcess } from './tally-process.js';
-import { runWrk, wrkScript } from './wrk.js';
+import { wrkLoad, wrkScript } from './wrk.js';
 
 export interface BenchContextOptions {
   settings: Settings;
@@ -48,11 +48,8 @@ export function createBenchContext(options: BenchContextOptions): BenchContext {
     tallyLoad: (label, load) => createLoadSide(label, createSliceMonitor(tally.pid, database, ''), load.connections, (seconds) => runLoad({ ...load, url: tally.url, seconds })),
     tallyWrkLoad: (label, load) => {
       if (!options.wrk) throw new Error('tallyWrkLoad: the bench did not look for wrk (findWrk) before this run');
-      const binary = options.wrk;
-      let runs = 0;
-      return createLoadSide(label, createSliceMonitor(tally.pid, database, ''), load.connections, (seconds) =>
-        runWrk({ binary, url: tally.url, seconds, connections: load.connections, scriptPath: wrkScript(load.script), env: { ...load.env, WRK_RUN: `${options.runId}-${load.script}-${runs++}` } }),
-      );
+      const run = wrkLoad({ binary: options.wrk, url: tally.url, connections: load.connections, scriptPath: wrkScript(load.script), env: load.env, runPrefix: `${options.runId}-${load.script}` });
+      return createLoadSide(label, createSliceMonitor(tally.pid, database, ''), load.connections, run);
     },
     pgbench: (script, clients) =>
       createPgbenchSide(`${script}.pgbench`, createSliceMonitor(tally.pid, database, 'pgbench'), {

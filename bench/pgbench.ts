@@ -1,7 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
+import { runBounded } from './run-bounded.js';
 
 export interface PgbenchResult {
   script: string;
@@ -93,19 +94,7 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
   const defines = Object.entries(run.variables ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
   const args = ['-n', '-c', String(run.clients), '-j', '2', '-T', String(seconds), ...defines, '-f', run.scriptPath, run.url];
   const command = ['pgbench', ...args.slice(0, -1), '<url>'].join(' ');
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(run.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk) => (text += chunk));
-    child.stderr.on('data', (chunk) => (text += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      if (code === 0) resolve(text);
-      else reject(new Error(`${command} exited with code ${code}:\n${text}`));
-    });
-  });
+  const output = await runBounded(run.binary, args, seconds, command);
   const number = (pattern: RegExp) => {
     const found = pattern.exec(output);
     if (!found) throw new Error(`Could not read ${pattern} from the output of ${command}:\n${output}`);

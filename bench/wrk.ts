@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadRun } from './load.js';
+import type { LoadRun, LoadRunner } from './load.js';
+import { runBounded } from './run-bounded.js';
 
 export class WrkMissing extends Error {}
 
@@ -47,20 +48,7 @@ export async function runWrk(run: WrkRun): Promise<LoadRun> {
   const seconds = Math.max(1, Math.round(run.seconds));
   const args = ['-t', '2', '-c', String(run.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', run.scriptPath, run.url];
   const command = ['wrk', ...args].join(' ');
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(run.binary, args, { env: { ...process.env, ...run.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk) => (text += chunk));
-    child.stderr.on('data', (chunk) => (text += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('error', reject);
-    // 'close', not 'exit': the output is complete, and the process reaped (its CPU time counted).
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      if (code === 0) resolve(text);
-      else reject(new Error(`${command} exited with code ${code}:\n${text}`));
-    });
-  });
+  const output = await runBounded(run.binary, args, seconds, command, run.env);
   const line = output.split('\n').find((l) => l.startsWith(RESULT_MARK));
   if (!line) throw new Error(`${command} printed no result line (${RESULT_MARK.trim()}):\n${output}`);
   const result = JSON.parse(line.slice(RESULT_MARK.length)) as {
@@ -81,4 +69,14 @@ export async function runWrk(run: WrkRun): Promise<LoadRun> {
     timeouts: timeout,
     latenciesMs,
   };
+}
+
+/**
+ * A script's load on one Tally, run after run: WRK_RUN, which the script puts in every Idempotency-Key,
+ * is `<runPrefix>-<n>`, new for each run (warm-ups and slices alike).
+ */
+export function wrkLoad(options: Omit<WrkRun, 'seconds'> & { runPrefix: string }): LoadRunner {
+  let runs = 0;
+  const { runPrefix, ...run } = options;
+  return (seconds) => runWrk({ ...run, seconds, env: { ...run.env, WRK_RUN: `${runPrefix}-${runs++}` } });
 }
