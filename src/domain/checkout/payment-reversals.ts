@@ -20,11 +20,13 @@ interface PaidCredits {
 
 /**
  * Takes back the credits a payment bought when the money went back to the customer: a refund (in the
- * Dashboard or through the API) or a dispute lost. The payment is a pack's or a bill's checkout, or a
- * subscription invoice (its period's credits). Each refund and each lost dispute takes back its share
- * of each grant the payment made, once for good (a revocation keyed by the refund or dispute and the
- * grant), from what is left of the grant: credits already spent stay spent (no balance goes below
- * zero), and the ledger's `adjustment` entry says how many were asked for and how many were taken.
+ * Dashboard or through the API) or a dispute (when the bank withdraws the money). The payment is a
+ * pack's or a bill's checkout, or a subscription invoice (its period's credits). Each refund and each
+ * dispute takes back its share of each grant the payment made, once for good (a revocation keyed by
+ * the refund or dispute and the grant), from what is left of the grant: credits already spent stay
+ * spent (no balance goes below zero), and the ledger's `adjustment` entry says how many were asked for
+ * and how many were taken. When the money comes back to the merchant (a refund that failed, a dispute
+ * won), what was taken is given back, once (a restoration of that revocation).
  */
 export class PaymentReversals {
   constructor(
