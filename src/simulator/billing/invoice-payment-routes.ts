@@ -6,7 +6,7 @@ import { expand, pagination, range, str } from '../http/form-schemas.js';
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 
 /** stripe-node sends `payment: { type, payment_intent }` as `payment[type]=...&payment[payment_intent]=...`. */
 const listParams = z.strictObject({
@@ -25,9 +25,7 @@ const retrieveParams = z.strictObject({ expand });
 export function invoicePaymentRoutes(app: FastifyInstance, ctx: SimulatorContext): void {
   app.get<{ Params: { id: string } }>('/v1/invoice_payments/:id', async (request) => {
     const params = parseParams(retrieveParams, request.query);
-    const payment = ctx.store.invoicePayments.get(request.params.id);
-    if (!payment) throw noSuch('invoice_payment', request.params.id);
-    return expandObject(ctx.store, payment, params.expand);
+    return expandObject(ctx.store, found(ctx.store.invoicePayments, 'invoice_payment', request.params.id), params.expand);
   });
 
   app.get('/v1/invoice_payments', async (request) => {

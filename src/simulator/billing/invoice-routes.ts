@@ -6,7 +6,7 @@ import { expand, pagination, range, str } from '../http/form-schemas.js';
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Invoice } from '../stripe-objects.js';
 
 const listParams = z.strictObject({
@@ -22,9 +22,7 @@ const linesParams = z.strictObject({ ...pagination });
 type WithId = { Params: { id: string } };
 
 function getInvoice(ctx: SimulatorContext, id: string): Invoice {
-  const invoice = ctx.store.invoices.get(id);
-  if (!invoice) throw noSuch('invoice', id);
-  return invoice;
+  return found(ctx.store.invoices, 'invoice', id);
 }
 
 export function invoiceRoutes(app: FastifyInstance, ctx: SimulatorContext): void {

@@ -6,7 +6,7 @@ import { bool, expand, int, list, metadata, pagination, range, str } from '../ht
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Subscription } from '../stripe-objects.js';
 import { cancelSubscription } from './cancel-subscription.js';
 import { updateSubscription } from './update-subscription.js';
@@ -40,9 +40,7 @@ const retrieveParams = z.strictObject({ expand });
 type WithId = { Params: { id: string } };
 
 export function getSubscription(ctx: SimulatorContext, id: string): Subscription {
-  const subscription = ctx.store.subscriptions.get(id);
-  if (!subscription) throw noSuch('subscription', id);
-  return subscription;
+  return found(ctx.store.subscriptions, 'subscription', id);
 }
 
 function statusMatches(wanted: z.infer<typeof listParams>['status'], status: Subscription['status']): boolean {

@@ -4,7 +4,7 @@ import { expandObject, type Expandable } from '../http/expand.js';
 import { matchesRange, paginate } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { CheckoutSession } from '../stripe-objects.js';
 import { createSessionParams, listLineItemsParams, listSessionParams, retrieveParams } from './checkout-session-params.js';
 import { createCheckoutSession } from './create-checkout-session.js';
@@ -13,8 +13,7 @@ import { expireCheckoutSession, expireIfDue } from './expire-checkout-session.js
 type WithId = { Params: { id: string } };
 
 export function getCheckoutSession(ctx: SimulatorContext, id: string): CheckoutSession {
-  const session = ctx.store.checkoutSessions.get(id);
-  if (!session) throw noSuch('checkout.session', id);
+  const session = found(ctx.store.checkoutSessions, 'checkout.session', id);
   expireIfDue(ctx, session);
   return session;
 }

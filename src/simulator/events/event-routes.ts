@@ -6,7 +6,7 @@ import { bool, expand, list, pagination, range, str } from '../http/form-schemas
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { invalidRequest, noSuch } from '../http/stripe-error.js';
+import { invalidRequest, found } from '../http/stripe-error.js';
 import type { StripeEvent } from '../stripe-objects.js';
 
 const listParams = z.strictObject({
@@ -41,8 +41,6 @@ export function eventRoutes(app: FastifyInstance, ctx: SimulatorContext): void {
 
   app.get<{ Params: { id: string } }>('/v1/events/:id', async (request) => {
     const params = parseParams(retrieveParams, request.query);
-    const event = ctx.store.events.get(request.params.id);
-    if (!event) throw noSuch('event', request.params.id);
-    return expandObject(ctx.store, event, params.expand);
+    return expandObject(ctx.store, found(ctx.store.events, 'event', request.params.id), params.expand);
   });
 }

@@ -36,3 +36,10 @@ export function noSuch(kind: string, id: string, param = 'id'): StripeError {
   const status = param === 'id' ? 404 : 400;
   return new StripeError(status, 'invalid_request_error', `No such ${kind}: '${id}'`, 'resource_missing', param);
 }
+
+/** The stored object of this id, or Stripe's `resource_missing` for it (404 for a path id, 400 for a parameter). */
+export function found<T>(items: ReadonlyMap<string, T>, kind: string, id: string, param = 'id'): T {
+  const item = items.get(id);
+  if (item === undefined) throw noSuch(kind, id, param);
+  return item;
+}

@@ -6,7 +6,7 @@ import { expand, pagination, range, str } from '../http/form-schemas.js';
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Charge } from '../stripe-objects.js';
 
 const listParams = z.strictObject({
@@ -19,9 +19,7 @@ const listParams = z.strictObject({
 const retrieveParams = z.strictObject({ expand });
 
 export function getCharge(ctx: SimulatorContext, id: string, param = 'id'): Charge {
-  const charge = ctx.store.charges.get(id);
-  if (!charge) throw noSuch('charge', id, param);
-  return charge;
+  return found(ctx.store.charges, 'charge', id, param);
 }
 
 /** A simulated PaymentIntent is confirmed once, so it has at most one charge. */

@@ -4,15 +4,13 @@ import type { SimulatorContext } from '../context.js';
 import { expandObject } from '../http/expand.js';
 import { expand } from '../http/form-schemas.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Dispute } from '../stripe-objects.js';
 
 const retrieveParams = z.strictObject({ expand });
 
 export function getDispute(ctx: SimulatorContext, id: string): Dispute {
-  const dispute = ctx.store.disputes.get(id);
-  if (!dispute) throw noSuch('dispute', id);
-  return dispute;
+  return found(ctx.store.disputes, 'dispute', id);
 }
 
 export function disputeRoutes(app: FastifyInstance, ctx: SimulatorContext): void {

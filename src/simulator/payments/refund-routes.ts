@@ -6,7 +6,7 @@ import { expand, int, metadata, pagination, range, str } from '../http/form-sche
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Refund } from '../stripe-objects.js';
 import { refundCharge } from './refund-charge.js';
 
@@ -50,7 +50,5 @@ export function refundRoutes(app: FastifyInstance, ctx: SimulatorContext): void 
 }
 
 export function getRefund(ctx: SimulatorContext, id: string): Refund {
-  const refund = ctx.store.refunds.get(id);
-  if (!refund) throw noSuch('refund', id);
-  return refund;
+  return found(ctx.store.refunds, 'refund', id);
 }

@@ -6,7 +6,7 @@ import { expand, int, list, metadata, pagination, range, str } from '../http/for
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import { newId } from '../ids.js';
 import type { Customer } from '../stripe-objects.js';
 import { mergeMetadata, newMetadata } from './merge-metadata.js';
@@ -28,9 +28,7 @@ const listParams = z.strictObject({ ...pagination, email: str.optional(), create
 const retrieveParams = z.strictObject({ expand });
 
 export function getCustomer(ctx: SimulatorContext, id: string, param = 'id'): Customer {
-  const customer = ctx.store.customers.get(id);
-  if (!customer) throw noSuch('customer', id, param);
-  return customer;
+  return found(ctx.store.customers, 'customer', id, param);
 }
 
 export function createCustomer(ctx: SimulatorContext, params: z.infer<typeof createParams>): Customer {

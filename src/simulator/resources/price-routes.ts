@@ -6,7 +6,7 @@ import { bool, expand, int, list, metadata, pagination, range, str } from '../ht
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { noSuch } from '../http/stripe-error.js';
+import { found } from '../http/stripe-error.js';
 import type { Price } from '../stripe-objects.js';
 import { claimLookupKey, createPrice } from './create-price.js';
 import { mergeMetadata } from './merge-metadata.js';
@@ -58,9 +58,7 @@ const listParams = z.strictObject({
 const retrieveParams = z.strictObject({ expand });
 
 export function getPrice(ctx: SimulatorContext, id: string, param = 'id'): Price {
-  const price = ctx.store.prices.get(id);
-  if (!price) throw noSuch('price', id, param);
-  return price;
+  return found(ctx.store.prices, 'price', id, param);
 }
 
 function matches(price: Price, params: z.infer<typeof listParams>): boolean {

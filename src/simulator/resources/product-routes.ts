@@ -6,7 +6,7 @@ import { bool, expand, list, metadata, pagination, range, str } from '../http/fo
 import { matchesRange } from '../http/paginate.js';
 import { listResponse } from '../http/list-response.js';
 import { parseParams } from '../http/parse-params.js';
-import { invalidRequest, noSuch } from '../http/stripe-error.js';
+import { invalidRequest, found, noSuch } from '../http/stripe-error.js';
 import { newId } from '../ids.js';
 import type { Product } from '../stripe-objects.js';
 import { mergeMetadata, newMetadata } from './merge-metadata.js';
@@ -30,9 +30,7 @@ const retrieveParams = z.strictObject({ expand });
 export type ProductInput = { name: string; id?: string | undefined; active?: boolean | undefined; description?: string | undefined; metadata?: Record<string, string> | null | undefined; unit_label?: string | undefined; images?: string[] | undefined; tax_code?: string | undefined; statement_descriptor?: string | undefined };
 
 export function getProduct(ctx: SimulatorContext, id: string, param = 'id'): Product {
-  const product = ctx.store.products.get(id);
-  if (!product) throw noSuch('product', id, param);
-  return product;
+  return found(ctx.store.products, 'product', id, param);
 }
 
 export function createProduct(ctx: SimulatorContext, params: ProductInput, param = 'id'): Product {
