@@ -58,6 +58,8 @@ export function createBenchContext(options: BenchContextOptions): BenchContext {
         scriptPath: join(options.baselineDir, `${script}.pgbench`),
         clients,
         variables: script === 'spend' ? { naccounts: FUNDED_ACCOUNTS } : {},
+        // One transaction in ten: enough for a p99 over a run, and pgbench's own work barely changes.
+        latencySample: 0.1,
       }),
     async compare(a, b) {
       const loadBefore = os.loadavg()[0];
@@ -78,7 +80,7 @@ function describe(result: unknown): string {
     `; its PG backends on average: ${pg.onCpu} on CPU, ${pg.wal} WAL, ${pg.lock} lock, ${pg.otherWait} other wait, ${pg.waitingForClientInTransaction} idle in transaction`;
   const requests = Object.values((r.statusCodes ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
   const perCommit = requests && r.commits ? `; ${(requests / r.commits).toFixed(1)} requests per database commit` : '';
-  if ('tps' in r) return `${Math.round(r.tps)} tps, mean latency ${r.meanLatencyMs.toFixed(2)} ms, ${r.failed} failed; slices ${r.slices.map((s: { tps: number }) => Math.round(s.tps)).join(' ')}${cpu}`;
+  if ('tps' in r) return `${Math.round(r.tps)} tps, mean latency ${r.meanLatencyMs.toFixed(2)} ms${r.p99LatencyMs === undefined ? '' : `, p99 ${r.p99LatencyMs.toFixed(2)} ms (${r.latencySamples} sampled)`}, ${r.failed} failed; slices ${r.slices.map((s: { tps: number }) => Math.round(s.tps)).join(' ')}${cpu}`;
   return (
     `${Math.round(r.requestsPerSecond)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, statuses ${JSON.stringify(r.statusCodes)}, ` +
     `${r.errors} errors; slices ${r.sliceRequestsPerSecond.join(' ')}${perCommit}${cpu}`

@@ -66,7 +66,7 @@ export function summarizeLoad(runs: LoadRun[], connections: number): LoadResult 
   for (const run of runs) for (const [code, n] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
   const count = (test: (status: string) => boolean) => Object.entries(statusCodes).reduce((sum, [status, n]) => (test(status) ? sum + n : sum), 0);
   const latencies = Float64Array.from(runs.flatMap((run) => run.latenciesMs)).sort();
-  const at = (q: number) => (latencies.length ? round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]) : NaN);
+  const at = (q: number) => round(quantile(latencies, q));
   const durationSeconds = runs.reduce((sum, run) => sum + run.durationSeconds, 0);
   const responses = count(() => true);
   return {
@@ -81,6 +81,11 @@ export function summarizeLoad(runs: LoadRun[], connections: number): LoadResult 
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
     timeouts: runs.reduce((sum, run) => sum + run.timeouts, 0),
   };
+}
+
+/** The value at quantile `q` (0.99 for p99) of values sorted in ascending order; NaN when there are none. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

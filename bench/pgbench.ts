@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
 import { runBounded } from './run-bounded.js';
@@ -14,6 +15,8 @@ export interface PgbenchResult {
   transactions: number;
   failed: number;
   command: string;
+  /** Latencies of a random sample of the transactions, in ms (`PgbenchRun.latencySample`). */
+  sampledLatenciesMs?: number[];
 }
 
 export class PgbenchMissing extends Error {}
@@ -86,15 +89,30 @@ export interface PgbenchRun {
   clients: number;
   seconds: number;
   variables?: Record<string, string | number>;
+  /**
+   * The share of transactions whose latency pgbench logs (`--log --sampling-rate`): its summary gives
+   * only the mean. A sample keeps the log small and pgbench's own work as it was.
+   */
+  latencySample?: number;
 }
 
-/** `pgbench -n -c <clients> -j 2 -T <seconds> [-D k=v] -f <script> <url>`, bounded in time. */
+/** `pgbench -n -c <clients> -j 2 -T <seconds> [-D k=v] [--log ...] -f <script> <url>`, bounded in time. */
 export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
   const seconds = Math.max(1, Math.round(run.seconds));
   const defines = Object.entries(run.variables ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
-  const args = ['-n', '-c', String(run.clients), '-j', '2', '-T', String(seconds), ...defines, '-f', run.scriptPath, run.url];
-  const command = ['pgbench', ...args.slice(0, -1), '<url>'].join(' ');
-  const output = await runBounded(run.binary, args, seconds, command);
+  const logDir = run.latencySample ? mkdtempSync(join(tmpdir(), 'tally-pgbench-log-')) : undefined;
+  const logging = logDir ? ['--log', `--sampling-rate=${run.latencySample}`, `--log-prefix=${join(logDir, 'tx')}`] : [];
+  // The log's folder is temporary: the command as recorded in results.json names it <dir>.
+  const args = ['-n', '-c', String(run.clients), '-j', '2', '-T', String(seconds), ...defines, ...logging, '-f', run.scriptPath, run.url];
+  const command = ['pgbench', ...args.slice(0, -1), '<url>'].join(' ').replaceAll(logDir ?? '<dir>', '<dir>');
+  let output: string;
+  let sampledLatenciesMs: number[] | undefined;
+  try {
+    output = await runBounded(run.binary, args, seconds, command);
+    if (logDir) sampledLatenciesMs = readTransactionLatencies(logDir);
+  } finally {
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  }
   const number = (pattern: RegExp) => {
     const found = pattern.exec(output);
     if (!found) throw new Error(`Could not read ${pattern} from the output of ${command}:\n${output}`);
@@ -109,5 +127,22 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     transactions: number(/^number of transactions actually processed: (\d+)/m),
     failed: /^number of failed transactions: (\d+)/m.test(output) ? number(/^number of failed transactions: (\d+)/m) : 0,
     command,
+    ...(sampledLatenciesMs ? { sampledLatenciesMs } : {}),
   };
+}
+
+/**
+ * The latencies in pgbench's per-transaction logs (one file per thread), in ms. A line is
+ * `client_id transaction_no time script_no time_epoch time_us`, `time` the transaction's latency in
+ * µs; a failed transaction has a word there instead, and is left out.
+ */
+function readTransactionLatencies(logDir: string): number[] {
+  const latencies: number[] = [];
+  for (const file of readdirSync(logDir)) {
+    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
+      const micros = Number(line.split(' ')[2]);
+      if (line && Number.isFinite(micros)) latencies.push(micros / 1000);
+    }
+  }
+  return latencies;
 }

@@ -29,7 +29,13 @@ export interface ScenarioOutcome {
 
 /** Tally under load, over every measured slice; CPU shares of Tally, PostgreSQL and the load generator. */
 export type MeasuredLoad = LoadResult & Observed & { sliceRequestsPerSecond: number[] };
-export type MeasuredBaseline = PgbenchResult & Observed & { slices: Array<{ seconds: number; tps: number; meanLatencyMs: number }> };
+export type MeasuredBaseline = Omit<PgbenchResult, 'sampledLatenciesMs'> &
+  Observed & {
+    slices: Array<{ seconds: number; tps: number; meanLatencyMs: number }>;
+    /** pgbench's own p99, over the transactions whose latency it logged (`latencySamples` of them). */
+    p99LatencyMs?: number;
+    latencySamples?: number;
+  };
 
 export interface BenchContext {
   runId: string;
