@@ -36,15 +36,15 @@ export async function startTestServer(): Promise<{ url: string; stop(): Promise<
 
 let counter = 0;
 
-/** A fresh, migrated database of its own for one test: a copy of the template. */
-export async function createTestDatabase(serverUrl: string): Promise<string> {
+/** A fresh database of its own for one test: a copy of the migrated template (or of another: template1 is empty). */
+export async function createTestDatabase(serverUrl: string, template = TEMPLATE): Promise<string> {
   const name = `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     // Copying a template fails while another copy of it is being made: take turns.
     await admin.query('SELECT pg_advisory_lock(7220)');
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
     await admin.query('SELECT pg_advisory_unlock(7220)');
   } finally {
     await admin.end();

@@ -9,14 +9,23 @@ export interface RunningTally {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Where and how to start it, when not as `npm start` does from the repository. */
+export interface Launch {
+  cwd?: string;
+  /** node's arguments (default: dist/server.js). */
+  args?: string[];
+  /** What `env` is added to (default: this process's environment, at LOG_LEVEL warn). */
+  baseEnv?: Record<string, string | undefined>;
+}
 
 /** Starts `npm start`'s entry point (dist/server.js, built by test/run.ts) as a real process and waits for its banner. */
-export async function startTally(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningTally> {
+export async function startTally(env: Record<string, string>, timeoutMs = 60_000, launch: Launch = {}): Promise<RunningTally> {
   // As the Dockerfile runs it: one process, so that a signal (even SIGKILL) reaches the server itself.
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  const child = spawn(process.execPath, launch.args ?? ['dist/server.js'], {
+    cwd: launch.cwd ?? ROOT,
+    env: { ...(launch.baseEnv ?? { ...process.env, LOG_LEVEL: 'warn' }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
