@@ -85,7 +85,13 @@ const cleanUps: Array<() => void> = [];
 const database = await openBenchDatabase(process.env.DATABASE_URL, log);
 const processes: TallyProcess[] = [];
 try {
-  const fundedAccounts = await seedFundedAccounts(database.url, `ab-${Date.now().toString(36)}-`, FUNDED_ACCOUNTS, FUNDED_CREDITS);
+  // Each side spends on accounts of its own, as the bench's one Tally does: on shared accounts, each
+  // process would keep finding the accounts changed by the other (account-cache.ts).
+  const seededAt = Date.now().toString(36);
+  const fundedAccounts = [
+    await seedFundedAccounts(database.url, `ab-${seededAt}-a-`, FUNDED_ACCOUNTS, FUNDED_CREDITS),
+    await seedFundedAccounts(database.url, `ab-${seededAt}-b-`, FUNDED_ACCOUNTS, FUNDED_CREDITS),
+  ];
   const adminKey = `bench_admin_${randomBytes(18).toString('hex')}`;
   for (const variant of [a, b]) {
     const root = variant.revision ? exportRevision(variant.revision) : undefined;
@@ -103,16 +109,16 @@ try {
   }
   const client = new TallyClient(processes[0].url, adminKey);
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: 'bench ab', role: 'service' })).body.secret as string;
-  const accountsFile = wrk && writeAccountsFile(fundedAccounts);
-  if (accountsFile) cleanUps.push(accountsFile.remove);
+  const accountsFiles = wrk && fundedAccounts.map((accounts) => writeAccountsFile(accounts));
+  if (accountsFiles) cleanUps.push(...accountsFiles.map((file) => file.remove));
   const runId = `ab-${Date.now().toString(36)}`;
   /** The connections and the load runner on one Tally process. */
   const loadOn = (tally: TallyProcess, side: number): [number, LoadRunner] => {
-    if (wrk && accountsFile) {
-      const env = spendWrkEnv(accountsFile.path, serviceKey);
+    if (wrk && accountsFiles) {
+      const env = spendWrkEnv(accountsFiles[side].path, serviceKey);
       return [connections.spend, wrkLoad({ binary: wrk.path, url: tally.url, connections: connections.spend, scriptPath: wrkScript('spend.lua'), env, runPrefix: `${runId}-${side}` })];
     }
-    const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts, serviceKey });
+    const load = LOADS[loadName as keyof typeof LOADS]({ fundedAccounts: fundedAccounts[side], serviceKey });
     return [load.connections, (seconds) => runLoad({ ...load, url: tally.url, seconds })];
   };
   const databaseSide = { url: database.url, postmasterPid: database.postmasterPid };

@@ -3,6 +3,8 @@ import autocannon from 'autocannon';
 export interface PostRequest {
   body: string;
   headers: Record<string, string>;
+  /** Instead of `postEach`'s path. */
+  path?: string;
 }
 
 /**

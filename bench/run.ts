@@ -13,6 +13,7 @@ import { seedFundedAccounts } from './seed.js';
 import { readSourceState } from './source-state.js';
 import { readSettings, RUNTIME_ENV, SettingsError, type Settings } from './settings.js';
 import { connections, FUNDED_ACCOUNTS, FUNDED_CREDITS, targets } from './targets.js';
+import { spendOnEachAccount } from './scenarios/spend-load.js';
 import { TallyClient } from './tally-client.js';
 import { startTallyProcess, type TallyProcess } from './tally-process.js';
 import { createStripeSimulator, type StripeSimulator } from '../src/simulator/index.js';
@@ -70,6 +71,9 @@ async function main(settings: Settings): Promise<number> {
   const client = new TallyClient(tally.url, adminKey);
   const serviceKey = (await client.expect(201, 'POST', '/v1/api-keys', { name: `bench ${runId}`, role: 'service' })).body.secret as string;
   const context = createBenchContext({ settings, runId, databaseUrl: database.url, postmasterPid: database.postmasterPid, tally, client, serviceKey, webhookSecret, fundedAccounts, pgbench: pgbench.path, wrk: wrk?.path, baselineDir, log });
+
+  const warmed = await spendOnEachAccount(context);
+  log(`warmed Tally up: one spend on each of the ${fundedAccounts.length} funded accounts, answered ${JSON.stringify(warmed)}`);
 
   const outcomes: Record<string, ScenarioOutcome & { error?: string }> = {};
   const rows: Row[] = [];

@@ -11,6 +11,7 @@ export const configSchema = z.object({
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
   LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  LEDGER_CACHE_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   TALLY_DATA_DIR: z.string().min(1).default('.data'),
   TALLY_ADMIN_KEY: optional(z.string().min(24, 'at least 24 characters')),
   PUBLIC_URL: optional(url),

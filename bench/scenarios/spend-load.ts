@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadOptions } from '../load.js';
 import type { LoadSide } from '../load-side.js';
+import { postEach } from '../post-each.js';
 import { connections } from '../targets.js';
 import type { BenchContext } from './scenario.js';
 
@@ -30,6 +31,17 @@ export function postToRandomAccount(context: FundedContext, action: string, body
 /** 1 credit spent on a random funded account per request, each with an Idempotency-Key of its own. */
 export function spendLoad(context: FundedContext): Omit<LoadOptions, 'url' | 'seconds'> {
   return { connections: connections.spend, headers: serviceHeaders(context), requests: [postToRandomAccount(context, 'spend', { amount: 1 })] };
+}
+
+/**
+ * One spend of 1 credit on each funded account, 32 at a time: Tally as a server that has been
+ * running finds it, having served these accounts before (it keeps the state of the accounts it
+ * wrote last: src/domain/ledger/account-cache.ts). Returns the answers by status.
+ */
+export async function spendOnEachAccount(context: Pick<BenchContext, 'fundedAccounts' | 'serviceKey' | 'tally'>): Promise<Record<string, number>> {
+  const headers = serviceHeaders(context);
+  const requests = context.fundedAccounts.map((account) => ({ path: `/v1/accounts/${account}/spend`, body: '{"amount":1}', headers: { ...headers, 'idempotency-key': randomUUID() } }));
+  return (await postEach(context.tally.url, '/', requests, connections.spend)).statusCodes;
 }
 
 /** The funded accounts in a file, one a line, for wrk's spend.lua (WRK_ACCOUNTS); `remove` when done. */

@@ -5,7 +5,8 @@ import type { AccountState, GrantResult, HoldState, PastRevocation } from '../do
 
 /**
  * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
- * the load in one; the writes and COMMIT in the other. Each trip is several statements in one
+ * the load in one; the writes and COMMIT in the other. A batch decided on kept account states
+ * (account-cache.ts) costs one: checkWriteAndCommit. Each trip is several statements in one
  * simple-protocol query: the statements are prepared once per connection, and each trip EXECUTEs
  * them with their parameters as escaped literals (prepared-statements.ts), so PostgreSQL neither
  * parses nor plans their text per batch.
@@ -113,7 +114,14 @@ const WRITE = preparedStatement(
      SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE];
+// Raises (SQLSTATE TL001) unless each account's latest ledger entry is still the one given: the check
+// that lets a batch decided on kept account states write (account-cache.ts).
+const UNCHANGED = preparedStatement('tally_ledger_unchanged', `SELECT tally_ledger_unchanged($1::text[], $2::bigint[])`);
+
+/** The SQLSTATE of `tally_ledger_unchanged` when an account has changed since it was kept. */
+export const ACCOUNT_CHANGED = 'TL001';
+
+const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE, UNCHANGED];
 
 /**
  * How the batch's transaction plans its statements. Left to choose, PostgreSQL re-plans the write
@@ -227,11 +235,31 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
  * and the idempotency records of the commands that succeeded, with their entry id.
  * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
-export async function writeAndCommit(
-  client: PoolClient,
-  changes: BookChanges,
-  stored: Array<StoredClaim & { entryIndex: number | undefined }>,
-): Promise<string[]> {
+export async function writeAndCommit(client: PoolClient, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
+  const results = (await client.query(`${writeStatement(changes, stored)}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
+  return results[0].rows[0].ids;
+}
+
+/**
+ * The whole batch in one round trip, for a batch decided on kept account states rather than a load:
+ * BEGIN, the account locks, the check that each account's latest ledger entry is still the one kept
+ * (`lastEntryIds`), the write and COMMIT. When the check fails, PostgreSQL stops there with SQLSTATE
+ * ACCOUNT_CHANGED and nothing is written; the caller rolls back. Returns the entries' ids.
+ */
+export async function checkWriteAndCommit(client: PoolClient, lastEntryIds: Map<string, string>, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
+  const preparing = ensurePrepared(client, STATEMENTS);
+  if (preparing) await preparing;
+  const accountIds = [...lastEntryIds.keys()];
+  const results = (await client.query(
+    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, []])}; ${execute(UNCHANGED, [accountIds, [...lastEntryIds.values()]])}; ${writeStatement(changes, stored)}; COMMIT`,
+  )) as unknown as Array<Result<{ ids: string[] }>>;
+  return results[results.length - 2].rows[0].ids;
+}
+
+export type StoredResult = StoredClaim & { entryIndex: number | undefined };
+
+/** The WRITE statement's EXECUTE, with everything a batch decided as its parameters. */
+function writeStatement(changes: BookChanges, stored: StoredResult[]): string {
   const created = new Set(changes.newGrants.map((g) => g.id));
   const updated = [...changes.changedGrants].filter((g) => !created.has(g.id));
   const ng = changes.newGrants;
@@ -240,7 +268,7 @@ export async function writeAndCommit(
   const holds = [...changes.newHolds];
   const settled = [...changes.changedHolds].filter((h) => !changes.newHolds.has(h));
   const e = changes.entries;
-  const write = execute(WRITE, [
+  return execute(WRITE, [
     e.length,
     ng.map((x) => x.id), ng.map((x) => x.accountId), ng.map((x) => x.source), ng.map((x) => x.sourceKey), ng.map((x) => x.amount), ng.map((x) => x.remaining),
     ng.map((x) => x.expiresAt), ng.map((x) => x.reason), ng.map((x) => json(x.metadata)), ng.map((x) => x.createdAt),
@@ -253,6 +281,4 @@ export async function writeAndCommit(
     stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
     settled.map((h) => h.id), settled.map((h) => h.status), settled.map((h) => h.capturedAmount), settled.map((h) => h.settledAt),
   ]);
-  const results = (await client.query(`${write}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
-  return results[0].rows[0].ids;
 }

@@ -31,7 +31,11 @@ export default fp<ServicesOptions>(
     // batch has a fixed cost (round trips, commit): 1 measured best for spends on 2 cores, once the
     // next batch starts before the last one's responses are written (README, Benchmark). Below the
     // pool size: reads and Stripe work need connections too.
-    const ledger = new Ledger(database.pool, { maxConcurrent: Math.min(config.LEDGER_CONCURRENCY, Math.max(1, config.DATABASE_POOL_SIZE - 4)) });
+    const ledger = new Ledger(database.pool, {
+      maxConcurrent: Math.min(config.LEDGER_CONCURRENCY, Math.max(1, config.DATABASE_POOL_SIZE - 4)),
+      // Spends on an account this process wrote last need no load (account-cache.ts).
+      cacheAccounts: config.LEDGER_CACHE_ACCOUNTS,
+    });
     app.decorate('config', config);
     app.decorate('db', database);
     app.decorate('ledger', ledger);

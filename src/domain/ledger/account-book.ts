@@ -18,13 +18,26 @@ export class AccountBook {
   private readonly grants: GrantState[];
   private readonly holds: Map<string, HoldState>;
 
+  private readonly accountId: string;
+
   constructor(
     state: AccountState,
     private readonly now: Date,
     private readonly changes: BookChanges,
   ) {
+    this.accountId = state.id;
     this.grants = [...state.grants].sort(compareBurnOrder);
     this.holds = new Map(state.holds.map((hold) => [hold.id, hold]));
+  }
+
+  /**
+   * The account as the batch leaves it, as a load would find it then: its active holds, and its
+   * grants with credits left or that one of those holds may give credits back to.
+   */
+  state(): AccountState {
+    const holds = [...this.holds.values()].filter((hold) => hold.status === 'active');
+    const heldFrom = new Set(holds.flatMap((hold) => hold.allocations.map((a) => a.grantId)));
+    return { id: this.accountId, grants: this.grants.filter((g) => g.remaining > 0 || heldFrom.has(g.id)), holds };
   }
 
   /** What can be spent now: credits left on grants that have not expired. */

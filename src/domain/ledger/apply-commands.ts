@@ -30,7 +30,7 @@ export function applyCommands(
   commands: Array<LedgerCommand | undefined>,
   state: BatchState,
   newId: (prefix: string) => string,
-): { computed: Array<Computed | undefined>; changes: BookChanges } {
+): { computed: Array<Computed | undefined>; changes: BookChanges; accounts: Map<string, AccountState> } {
   const changes = emptyChanges();
   const books = new Map<string, AccountBook>();
   const bookFor = (accountId: string): AccountBook | undefined => {
@@ -52,7 +52,9 @@ export function applyCommands(
       throw error;
     }
   });
-  return { computed, changes };
+  // Each account the batch touched, as the batch leaves it (what a process may keep: account-cache.ts).
+  const accounts = new Map([...books].map(([id, book]) => [id, book.state()]));
+  return { computed, changes, accounts };
 }
 
 function applyOne(

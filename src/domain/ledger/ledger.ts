@@ -3,6 +3,7 @@ import type { TallyError } from '../../errors.js';
 import { HeldConnections } from '../../db/held-connections.js';
 import { Batcher } from '../../lib/batcher.js';
 import { newId } from '../../lib/ids.js';
+import { AccountCache } from './account-cache.js';
 import { runLedgerBatch, type LedgerRequest } from './run-ledger-batch.js';
 import type { GrantCommand, GrantResult, HoldCommand, HoldResult, Idempotency, Outcome, RestoreCommand, RestoreResult, RevokeCommand, RevokeResult, SpendCommand, SpendResult } from './types.js';
 
@@ -16,6 +17,8 @@ export interface LedgerOptions {
   maxBatch?: number;
   /** Transactions in flight at once from this process. */
   maxConcurrent?: number;
+  /** Accounts whose state is kept between batches, so that spends on them need no load (none by default). */
+  cacheAccounts?: number;
 }
 
 /**
@@ -24,11 +27,13 @@ export interface LedgerOptions {
  */
 export class Ledger {
   private readonly batcher: Batcher<LedgerRequest, Outcome>;
+  private readonly cache: AccountCache | undefined;
 
   constructor(pool: Pool, options: LedgerOptions = {}) {
     // A batch that finishes while commands wait keeps its connection for the next one.
     const connections = new HeldConnections(pool, () => this.batcher.waiting > 0);
-    this.batcher = new Batcher((requests) => runLedgerBatch(connections, requests, newId), {
+    this.cache = options.cacheAccounts ? new AccountCache(options.cacheAccounts) : undefined;
+    this.batcher = new Batcher((requests) => runLedgerBatch(connections, requests, newId, this.cache), {
       maxBatch: options.maxBatch ?? 256,
       maxConcurrent: options.maxConcurrent ?? 4,
       onIdle: () => connections.releaseKept(),
@@ -68,6 +73,11 @@ export class Ledger {
   /** Writes the expiry entries that are due on an account (grants and holds past their time). */
   async settle(accountId: string): Promise<void> {
     await this.run({ command: { type: 'settle', accountId } });
+  }
+
+  /** How the account cache has served: accounts kept, batches decided on kept states, and those PostgreSQL refused. */
+  cacheStats(): { accounts: number; decided: number; refused: number } {
+    return { accounts: this.cache?.size ?? 0, decided: this.cache?.counts.decided ?? 0, refused: this.cache?.counts.refused ?? 0 };
   }
 
   /** Waits for every command already submitted. */

@@ -1,8 +1,11 @@
+import type { PoolClient } from 'pg';
 import { ConflictFailure } from '../../errors.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
-import { openBatch, writeAndCommit, type StoredClaim } from '../../db/ledger-queries.js';
-import { applyCommands } from './apply-commands.js';
-import { restorationKeyOf, type Idempotency, type LedgerCommand, type LedgerResult, type Outcome } from './types.js';
+import { ACCOUNT_CHANGED, checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
+import type { AccountCache, CachedAccounts } from './account-cache.js';
+import type { BookChanges } from './account-book.js';
+import { applyCommands, type Computed } from './apply-commands.js';
+import { restorationKeyOf, type AccountState, type Idempotency, type LedgerCommand, type LedgerResult, type Outcome } from './types.js';
 
 export interface LedgerRequest {
   command: LedgerCommand;
@@ -13,15 +16,17 @@ export interface LedgerRequest {
  * Runs a batch of ledger commands as one transaction: lock the accounts, load (with the idempotency
  * records of their keys), decide in memory (in arrival order), write. Each command keeps its own outcome; a failure of
  * the transaction itself fails them all, and nothing of it is visible.
+ *
+ * With a cache, a batch of spends, holds, captures and releases on accounts it keeps is first
+ * decided on their kept states and written in one round trip (runOnKept); when PostgreSQL refuses
+ * that, it runs as above.
  */
-export async function runLedgerBatch(connections: ConnectionSource, requests: LedgerRequest[], newId: (prefix: string) => string): Promise<Outcome[]> {
+export async function runLedgerBatch(connections: ConnectionSource, requests: LedgerRequest[], newId: (prefix: string) => string, cache?: AccountCache): Promise<Outcome[]> {
   const acquired = connections.acquire();
   const client = acquired instanceof Promise ? await acquired : acquired;
   let broken = false;
   try {
-    const holdIds = requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
     const accountIds = [...new Set(requests.flatMap((r) => ('accountId' in r.command ? [r.command.accountId] : [])))];
-
     // The first request with a key leads; later ones in this batch follow its outcome.
     const leaders = new Map<string, number>();
     const followers = new Map<number, number>();
@@ -31,36 +36,13 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       if (leader === undefined) leaders.set(r.idempotency.key, i);
       else followers.set(i, leader);
     });
-    const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
-    // A revocation and its restoration each look for both keys; a restoration also needs its grant, however little is left of it.
-    const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' || r.command.type === 'restore' ? [r.command.revocationKey, restorationKeyOf(r.command.revocationKey)] : []));
-    const restoredGrantIds = requests.flatMap((r) => (r.command.type === 'restore' ? [r.command.grantId] : []));
-    const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys, restoredGrantIds);
-
-    const outcomes: Array<Outcome | undefined> = new Array(requests.length);
-    for (const [key, i] of leaders) {
-      const stored = loaded.existing.get(key);
-      if (stored) outcomes[i] = replay(requests[i].idempotency!, stored);
+    if (cache && followers.size === 0 && requests.every((r) => DECIDED_ON_STATE.has(r.command.type))) {
+      const now = new Date();
+      const kept = cache.take(accountIds, holdIdsOf(requests), now);
+      const outcomes = kept && (await runOnKept(client, requests, leaders, kept, now, cache, newId));
+      if (outcomes) return outcomes;
     }
-    const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
-    const { computed, changes } = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted, revocations: loaded.revocations }, newId);
-
-    // A refused command writes nothing, not even its key: a retry may succeed.
-    const stored = [...leaders].flatMap(([key, i]) => {
-      const c = computed[i];
-      if (!c?.outcome.ok) return [];
-      const { operation, fingerprint } = requests[i].idempotency!;
-      return [{ key, operation, fingerprint, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined }];
-    });
-    const entryIds = await writeAndCommit(client, changes, stored);
-
-    computed.forEach((c, i) => {
-      if (!c) return;
-      if (c.outcome.ok && c.entryIndex !== undefined && 'entryId' in c.outcome.value) c.outcome.value.entryId = entryIds[c.entryIndex];
-      outcomes[i] = c.outcome;
-    });
-    for (const [i, leader] of followers) outcomes[i] = follow(requests[i].idempotency!, requests[leader].idempotency!, outcomes[leader]!);
-    return outcomes as Outcome[];
+    return await runOnLoaded(client, requests, accountIds, leaders, followers, cache, newId);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;
@@ -69,6 +51,116 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
   } finally {
     // A connection that cannot even roll back is dropped rather than handed to the next caller.
     connections.release(client, broken);
+  }
+}
+
+async function runOnLoaded(
+  client: PoolClient,
+  requests: LedgerRequest[],
+  accountIds: string[],
+  leaders: Map<string, number>,
+  followers: Map<number, number>,
+  cache: AccountCache | undefined,
+  newId: (prefix: string) => string,
+): Promise<Outcome[]> {
+  const holdIds = holdIdsOf(requests);
+  const sourceKeys = requests.flatMap((r) => (r.command.type === 'grant' && r.command.sourceKey ? [r.command.sourceKey] : []));
+  // A revocation and its restoration each look for both keys; a restoration also needs its grant, however little is left of it.
+  const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' || r.command.type === 'restore' ? [r.command.revocationKey, restorationKeyOf(r.command.revocationKey)] : []));
+  const restoredGrantIds = requests.flatMap((r) => (r.command.type === 'restore' ? [r.command.grantId] : []));
+  const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys, restoredGrantIds);
+
+  const outcomes: Array<Outcome | undefined> = new Array(requests.length);
+  for (const [key, i] of leaders) {
+    const stored = loaded.existing.get(key);
+    if (stored) outcomes[i] = replay(requests[i].idempotency!, stored);
+  }
+  const toRun = requests.map((r, i) => (outcomes[i] || followers.has(i) ? undefined : r.command));
+  const decided = applyCommands(toRun, { now: loaded.now, accounts: loaded.accounts, holdAccounts: loaded.holdAccounts, grantedSourceKeys: loaded.granted, revocations: loaded.revocations }, newId);
+  const { computed, changes } = decided;
+  const entryIds = await writeAndCommit(client, changes, storedResults(requests, leaders, computed));
+  if (cache) keepWritten(cache, decided.accounts, changes, entryIds);
+  computed.forEach((c, i) => c && (outcomes[i] = withEntryId(c, entryIds)));
+  for (const [i, leader] of followers) outcomes[i] = follow(requests[i].idempotency!, requests[leader].idempotency!, outcomes[leader]!);
+  return outcomes as Outcome[];
+}
+
+/**
+ * A batch decided on copies of kept account states (no load), checked and written in one
+ * round trip. Returns undefined, rolled back with nothing written, when PostgreSQL finds an account
+ * changed since it was kept, or a key already used (a retry, whose load will replay it): the caller
+ * then runs the batch with a load.
+ */
+async function runOnKept(
+  client: PoolClient,
+  requests: LedgerRequest[],
+  leaders: Map<string, number>,
+  kept: CachedAccounts,
+  now: Date,
+  cache: AccountCache,
+  newId: (prefix: string) => string,
+): Promise<Outcome[] | undefined> {
+  const decided = applyCommands(
+    requests.map((r) => r.command),
+    { now, accounts: kept.states, holdAccounts: kept.holdAccounts, grantedSourceKeys: new Map(), revocations: new Map() },
+    newId,
+  );
+  const { computed, changes } = decided;
+  let entryIds: string[];
+  try {
+    entryIds = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const keyTaken = code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
+    if (code !== ACCOUNT_CHANGED && !keyTaken) throw error;
+    await client.query('ROLLBACK');
+    cache.counts.refused++;
+    if (code === ACCOUNT_CHANGED) cache.forget(kept.states.keys());
+    return undefined;
+  }
+  cache.counts.decided++;
+  keepWritten(cache, decided.accounts, changes, entryIds, kept.lastEntryIds);
+  return computed.map((c) => withEntryId(c!, entryIds));
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The commands decided on their accounts' state alone, which a batch may decide on kept states. A
+ * grant from Stripe needs the grants already made for its source key, a revocation or restoration
+ * the ones already written, and a settlement is the expiry sweeper's (an expiry due is never decided
+ * on a kept state): those always load.
+ */
+const DECIDED_ON_STATE = new Set<LedgerCommand['type']>(['spend', 'hold', 'capture', 'release']);
+
+const holdIdsOf = (requests: LedgerRequest[]) => requests.flatMap((r) => ('holdId' in r.command ? [r.command.holdId] : []));
+
+/** The idempotency records to write: a refused command writes nothing, not even its key, so a retry may succeed. */
+function storedResults(requests: LedgerRequest[], leaders: Map<string, number>, computed: Array<Computed | undefined>): StoredResult[] {
+  return [...leaders].flatMap(([key, i]) => {
+    const c = computed[i];
+    if (!c?.outcome.ok) return [];
+    const { operation, fingerprint } = requests[i].idempotency!;
+    return [{ key, operation, fingerprint, result: c.outcome.value, entryIndex: 'entryId' in c.outcome.value ? c.entryIndex : undefined }];
+  });
+}
+
+function withEntryId(c: Computed, entryIds: string[]): Outcome {
+  if (c.outcome.ok && c.entryIndex !== undefined && 'entryId' in c.outcome.value) c.outcome.value.entryId = entryIds[c.entryIndex];
+  return c.outcome;
+}
+
+/**
+ * Keeps the accounts a batch touched, as it left them, with their latest entry: the last this batch
+ * wrote for each, or for one it wrote nothing for, the one it was kept with (`before`); without either
+ * (a loaded account the batch only refused) it is not kept.
+ */
+function keepWritten(cache: AccountCache, states: Map<string, AccountState>, changes: BookChanges, entryIds: string[], before?: Map<string, string>): void {
+  const latest = new Map(before);
+  changes.entries.forEach((entry, i) => latest.set(entry.accountId, entryIds[i]));
+  for (const [id, state] of states) {
+    const lastEntryId = latest.get(id);
+    if (lastEntryId !== undefined) cache.remember(state, lastEntryId);
   }
 }
 

@@ -1,0 +1,125 @@
+import type { AccountState, GrantState, HoldState } from './types.js';
+
+/**
+ * How far off an expiry must be for a kept account to be decided from its copy. The copy is decided
+ * on this process's clock, a loaded account on the database's; an account with a grant or hold
+ * expiring within this margin is always loaded, so that the two clocks never decide differently.
+ */
+export const EXPIRY_MARGIN_MS = 60_000;
+
+/** A grant as kept: [id, amount, remaining, source, expiresAt (ms) or null, createdAt (ms)]. */
+type KeptGrant = [string, number, number, string, number | null, number];
+
+/**
+ * An account's state as kept, in a compact form (tens of thousands may be kept: each GrantState
+ * object with its two Dates took about three times the memory): expanded again by `take`.
+ */
+interface Kept {
+  grants: KeptGrant[];
+  holds: HoldState[];
+  /** The id of the account's latest ledger entry when the state was kept. */
+  lastEntryId: string;
+}
+
+/** Copies of kept accounts for one batch, and the entry ids the database must still find latest. */
+export interface CachedAccounts {
+  states: Map<string, AccountState>;
+  lastEntryIds: Map<string, string>;
+  /** The account of each active hold of those accounts. */
+  holdAccounts: Map<string, string>;
+}
+
+/**
+ * The state of accounts this process has just written, kept after the commit with the id of their
+ * latest ledger entry, so that the next batch of spends, holds, captures and releases on them can be
+ * decided without loading them:
+ * one round trip to PostgreSQL instead of two (run-ledger-batch.ts). The copy is only a guess; the
+ * database decides whether it still holds. That batch locks the accounts, then checks that each
+ * account's latest entry is still the kept one (`tally_ledger_unchanged`), and only then writes.
+ * Every change of an account's balance, grants or holds writes a ledger entry, so a change made since
+ * (by another process, or by this one through a batch that did not keep the account) fails the check,
+ * and the batch is rolled back and run again with a load.
+ *
+ * At most `capacity` accounts are kept, the least recently used dropped first.
+ */
+export class AccountCache {
+  private readonly kept = new Map<string, Kept>();
+  /** The account of every active hold of a kept account. */
+  private readonly holdAccounts = new Map<string, string>();
+  /** Batches decided from kept copies, and those whose copies the database refused. */
+  readonly counts = { decided: 0, refused: 0 };
+
+  constructor(private readonly capacity: number) {}
+
+  /**
+   * Copies of the kept states of the accounts named and of the accounts of the holds named, to decide
+   * a batch on: only when every one is kept and none has an active grant or hold expiring within
+   * EXPIRY_MARGIN_MS of `now`.
+   */
+  take(accountIds: string[], holdIds: string[], now: Date): CachedAccounts | undefined {
+    const holdAccounts = new Map<string, string>();
+    for (const holdId of holdIds) {
+      const accountId = this.holdAccounts.get(holdId);
+      if (accountId === undefined) return undefined;
+      holdAccounts.set(holdId, accountId);
+    }
+    const states = new Map<string, AccountState>();
+    const lastEntryIds = new Map<string, string>();
+    for (const id of [...accountIds, ...holdAccounts.values()]) {
+      const kept = this.kept.get(id);
+      if (!kept || expiresSoon(kept, now)) return undefined;
+      states.set(id, expand(id, kept));
+      lastEntryIds.set(id, kept.lastEntryId);
+    }
+    return { states, lastEntryIds, holdAccounts };
+  }
+
+  /** Keeps `state` (which the caller no longer changes) as the account's state after entry `lastEntryId`. */
+  remember(state: AccountState, lastEntryId: string): void {
+    // Re-inserting moves the account to the end: the first in the map is the least recently used.
+    this.drop(state.id);
+    this.kept.set(state.id, { grants: state.grants.map(compact), holds: state.holds, lastEntryId });
+    for (const hold of state.holds) this.holdAccounts.set(hold.id, state.id);
+    if (this.kept.size > this.capacity) this.drop(this.kept.keys().next().value!);
+  }
+
+  forget(accountIds: Iterable<string>): void {
+    for (const id of accountIds) this.drop(id);
+  }
+
+  private drop(accountId: string): void {
+    for (const hold of this.kept.get(accountId)?.holds ?? []) this.holdAccounts.delete(hold.id);
+    this.kept.delete(accountId);
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+}
+
+function expiresSoon(kept: Kept, now: Date): boolean {
+  const horizon = now.getTime() + EXPIRY_MARGIN_MS;
+  return (
+    kept.grants.some(([, , remaining, , expiresAt]) => remaining > 0 && expiresAt !== null && expiresAt <= horizon) ||
+    kept.holds.some((h) => h.status === 'active' && h.expiresAt.getTime() <= horizon)
+  );
+}
+
+const compact = (g: GrantState): KeptGrant => [g.id, g.amount, g.remaining, g.source, g.expiresAt?.getTime() ?? null, g.createdAt.getTime()];
+
+/** New objects each time: a batch changes the grants and holds it is given in place; the kept ones stay as they were. */
+function expand(accountId: string, kept: Kept): AccountState {
+  return {
+    id: accountId,
+    grants: kept.grants.map(([id, amount, remaining, source, expiresAt, createdAt]) => ({
+      id,
+      accountId,
+      amount,
+      remaining,
+      source,
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
+      createdAt: new Date(createdAt),
+    })),
+    holds: kept.holds.map((h) => ({ ...h })),
+  };
+}

@@ -1,0 +1,144 @@
+import t, { type Test } from 'tap';
+import { build, key, ledgerSum, type TestApp } from '../helper.js';
+
+// Spends, holds, captures and releases on an account this process wrote last are decided on the
+// state it kept, and PostgreSQL checks that nothing has changed since (account-cache.ts). These
+// tests make that guess wrong in each way it can be, and check that the outcome is what a load
+// would have decided.
+
+async function funded(t: Test, account: string, amount: number, extra: { expiresAt?: string } = {}): Promise<TestApp> {
+  const ctx = await build(t);
+  await ctx.call('PUT', `/v1/accounts/${account}`, {});
+  t.equal((await ctx.call('POST', `/v1/accounts/${account}/grants`, { amount, ...extra }, { 'idempotency-key': key() })).status, 201);
+  return ctx;
+}
+
+const spend = (ctx: TestApp, account: string, amount: number, k = key()) => ctx.call('POST', `/v1/accounts/${account}/spend`, { amount }, { 'idempotency-key': k });
+
+async function agrees(t: Test, ctx: TestApp, account: string, available: number, held = 0) {
+  const balance = (await ctx.call('GET', `/v1/accounts/${account}/balance`)).body;
+  const sum = await ledgerSum(ctx.database, account);
+  t.equal(balance.available, available, 'the balance');
+  t.equal(Number(sum.available), available, 'the ledger sums to it');
+  t.equal(Number(sum.held), held, 'and to what is held');
+}
+
+t.test('spends after the first on an account are decided on its kept state, each as a load would decide it', async (t) => {
+  const ctx = await funded(t, 'acct_kept', 100);
+  const replies = [];
+  for (let i = 0; i < 5; i++) replies.push(await spend(ctx, 'acct_kept', 7));
+  t.same(replies.map((r) => [r.status, r.body.available]), [[200, 93], [200, 86], [200, 79], [200, 72], [200, 65]]);
+  t.ok(ctx.app.ledger.cacheStats().decided >= 4, 'the spends after the grant needed no load');
+  t.equal(new Set(replies.map((r) => r.body.entryId)).size, 5, 'each its own entry');
+  const refused = await spend(ctx, 'acct_kept', 66);
+  t.equal(refused.status, 402, 'a spend beyond the kept balance is refused');
+  t.same(refused.body.error.details, { available: 65, required: 66 });
+  await agrees(t, ctx, 'acct_kept', 65);
+});
+
+t.test('a change made by another process is never overlooked: the kept state is refused, and the batch loads', async (t) => {
+  const a = await funded(t, 'acct_two_kept', 100);
+  const b = await build(t, { databaseUrl: a.databaseUrl });
+  t.equal((await spend(a, 'acct_two_kept', 10)).status, 200, 'A keeps the account');
+  t.equal((await spend(b, 'acct_two_kept', 85)).body.available, 5, 'B spends most of what is left');
+
+  const refusedBefore = a.app.ledger.cacheStats().refused;
+  const late = await spend(a, 'acct_two_kept', 10);
+  t.equal(late.status, 402, 'A does not spend credits B took');
+  t.same(late.body.error.details, { available: 5, required: 10 });
+  t.equal(a.app.ledger.cacheStats().refused, refusedBefore + 1, 'PostgreSQL refused the kept state');
+  t.equal((await spend(a, 'acct_two_kept', 5)).body.available, 0, 'and A goes on from the loaded one');
+
+  // A grant made elsewhere is seen too: B grants, A spends it.
+  await b.call('POST', '/v1/accounts/acct_two_kept/grants', { amount: 30 }, { 'idempotency-key': key() });
+  t.equal((await spend(a, 'acct_two_kept', 30)).body.available, 0);
+  await agrees(t, a, 'acct_two_kept', 0);
+});
+
+t.test('two processes spending on the same accounts at once never overdraw them', async (t) => {
+  const a = await funded(t, 'acct_mix_0', 100);
+  const b = await build(t, { databaseUrl: a.databaseUrl });
+  for (const account of ['acct_mix_1', 'acct_mix_2']) {
+    await a.call('PUT', `/v1/accounts/${account}`, {});
+    await a.call('POST', `/v1/accounts/${account}/grants`, { amount: 100 }, { 'idempotency-key': key() });
+  }
+  const accounts = ['acct_mix_0', 'acct_mix_1', 'acct_mix_2'];
+  // Rounds of concurrent spends, each process answering half, so that each keeps states the other changes.
+  const statuses: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => spend(i % 2 ? a : b, accounts[i % 3], 2)));
+    statuses.push(...replies.map((r) => r.status));
+  }
+  t.equal(statuses.filter((s) => s === 200).length, 150, 'exactly the 300 credits were spent, 2 at a time');
+  t.equal(statuses.filter((s) => s === 402).length, 90, 'every other spend was refused');
+  for (const account of accounts) await agrees(t, a, account, 0);
+  t.ok(a.app.ledger.cacheStats().decided + b.app.ledger.cacheStats().decided > 0, 'some batches were decided on kept states');
+});
+
+t.test('a retried key on a kept account replays its first answer; with another request it is refused', async (t) => {
+  const ctx = await funded(t, 'acct_kept_retry', 50);
+  await spend(ctx, 'acct_kept_retry', 1);
+  const k = key('retry');
+  const first = await spend(ctx, 'acct_kept_retry', 4, k);
+  const again = await spend(ctx, 'acct_kept_retry', 4, k);
+  t.equal(again.status, 200);
+  t.same(again.body, first.body, 'the same answer');
+  t.equal(again.headers['idempotent-replayed'], 'true');
+  const other = await spend(ctx, 'acct_kept_retry', 5, k);
+  t.equal(other.status, 409);
+  t.equal(other.body.error.code, 'idempotency_key_reused');
+  await agrees(t, ctx, 'acct_kept_retry', 45);
+  t.equal((await ledgerSum(ctx.database, 'acct_kept_retry')).entries, 3, 'the grant and two spends');
+});
+
+t.test('holds, captures and releases on a kept account', async (t) => {
+  const ctx = await funded(t, 'acct_kept_holds', 100);
+  await spend(ctx, 'acct_kept_holds', 10);
+  const decided = ctx.app.ledger.cacheStats().decided;
+  const hold = await ctx.call('POST', '/v1/accounts/acct_kept_holds/holds', { amount: 40 }, { 'idempotency-key': key() });
+  t.match(hold.body, { status: 'active', amount: 40, available: 50, held: 40 });
+  t.equal((await spend(ctx, 'acct_kept_holds', 51)).status, 402, 'held credits cannot be spent');
+  const captured = await ctx.call('POST', `/v1/holds/${hold.body.id}/capture`, { amount: 15 });
+  t.match(captured.body, { status: 'captured', capturedAmount: 15, available: 75, held: 0 });
+  const second = await ctx.call('POST', '/v1/accounts/acct_kept_holds/holds', { amount: 20 }, { 'idempotency-key': key() });
+  const released = await ctx.call('POST', `/v1/holds/${second.body.id}/release`, {});
+  t.match(released.body, { status: 'released', available: 75, held: 0 });
+  t.ok(ctx.app.ledger.cacheStats().decided >= decided + 4, 'all of them decided on the kept state');
+  await agrees(t, ctx, 'acct_kept_holds', 75);
+});
+
+t.test('a hold captured by another process cannot be captured again from a kept state', async (t) => {
+  const a = await funded(t, 'acct_two_holds', 100);
+  const b = await build(t, { databaseUrl: a.databaseUrl });
+  const hold = await a.call('POST', '/v1/accounts/acct_two_holds/holds', { amount: 30 }, { 'idempotency-key': key() });
+  t.equal((await b.call('POST', `/v1/holds/${hold.body.id}/capture`, { amount: 30 })).status, 200, 'B captures it');
+  const again = await a.call('POST', `/v1/holds/${hold.body.id}/capture`, { amount: 10 });
+  t.equal(again.status, 409, 'A, which kept it active, finds it captured');
+  t.equal(again.body.error.code, 'hold_not_active');
+  await agrees(t, a, 'acct_two_holds', 70);
+});
+
+t.test('an account with a grant expiring within the margin is loaded, so its expiry is written when due', async (t) => {
+  const expiresAt = new Date(Date.now() + 1500).toISOString();
+  const ctx = await funded(t, 'acct_expiring', 50, { expiresAt });
+  await ctx.call('POST', '/v1/accounts/acct_expiring/grants', { amount: 10 }, { 'idempotency-key': key() });
+  t.equal((await spend(ctx, 'acct_expiring', 1)).body.available, 59);
+  await new Promise((resolve) => setTimeout(resolve, 1700));
+  const decided = ctx.app.ledger.cacheStats().decided;
+  const after = await spend(ctx, 'acct_expiring', 20);
+  t.equal(after.status, 402, 'the expired credits are gone');
+  t.same(after.body.error.details, { available: 10, required: 20 });
+  t.equal(ctx.app.ledger.cacheStats().decided, decided, 'decided on a load, not on the kept state');
+  const expiries = await ctx.database.pool.query(`SELECT amount::int FROM ledger_entries WHERE account_id = 'acct_expiring' AND kind = 'expiry'`);
+  t.same(expiries.rows, [{ amount: -49 }], 'and the expiry is in the ledger');
+  await agrees(t, ctx, 'acct_expiring', 10);
+});
+
+t.test('LEDGER_CACHE_ACCOUNTS=0 keeps nothing', async (t) => {
+  const ctx = await build(t, { env: { LEDGER_CACHE_ACCOUNTS: '0' } });
+  await ctx.call('PUT', '/v1/accounts/acct_uncached', {});
+  await ctx.call('POST', '/v1/accounts/acct_uncached/grants', { amount: 10 }, { 'idempotency-key': key() });
+  for (let i = 0; i < 3; i++) await spend(ctx, 'acct_uncached', 1);
+  t.same(ctx.app.ledger.cacheStats(), { accounts: 0, decided: 0, refused: 0 });
+  await agrees(t, ctx, 'acct_uncached', 7);
+});
