@@ -102,9 +102,10 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
   const defines = Object.entries(run.variables ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
   const logDir = run.latencySample ? mkdtempSync(join(tmpdir(), 'tally-pgbench-log-')) : undefined;
   const logging = logDir ? ['--log', `--sampling-rate=${run.latencySample}`, `--log-prefix=${join(logDir, 'tx')}`] : [];
-  // The log's folder is temporary: the command as recorded in results.json names it <dir>.
   const args = ['-n', '-c', String(run.clients), '-j', '2', '-T', String(seconds), ...defines, ...logging, '-f', run.scriptPath, run.url];
-  const command = ['pgbench', ...args.slice(0, -1), '<url>'].join(' ').replaceAll(logDir ?? '<dir>', '<dir>');
+  // As results.json records it: the log's folder is temporary, so it is named <dir>.
+  const shown = (arg: string) => (logDir ? arg.replace(logDir, '<dir>') : arg);
+  const command = ['pgbench', ...args.slice(0, -1).map(shown), '<url>'].join(' ');
   let output: string;
   let sampledLatenciesMs: number[] | undefined;
   try {

@@ -126,10 +126,10 @@ async function runOnKept(
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * The commands decided on their accounts' state alone, which a batch may decide on kept states. A
- * grant from Stripe needs the grants already made for its source key, a revocation or restoration
- * the ones already written, and a settlement is the expiry sweeper's (an expiry due is never decided
- * on a kept state): those always load.
+ * The commands decided on their accounts' state alone, which a batch may decide on kept states. The
+ * others always load: a grant (one from Stripe needs the grants already made for its source key), a
+ * revocation or restoration (the ones already written), and the expiry sweeper's settlement (an
+ * expiry due is never decided on a kept state).
  */
 const DECIDED_ON_STATE = new Set<LedgerCommand['type']>(['spend', 'hold', 'capture', 'release']);
 
