@@ -140,6 +140,19 @@ const KEYED_PLANS = [
 ].join('; ');
 
 /**
+ * Sends a transaction's first trip, once the ledger's statements are prepared on the connection
+ * (without waiting a tick when they already are, as on every batch but a connection's first).
+ */
+async function firstTrip(client: PoolClient, text: string): Promise<Array<Result<unknown>>> {
+  const preparing = ensurePrepared(client, STATEMENTS);
+  if (preparing) await preparing;
+  return (await client.query(text)) as unknown as Array<Result<unknown>>;
+}
+
+/** How every batch's transaction starts: BEGIN, its plans ruled by KEYED_PLANS, and the account locks (in id order). */
+const beginAndLock = (accountIds: string[], holdIds: string[]) => `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}`;
+
+/**
  * Opens the transaction, locks the accounts (those named and those of the named holds; a hold never
  * changes account) and loads, in one round trip of three statements.
  *
@@ -166,13 +179,12 @@ export async function openBatch(
   revocationKeys: string[],
   grantIds: string[],
 ) {
-  const preparing = ensurePrepared(client, STATEMENTS);
-  if (preparing) await preparing;
-  const results = (await client.query(
-    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, holdIds])}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}` +
+  const results = await firstTrip(
+    client,
+    `${beginAndLock(accountIds, holdIds)}; ${execute(LOAD, [accountIds, sourceKeys, holdIds, keys])}` +
       (revocationKeys.length ? `; ${execute(REVOCATIONS, [revocationKeys])}` : '') +
       (grantIds.length ? `; ${execute(NAMED_GRANTS, [grantIds])}` : ''),
-  )) as unknown as Array<Result<unknown>>;
+  );
   const namedGrants = grantIds.length ? (results.pop() as Result<GrantJson>).rows : [];
   const revocationResult = revocationKeys.length ? (results.pop() as Result<RevocationJson>) : { rows: [] };
   const [lockResult, loadResult] = results.slice(-2) as [Result<{ id: string }>, Result<LoadedRow>];
@@ -247,13 +259,12 @@ export async function writeAndCommit(client: PoolClient, changes: BookChanges, s
  * ACCOUNT_CHANGED and nothing is written; the caller rolls back. Returns the entries' ids.
  */
 export async function checkWriteAndCommit(client: PoolClient, lastEntryIds: Map<string, string>, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
-  const preparing = ensurePrepared(client, STATEMENTS);
-  if (preparing) await preparing;
   const accountIds = [...lastEntryIds.keys()];
-  const results = (await client.query(
-    `BEGIN; ${KEYED_PLANS}; ${execute(LOCK, [accountIds, []])}; ${execute(UNCHANGED, [accountIds, [...lastEntryIds.values()]])}; ${writeStatement(changes, stored)}; COMMIT`,
-  )) as unknown as Array<Result<{ ids: string[] }>>;
-  return results[results.length - 2].rows[0].ids;
+  const results = await firstTrip(
+    client,
+    `${beginAndLock(accountIds, [])}; ${execute(UNCHANGED, [accountIds, [...lastEntryIds.values()]])}; ${writeStatement(changes, stored)}; COMMIT`,
+  );
+  return (results[results.length - 2] as Result<{ ids: string[] }>).rows[0].ids;
 }
 
 export type StoredResult = StoredClaim & { entryIndex: number | undefined };

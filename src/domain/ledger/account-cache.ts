@@ -65,7 +65,8 @@ export class AccountCache {
     }
     const states = new Map<string, AccountState>();
     const lastEntryIds = new Map<string, string>();
-    for (const id of [...accountIds, ...holdAccounts.values()]) {
+    // An account may be named both itself and through a hold: one copy of it.
+    for (const id of new Set([...accountIds, ...holdAccounts.values()])) {
       const kept = this.kept.get(id);
       if (!kept || expiresSoon(kept, now)) return undefined;
       states.set(id, expand(id, kept));
