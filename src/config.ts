@@ -4,7 +4,7 @@ const url = z.url({ protocol: /^https?$/ });
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 /** Every environment variable Tally reads, with its default. The README lists the same. */
-export const configSchema = z.object({
+const configObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -28,14 +28,41 @@ export const configSchema = z.object({
   STRIPE_API_URL: optional(z.url({ protocol: /^https?$/ }).describe('Another Stripe-compatible server (stripe-mock, the simulator elsewhere)')),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
   STRIPE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  STRIPE_SIMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
   STRIPE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
+  NODE_ENV: optional(z.string()),
   TALLY_REDIRECT_ORIGINS: optional(z.string()),
   CHECKOUT_SUCCESS_URL: optional(url),
   CHECKOUT_CANCEL_URL: optional(url),
   PORTAL_RETURN_URL: optional(url),
 });
 
+export const configSchema = configObject.superRefine(checkStripeSetting);
+
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Which Stripe Tally talks to, decided here so that a wrong setting stops it before it serves. The
+ * built-in simulator takes no money: its checkouts are paid with any card number, and each grants
+ * real credits. So it runs only where that is meant: by default outside production (`npm start`
+ * with no configuration), and in production (NODE_ENV=production, as in the Docker image) only with
+ * STRIPE_SIMULATOR=on. A deployment that forgot its key stops and says so.
+ */
+function checkStripeSetting(config: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (config.STRIPE_SECRET_KEY) {
+    if (!config.STRIPE_WEBHOOK_SECRET) problem('STRIPE_WEBHOOK_SECRET', 'required with STRIPE_SECRET_KEY: the signing secret of your webhook endpoint (whsec_...)');
+    if (config.STRIPE_SIMULATOR === 'on') problem('STRIPE_SIMULATOR', 'on, but STRIPE_SECRET_KEY is set too: Tally talks either to Stripe or to its simulator; unset one');
+    return;
+  }
+  if (config.STRIPE_SIMULATOR === 'off') problem('STRIPE_SECRET_KEY', 'required: STRIPE_SIMULATOR is off');
+  else if (config.STRIPE_SIMULATOR === 'auto' && config.NODE_ENV === 'production') {
+    problem(
+      'STRIPE_SECRET_KEY',
+      "required when NODE_ENV=production: without it Tally would serve its built-in Stripe simulator, whose checkouts take no money (set STRIPE_SIMULATOR=on to do that on purpose, for a demo)",
+    );
+  }
+}
 
 export class ConfigError extends Error {}
 

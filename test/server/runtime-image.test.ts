@@ -2,7 +2,7 @@
 // temporary folder (production packages only, as `npm prune --omit=dev` leaves them), and its CMD
 // run there as a real process with the image's environment.
 import t from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -136,7 +136,9 @@ t.test('the runtime stage, laid out and started as in a container, migrates an e
 
   const env = {
     ...image.env,
-    // A free port and loopback instead of the container's 3000 on every interface; no Stripe key, so the built-in simulator starts, on a free port too.
+    // A free port and loopback instead of the container's 3000 on every interface; no Stripe key, and
+    // the built-in simulator asked for (the image is production: without either, Tally refuses to start), on a free port too.
+    STRIPE_SIMULATOR: 'on',
     PORT: '0',
     HOST: '127.0.0.1',
     STRIPE_SIMULATOR_PORT: '0',
@@ -146,7 +148,13 @@ t.test('the runtime stage, laid out and started as in a container, migrates an e
     LOG_LEVEL: 'warn',
   };
   // A container's bare environment (tap still adds its process-info --import to NODE_OPTIONS, by absolute path: it resolves nothing for dist/).
-  const tally = await startTally(env, 60_000, { cwd: app, args: image.cmd.slice(1), baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const { STRIPE_SIMULATOR: _asked, ...forgotten } = env;
+  const refused = spawnSync(process.execPath, image.cmd.slice(1), { cwd: app, env: { ...baseEnv, ...forgotten }, encoding: 'utf8', timeout: 30_000 });
+  t.equal(refused.status, 78, 'without a Stripe key, and without asking for the simulator, the image refuses to start (EX_CONFIG)');
+  t.match(refused.stderr, /STRIPE_SECRET_KEY: required when NODE_ENV=production/, 'and names the missing key');
+
+  const tally = await startTally(env, 60_000, { cwd: app, args: image.cmd.slice(1), baseEnv });
   t.teardown(() => tally.child.kill('SIGKILL'));
   const request = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
     fetch(`${tally.url}${path}`, { method, headers: { ...headers, ...extra }, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -1,0 +1,37 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const KEY = 'sk_test_config';
+const SECRET = 'whsec_config';
+
+/** The configuration problem loadConfig throws for `env`, or undefined when it accepts it. */
+function refusal(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.message;
+  }
+}
+
+t.test('with no Stripe setting, Tally uses its simulator, except in production', async (t) => {
+  t.equal(loadConfig({}).STRIPE_SIMULATOR, 'auto');
+  t.equal(refusal({}), undefined, 'npm start with no configuration');
+  t.equal(refusal({ NODE_ENV: 'development' }), undefined);
+  const message = refusal({ NODE_ENV: 'production' });
+  t.match(message, /^Invalid configuration:\n {2}STRIPE_SECRET_KEY: required when NODE_ENV=production/);
+  t.match(message, /checkouts take no money \(set STRIPE_SIMULATOR=on/, 'and says why, and how to mean it');
+  t.equal(refusal({ NODE_ENV: 'production', STRIPE_SIMULATOR: 'on' }), undefined, 'a demo in production opts in');
+  t.equal(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET }), undefined, 'a real deployment');
+});
+
+t.test('contradictory or incomplete Stripe settings are refused, each naming its variable', async (t) => {
+  t.match(refusal({ STRIPE_SECRET_KEY: KEY }), /STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY/);
+  t.match(refusal({ STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SIMULATOR: 'on' }), /STRIPE_SIMULATOR: on, but STRIPE_SECRET_KEY is set too/);
+  t.match(refusal({ STRIPE_SIMULATOR: 'off' }), /STRIPE_SECRET_KEY: required: STRIPE_SIMULATOR is off/);
+  t.equal(refusal({ STRIPE_SIMULATOR: 'off', STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET }), undefined);
+  t.match(refusal({ STRIPE_SIMULATOR: 'yes' }), /STRIPE_SIMULATOR: .*"yes"/, 'an unknown value is shown');
+  // An empty variable (as docker-compose passes an unset one) counts as unset.
+  t.match(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' }), /STRIPE_SECRET_KEY: required when NODE_ENV=production/);
+});
