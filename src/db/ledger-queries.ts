@@ -81,23 +81,37 @@ const NAMED_GRANTS = preparedStatement(
   `SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE id = ANY($1::text[])`,
 );
 
+// The write of a batch decided on kept account states (account-cache.ts) is guarded: it writes only
+// if each of those accounts' latest ledger entry is still the one kept ($45, $46; a loaded batch
+// passes none). The accounts are locked by then, and an entry id is drawn under the lock for every
+// change of an account's balance, grants or holds, so any change since the state was kept, by this
+// process or another, shows as a newer entry. Guarded out, the statement writes nothing and says so
+// (unchanged = false): no error, so PostgreSQL logs nothing, and the empty transaction just commits.
 const WRITE = preparedStatement(
   'tally_ledger_write',
-  `WITH ids AS MATERIALIZED (SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n),
+  `WITH guard AS MATERIALIZED (
+       SELECT NOT EXISTS (
+         SELECT 1 FROM unnest($45::text[], $46::bigint[]) AS kept(account_id, last_entry_id)
+         WHERE (SELECT max(e.id) FROM ledger_entries e WHERE e.account_id = kept.account_id) IS DISTINCT FROM kept.last_entry_id) AS unchanged),
+     ids AS MATERIALIZED (
+       SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n WHERE (SELECT unchanged FROM guard)),
      new_grants AS (
        INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at)
        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::timestamptz[])
+       WHERE (SELECT unchanged FROM guard)
        RETURNING 1),
      drawn AS (
-       UPDATE grants SET remaining = v.remaining FROM unnest($12::text[], $13::bigint[]) AS v(id, remaining) WHERE grants.id = v.id RETURNING 1),
+       UPDATE grants SET remaining = v.remaining FROM unnest($12::text[], $13::bigint[]) AS v(id, remaining)
+       WHERE grants.id = v.id AND (SELECT unchanged FROM guard) RETURNING 1),
      held AS (
        INSERT INTO holds (id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at, settled_at)
        SELECT * FROM unnest($14::text[], $15::text[], $16::bigint[], $17::hold_status[], $18::bigint[], $19::jsonb[], $20::timestamptz[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::timestamptz[])
+       WHERE (SELECT unchanged FROM guard)
        RETURNING 1),
      settled AS (
        UPDATE holds SET status = v.status, captured_amount = v.captured_amount, settled_at = v.settled_at
        FROM unnest($41::text[], $42::hold_status[], $43::bigint[], $44::timestamptz[]) AS v(id, status, captured_amount, settled_at)
-       WHERE holds.id = v.id
+       WHERE holds.id = v.id AND (SELECT unchanged FROM guard)
        RETURNING 1),
      entries AS (
        INSERT INTO ledger_entries (id, account_id, kind, amount, held_change, available_after, held_after, grant_id, hold_id, allocations, reason, metadata)
@@ -110,18 +124,14 @@ const WRITE = preparedStatement(
        INSERT INTO idempotency_records (key, operation, fingerprint, result)
        SELECT v.key, v.operation, v.fingerprint, CASE WHEN ids.id IS NULL THEN v.result ELSE jsonb_set(v.result, '{entryId}', to_jsonb(ids.id::text)) END
        FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
+       WHERE (SELECT unchanged FROM guard)
        RETURNING 1)
-     SELECT coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
+     SELECT (SELECT unchanged FROM guard) AS unchanged, coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-// Raises (SQLSTATE TL001) unless each account's latest ledger entry is still the one given: the check
-// that lets a batch decided on kept account states write (account-cache.ts).
-const UNCHANGED = preparedStatement('tally_ledger_unchanged', `SELECT tally_ledger_unchanged($1::text[], $2::bigint[])`);
+type Written = Result<{ unchanged: boolean; ids: string[] }>;
 
-/** The SQLSTATE of `tally_ledger_unchanged` when an account has changed since it was kept. */
-export const ACCOUNT_CHANGED = 'TL001';
-
-const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE, UNCHANGED];
+const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE];
 
 /**
  * How the batch's transaction plans its statements. Left to choose, PostgreSQL re-plans the write
@@ -248,29 +258,26 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
  * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
 export async function writeAndCommit(client: PoolClient, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
-  const results = (await client.query(`${writeStatement(changes, stored)}; COMMIT`)) as unknown as [Result<{ ids: string[] }>, unknown];
+  const results = (await client.query(`${writeStatement(changes, stored, new Map())}; COMMIT`)) as unknown as [Written, unknown];
   return results[0].rows[0].ids;
 }
 
 /**
  * The whole batch in one round trip, for a batch decided on kept account states rather than a load:
- * BEGIN, the account locks, the check that each account's latest ledger entry is still the one kept
- * (`lastEntryIds`), the write and COMMIT. When the check fails, PostgreSQL stops there with SQLSTATE
- * ACCOUNT_CHANGED and nothing is written; the caller rolls back. Returns the entries' ids.
+ * BEGIN, the account locks, the write guarded by the check that each account's latest ledger entry is
+ * still the one kept (`lastEntryIds`), and COMMIT. Returns the entries' ids; or undefined when an
+ * account had changed, and nothing was written (the transaction committed empty).
  */
-export async function checkWriteAndCommit(client: PoolClient, lastEntryIds: Map<string, string>, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
-  const accountIds = [...lastEntryIds.keys()];
-  const results = await firstTrip(
-    client,
-    `${beginAndLock(accountIds, [])}; ${execute(UNCHANGED, [accountIds, [...lastEntryIds.values()]])}; ${writeStatement(changes, stored)}; COMMIT`,
-  );
-  return (results[results.length - 2] as Result<{ ids: string[] }>).rows[0].ids;
+export async function checkWriteAndCommit(client: PoolClient, lastEntryIds: Map<string, string>, changes: BookChanges, stored: StoredResult[]): Promise<string[] | undefined> {
+  const results = await firstTrip(client, `${beginAndLock([...lastEntryIds.keys()], [])}; ${writeStatement(changes, stored, lastEntryIds)}; COMMIT`);
+  const { unchanged, ids } = (results[results.length - 2] as Written).rows[0];
+  return unchanged ? ids : undefined;
 }
 
 export type StoredResult = StoredClaim & { entryIndex: number | undefined };
 
-/** The WRITE statement's EXECUTE, with everything a batch decided as its parameters. */
-function writeStatement(changes: BookChanges, stored: StoredResult[]): string {
+/** The WRITE statement's EXECUTE, with everything a batch decided as its parameters, guarded by `lastEntryIds` (the kept accounts' latest entries, if any). */
+function writeStatement(changes: BookChanges, stored: StoredResult[], lastEntryIds: Map<string, string>): string {
   const created = new Set(changes.newGrants.map((g) => g.id));
   const updated = [...changes.changedGrants].filter((g) => !created.has(g.id));
   const ng = changes.newGrants;
@@ -291,5 +298,6 @@ function writeStatement(changes: BookChanges, stored: StoredResult[]): string {
     stored.map((s) => s.key), stored.map((s) => s.operation), stored.map((s) => s.fingerprint), stored.map((s) => json(s.result)),
     stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
     settled.map((h) => h.id), settled.map((h) => h.status), settled.map((h) => h.capturedAmount), settled.map((h) => h.settledAt),
+    [...lastEntryIds.keys()], [...lastEntryIds.values()],
   ]);
 }

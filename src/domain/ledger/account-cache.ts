@@ -34,11 +34,11 @@ export interface CachedAccounts {
  * latest ledger entry, so that the next batch of spends, holds, captures and releases on them can be
  * decided without loading them:
  * one round trip to PostgreSQL instead of two (run-ledger-batch.ts). The copy is only a guess; the
- * database decides whether it still holds. That batch locks the accounts, then checks that each
- * account's latest entry is still the kept one (`tally_ledger_unchanged`), and only then writes.
- * Every change of an account's balance, grants or holds writes a ledger entry, so a change made since
- * (by another process, or by this one through a batch that did not keep the account) fails the check,
- * and the batch is rolled back and run again with a load.
+ * database decides whether it still holds. That batch locks the accounts, and its write is guarded
+ * by a check that each account's latest entry is still the kept one (the WRITE statement in
+ * ledger-queries.ts). Every change of an account's balance, grants or holds writes a ledger entry, so
+ * a change made since (by another process, or by this one through a batch that did not keep the
+ * account) fails the check: nothing is written, and the batch runs again with a load.
  *
  * At most `capacity` accounts are kept, the least recently used dropped first.
  */

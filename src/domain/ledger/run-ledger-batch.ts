@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ConflictFailure } from '../../errors.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
-import { ACCOUNT_CHANGED, checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
+import { checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
 import type { AccountCache, CachedAccounts } from './account-cache.js';
 import type { BookChanges } from './account-book.js';
 import { applyCommands, type Computed } from './apply-commands.js';
@@ -87,9 +87,9 @@ async function runOnLoaded(
 
 /**
  * A batch decided on copies of kept account states (no load), checked and written in one
- * round trip. Returns undefined, rolled back with nothing written, when PostgreSQL finds an account
- * changed since it was kept, or a key already used (a retry, whose load will replay it): the caller
- * then runs the batch with a load.
+ * round trip. Returns undefined, with nothing written, when PostgreSQL finds an account changed since
+ * it was kept (the write is guarded, and its transaction commits empty), or a key already used (a
+ * retry, whose load will replay it; rolled back): the caller then runs the batch with a load.
  */
 async function runOnKept(
   client: PoolClient,
@@ -106,16 +106,19 @@ async function runOnKept(
     newId,
   );
   const { computed, changes } = decided;
-  let entryIds: string[];
+  let entryIds: string[] | undefined;
   try {
     entryIds = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const keyTaken = code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
-    if (code !== ACCOUNT_CHANGED && !keyTaken) throw error;
+    const keyTaken = (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
+    if (!keyTaken) throw error;
     await client.query('ROLLBACK');
     cache.counts.refused++;
-    if (code === ACCOUNT_CHANGED) cache.forget(kept.states.keys());
+    return undefined;
+  }
+  if (!entryIds) {
+    cache.counts.refused++;
+    cache.forget(kept.states.keys());
     return undefined;
   }
   cache.counts.decided++;
