@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { EmbeddedPostgresError, freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrateInChild } from './db/migrate-in-child.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
@@ -68,6 +68,10 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
+  }
+  if (error instanceof EmbeddedPostgresError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
   }
   throw error;
 }

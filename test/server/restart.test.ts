@@ -24,6 +24,11 @@ t.test('npm start with no configuration serves, and keeps every balance across a
   const second = await startTally(env);
   t.teardown(() => second.child.kill('SIGKILL'));
   t.equal(second.adminKey, first.adminKey, 'the same development admin key');
+  await t.rejects(
+    startTally(env, 30_000),
+    /Tally exited:[\s\S]*The embedded PostgreSQL in \S+ did not start[\s\S]*postmaster\.pid[\s\S]*another postmaster/,
+    'a third start on the same data directory while it runs stops, saying PostgreSQL found it in use',
+  );
   const balance = await (await fetch(`${second.url}/v1/accounts/acct_keep/balance`, { headers: auth })).json();
   t.equal(balance.available, 377, 'the balance survived the restart');
   const replay = await post(second.url, '/v1/accounts/acct_keep/spend', { amount: 123 }, { 'idempotency-key': 's1' });
