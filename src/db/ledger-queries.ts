@@ -85,14 +85,14 @@ const NAMED_GRANTS = preparedStatement(
 // if each of those accounts' latest ledger entry is still the one kept ($45, $46; a loaded batch
 // passes none). The accounts are locked by then, and an entry id is drawn under the lock for every
 // change of an account's balance, grants or holds, so any change since the state was kept, by this
-// process or another, shows as a newer entry. Guarded out, the statement writes nothing and says so
-// (unchanged = false): no error, so PostgreSQL logs nothing, and the empty transaction just commits.
+// process or another, shows as a newer entry. Guarded out, the statement writes nothing and names the
+// accounts that changed: no error, so PostgreSQL logs nothing, and the empty transaction just commits.
 const WRITE = preparedStatement(
   'tally_ledger_write',
   `WITH guard AS MATERIALIZED (
-       SELECT NOT EXISTS (
-         SELECT 1 FROM unnest($45::text[], $46::bigint[]) AS kept(account_id, last_entry_id)
-         WHERE (SELECT max(e.id) FROM ledger_entries e WHERE e.account_id = kept.account_id) IS DISTINCT FROM kept.last_entry_id) AS unchanged),
+       SELECT coalesce(array_agg(kept.account_id), '{}') AS changed, count(*) = 0 AS unchanged
+       FROM unnest($45::text[], $46::bigint[]) AS kept(account_id, last_entry_id)
+       WHERE (SELECT max(e.id) FROM ledger_entries e WHERE e.account_id = kept.account_id) IS DISTINCT FROM kept.last_entry_id),
      ids AS MATERIALIZED (
        SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n WHERE (SELECT unchanged FROM guard)),
      new_grants AS (
@@ -126,10 +126,10 @@ const WRITE = preparedStatement(
        FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
        WHERE (SELECT unchanged FROM guard)
        RETURNING 1)
-     SELECT (SELECT unchanged FROM guard) AS unchanged, coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
+     SELECT (SELECT changed FROM guard) AS changed, coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-type Written = Result<{ unchanged: boolean; ids: string[] }>;
+type Written = Result<{ changed: string[]; ids: string[] }>;
 
 const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE];
 
@@ -265,13 +265,18 @@ export async function writeAndCommit(client: PoolClient, changes: BookChanges, s
 /**
  * The whole batch in one round trip, for a batch decided on kept account states rather than a load:
  * BEGIN, the account locks, the write guarded by the check that each account's latest ledger entry is
- * still the one kept (`lastEntryIds`), and COMMIT. Returns the entries' ids; or undefined when an
- * account had changed, and nothing was written (the transaction committed empty).
+ * still the one kept (`lastEntryIds`), and COMMIT. Returns the entries' ids; or, when accounts had
+ * changed and nothing was written (the transaction committed empty), those accounts.
  */
-export async function checkWriteAndCommit(client: PoolClient, lastEntryIds: Map<string, string>, changes: BookChanges, stored: StoredResult[]): Promise<string[] | undefined> {
+export async function checkWriteAndCommit(
+  client: PoolClient,
+  lastEntryIds: Map<string, string>,
+  changes: BookChanges,
+  stored: StoredResult[],
+): Promise<{ ids: string[] } | { changed: string[] }> {
   const results = await firstTrip(client, `${beginAndLock([...lastEntryIds.keys()], [])}; ${writeStatement(changes, stored, lastEntryIds)}; COMMIT`);
-  const { unchanged, ids } = (results[results.length - 2] as Written).rows[0];
-  return unchanged ? ids : undefined;
+  const { changed, ids } = (results[results.length - 2] as Written).rows[0];
+  return changed.length ? { changed } : { ids };
 }
 
 export type StoredResult = StoredClaim & { entryIndex: number | undefined };

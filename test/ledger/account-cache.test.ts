@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { build, key, ledgerSum, type TestApp } from '../helper.js';
+import { Ledger } from '../../src/domain/ledger/ledger.js';
 
 // Spends, holds, captures and releases on an account this process wrote last are decided on the
 // state it kept, and PostgreSQL checks that nothing has changed since (account-cache.ts). These
@@ -139,6 +140,34 @@ t.test('LEDGER_CACHE_ACCOUNTS=0 keeps nothing', async (t) => {
   await ctx.call('PUT', '/v1/accounts/acct_uncached', {});
   await ctx.call('POST', '/v1/accounts/acct_uncached/grants', { amount: 10 }, { 'idempotency-key': key() });
   for (let i = 0; i < 3; i++) await spend(ctx, 'acct_uncached', 1);
-  t.same(ctx.app.ledger.cacheStats(), { accounts: 0, decided: 0, refused: 0 });
+  t.same(ctx.app.ledger.cacheStats(), { accounts: 0, decided: 0, refused: 0, pauses: 0 });
   await agrees(t, ctx, 'acct_uncached', 7);
+});
+
+t.test('a process whose kept states keep being refused (another writes the same accounts) stops trying them for a while, then tries again', async (t) => {
+  const ctx = await funded(t, 'acct_shared', 1000);
+  // Three ledgers on one database, as three processes: two keep account states, one (no cache) spends in between.
+  const patient = new Ledger(ctx.database.pool, { cacheAccounts: 100, cachePauseMs: 60_000 });
+  const brief = new Ledger(ctx.database.pool, { cacheAccounts: 100, cachePauseMs: 100 });
+  const other = new Ledger(ctx.database.pool);
+  const spendOn = (ledger: Ledger) => ledger.spend({ accountId: 'acct_shared', amount: 1 }, { key: key(), operation: 'spend', fingerprint: 'spend 1' });
+  const alternate = async (ledger: Ledger, rounds: number) => {
+    for (let i = 0; i < rounds; i++) {
+      await spendOn(ledger);
+      await spendOn(other);
+    }
+  };
+
+  // The first spend loads and keeps the account; each later one finds it changed by `other`. The
+  // refused share climbs 0.1, 0.19, 0.27, ... and passes a half at the seventh refusal.
+  await alternate(patient, 30);
+  t.same(patient.cacheStats(), { accounts: 1, decided: 0, refused: 7, pauses: 1 }, 'seven refusals, then every batch loaded, with no more wasted trips');
+
+  await alternate(brief, 8);
+  t.match(brief.cacheStats(), { refused: 7, pauses: 1 }, 'a process with a short pause pauses too');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await alternate(brief, 1);
+  t.match(brief.cacheStats(), { refused: 8, pauses: 1 }, 'and after it, tries its kept state again');
+
+  await agrees(t, ctx, 'acct_shared', 1000 - 2 * (30 + 8 + 1));
 });

@@ -7,6 +7,18 @@ import type { AccountState, GrantState, HoldState } from './types.js';
  */
 export const EXPIRY_MARGIN_MS = 60_000;
 
+/**
+ * When most kept states turn out stale, trying them costs a round trip per batch and buys nothing:
+ * so it is with several processes writing the same accounts (each keeps states the others change),
+ * where it made spends a third slower than no cache at all. The share of kept batches PostgreSQL
+ * refused is followed as a moving average (each batch weighing REFUSAL_WEIGHT); above REFUSAL_LIMIT,
+ * the process stops deciding on kept states for REFUSED_PAUSE_MS (every batch loads, as without a
+ * cache), then tries again. Alone on its accounts, a process is refused only now and then.
+ */
+export const REFUSED_PAUSE_MS = 30_000;
+const REFUSAL_WEIGHT = 0.1;
+const REFUSAL_LIMIT = 0.5;
+
 /** A grant as kept: [id, amount, remaining, source, expiresAt (ms) or null, createdAt (ms)]. */
 type KeptGrant = [string, number, number, string, number | null, number];
 
@@ -46,10 +58,15 @@ export class AccountCache {
   private readonly kept = new Map<string, Kept>();
   /** The account of every active hold of a kept account. */
   private readonly holdAccounts = new Map<string, string>();
-  /** Batches decided from kept copies, and those whose copies the database refused. */
-  readonly counts = { decided: 0, refused: 0 };
+  /** Batches decided from kept copies, those whose copies the database refused, and the pauses those refusals caused. */
+  readonly counts = { decided: 0, refused: 0, pauses: 0 };
+  private refusalRate = 0;
+  private pausedUntil = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly pauseMs = REFUSED_PAUSE_MS,
+  ) {}
 
   /**
    * Copies of the kept states of the accounts named and of the accounts of the holds named, to decide
@@ -57,6 +74,7 @@ export class AccountCache {
    * EXPIRY_MARGIN_MS of `now`.
    */
   take(accountIds: string[], holdIds: string[], now: Date): CachedAccounts | undefined {
+    if (now.getTime() < this.pausedUntil) return undefined;
     const holdAccounts = new Map<string, string>();
     for (const holdId of holdIds) {
       const accountId = this.holdAccounts.get(holdId);
@@ -84,8 +102,21 @@ export class AccountCache {
     if (this.kept.size > this.capacity) this.drop(this.kept.keys().next().value!);
   }
 
-  forget(accountIds: Iterable<string>): void {
-    for (const id of accountIds) this.drop(id);
+  /** A batch decided on kept states was written. */
+  decided(): void {
+    this.counts.decided++;
+    this.refusalRate *= 1 - REFUSAL_WEIGHT;
+  }
+
+  /** A batch decided on kept states was refused, wrote nothing, and will load: `changed` accounts had moved on since they were kept. */
+  refused(changed: Iterable<string>, now: Date): void {
+    this.counts.refused++;
+    for (const id of changed) this.drop(id);
+    this.refusalRate = this.refusalRate * (1 - REFUSAL_WEIGHT) + REFUSAL_WEIGHT;
+    if (this.refusalRate <= REFUSAL_LIMIT) return;
+    this.counts.pauses++;
+    this.pausedUntil = now.getTime() + this.pauseMs;
+    this.refusalRate = 0;
   }
 
   private drop(accountId: string): void {

@@ -19,6 +19,8 @@ export interface LedgerOptions {
   maxConcurrent?: number;
   /** Accounts whose state is kept between batches, so that spends on them need no load (none by default). */
   cacheAccounts?: number;
+  /** How long the cache rests after most kept states were refused (account-cache.ts: REFUSED_PAUSE_MS). */
+  cachePauseMs?: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export class Ledger {
   constructor(pool: Pool, options: LedgerOptions = {}) {
     // A batch that finishes while commands wait keeps its connection for the next one.
     const connections = new HeldConnections(pool, () => this.batcher.waiting > 0);
-    this.cache = options.cacheAccounts ? new AccountCache(options.cacheAccounts) : undefined;
+    this.cache = options.cacheAccounts ? new AccountCache(options.cacheAccounts, options.cachePauseMs) : undefined;
     this.batcher = new Batcher((requests) => runLedgerBatch(connections, requests, newId, this.cache), {
       maxBatch: options.maxBatch ?? 256,
       maxConcurrent: options.maxConcurrent ?? 4,
@@ -75,9 +77,9 @@ export class Ledger {
     await this.run({ command: { type: 'settle', accountId } });
   }
 
-  /** How the account cache has served: accounts kept, batches decided on kept states, and those PostgreSQL refused. */
-  cacheStats(): { accounts: number; decided: number; refused: number } {
-    return { accounts: this.cache?.size ?? 0, decided: this.cache?.counts.decided ?? 0, refused: this.cache?.counts.refused ?? 0 };
+  /** How the account cache has served: accounts kept, batches decided on kept states, those PostgreSQL refused, and the pauses that caused. */
+  cacheStats(): { accounts: number; decided: number; refused: number; pauses: number } {
+    return { accounts: this.cache?.size ?? 0, decided: 0, refused: 0, pauses: 0, ...this.cache?.counts };
   }
 
   /** Waits for every command already submitted. */

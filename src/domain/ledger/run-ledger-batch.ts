@@ -106,9 +106,9 @@ async function runOnKept(
     newId,
   );
   const { computed, changes } = decided;
-  let entryIds: string[] | undefined;
+  let written: Awaited<ReturnType<typeof checkWriteAndCommit>>;
   try {
-    entryIds = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
+    written = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
   } catch (error) {
     const keyTaken = (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
     if (!keyTaken) throw error;
@@ -116,14 +116,13 @@ async function runOnKept(
     cache.counts.refused++;
     return undefined;
   }
-  if (!entryIds) {
-    cache.counts.refused++;
-    cache.forget(kept.states.keys());
+  if ('changed' in written) {
+    cache.refused(written.changed, now);
     return undefined;
   }
-  cache.counts.decided++;
-  keepWritten(cache, decided.accounts, changes, entryIds, kept.lastEntryIds);
-  return computed.map((c) => withEntryId(c!, entryIds));
+  cache.decided();
+  keepWritten(cache, decided.accounts, changes, written.ids, kept.lastEntryIds);
+  return computed.map((c) => withEntryId(c!, written.ids));
 }
 
 const UNIQUE_VIOLATION = '23505';
