@@ -27,6 +27,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # dist/server.js (src/server.ts, built) applies pending migrations (Prisma's schema engine, as WebAssembly) before listening.
 # The same V8 flags and malloc setting as npm start: a young generation big enough for requests in
-# flight to die young, a capped heap and two malloc arenas (glibc otherwise keeps one per thread, each holding freed memory) keep RSS well under 200 MB.
-ENV MALLOC_ARENA_MAX=2
+# flight to die young, a capped heap and one malloc arena (glibc otherwise keeps one per thread, each holding freed memory) keep RSS well under 200 MB.
+ENV MALLOC_ARENA_MAX=1
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=96", "dist/server.js"]

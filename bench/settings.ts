@@ -64,6 +64,8 @@ export const RUNTIME_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-s
 /**
  * The environment Tally runs with (package.json "start", Dockerfile ENV): glibc's malloc otherwise
  * gives each of Node's threads an arena of its own that keeps what it freed. Full runs peaked at
- * 195-202 MB without it and at 156 MB with it.
+ * 195-202 MB without it and at 156 MB with two arenas; as load grew, two arenas reached 199 MB. One
+ * arena: peaks of 162-165 MB against 171-175 MB in alternating runs of spends and holds, and in a
+ * same-run A/B 1.04x req/s and 161 against 164 MB (2026-12-01).
  */
-export const RUNTIME_ENV = { MALLOC_ARENA_MAX: '2' };
+export const RUNTIME_ENV = { MALLOC_ARENA_MAX: '1' };
