@@ -113,7 +113,7 @@ async function runOnKept(
     const keyTaken = (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
     if (!keyTaken) throw error;
     await client.query('ROLLBACK');
-    cache.counts.refused++;
+    cache.keyTaken();
     return undefined;
   }
   if ('changed' in written) {
