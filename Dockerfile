@@ -21,6 +21,9 @@ COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/prisma ./prisma
 COPY --from=build --chown=node:node /app/dist ./dist
+# TALLY_DATA_DIR, writable by the user Tally runs as: a demo (STRIPE_SIMULATOR=on, no DATABASE_URL) keeps
+# its embedded PostgreSQL there. Production needs DATABASE_URL and refuses to start without it.
+RUN mkdir /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -37,7 +37,7 @@ const configObject = z.object({
   PORTAL_RETURN_URL: optional(url),
 });
 
-export const configSchema = configObject.superRefine(checkStripeSetting);
+export const configSchema = configObject.superRefine(checkStripeSetting).superRefine(checkDatabaseSetting);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -62,6 +62,21 @@ function checkStripeSetting(config: z.output<typeof configObject>, ctx: z.Refine
       "required when NODE_ENV=production: without it Tally would serve its built-in Stripe simulator, whose checkouts take no money (set STRIPE_SIMULATOR=on to do that on purpose, for a demo)",
     );
   }
+}
+
+/**
+ * Where the ledger lives. Without DATABASE_URL, Tally starts an embedded PostgreSQL in TALLY_DATA_DIR:
+ * right for `npm start`, wrong for a production container, whose ledger would live in the container
+ * and go with it. So production needs DATABASE_URL, except for a demo (STRIPE_SIMULATOR=on), which
+ * takes no money and may keep its data where it likes.
+ */
+function checkDatabaseSetting(config: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  if (config.DATABASE_URL || config.NODE_ENV !== 'production' || config.STRIPE_SIMULATOR === 'on') return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['DATABASE_URL'],
+    message: `required when NODE_ENV=production: without it Tally would keep the ledger in an embedded PostgreSQL in TALLY_DATA_DIR (${config.TALLY_DATA_DIR}), which a container loses when it is replaced`,
+  });
 }
 
 export class ConfigError extends Error {}

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 const KEY = 'sk_test_config';
 const SECRET = 'whsec_config';
+const DB_URL = 'postgresql://tally@db:5432/tally';
 
 /** The configuration problem loadConfig throws for `env`, or undefined when it accepts it. */
 function refusal(env: Record<string, string>): string | undefined {
@@ -23,7 +24,19 @@ t.test('with no Stripe setting, Tally uses its simulator, except in production',
   t.match(message, /^Invalid configuration:\n {2}STRIPE_SECRET_KEY: required when NODE_ENV=production/);
   t.match(message, /checkouts take no money \(set STRIPE_SIMULATOR=on/, 'and says why, and how to mean it');
   t.equal(refusal({ NODE_ENV: 'production', STRIPE_SIMULATOR: 'on' }), undefined, 'a demo in production opts in');
-  t.equal(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET }), undefined, 'a real deployment');
+  t.equal(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET, DATABASE_URL: DB_URL }), undefined, 'a real deployment');
+});
+
+t.test('production keeps its ledger in the database DATABASE_URL names, except a demo', async (t) => {
+  const stripe = { STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET };
+  const message = refusal({ NODE_ENV: 'production', ...stripe, TALLY_DATA_DIR: '/app/.data' });
+  t.match(message, /^Invalid configuration:\n {2}DATABASE_URL: required when NODE_ENV=production/);
+  t.match(message, /embedded PostgreSQL in TALLY_DATA_DIR \(\/app\/\.data\), which a container loses/, 'and says why');
+  t.equal(refusal({ ...stripe }), undefined, 'outside production the embedded PostgreSQL is the default');
+  t.equal(refusal({ NODE_ENV: 'production', STRIPE_SIMULATOR: 'on' }), undefined, 'a demo may keep it too');
+  t.match(refusal({ NODE_ENV: 'production', ...stripe, DATABASE_URL: '' }), /DATABASE_URL: required when NODE_ENV=production/, 'empty counts as unset');
+  // Both missing: both named, the Stripe key first.
+  t.match(refusal({ NODE_ENV: 'production' }), /^Invalid configuration:\n {2}STRIPE_SECRET_KEY: .*\n {2}DATABASE_URL: required/);
 });
 
 t.test('contradictory or incomplete Stripe settings are refused, each naming its variable', async (t) => {

@@ -20,6 +20,8 @@ interface Copy {
 
 interface RuntimeStage {
   copies: Copy[];
+  /** Empty folders the stage makes in /app for the user it runs as. */
+  folders: string[];
   env: Record<string, string>;
   exposed: string[];
   cmd: string[];
@@ -34,6 +36,8 @@ type Rule = [RegExp, (match: string[], stage: RuntimeStage) => void];
 const RULES: Rule[] = [
   // The temporary folder plays WORKDIR; the process runs as whoever runs the tests.
   [/^(?:WORKDIR|USER)\s+\S+$/, () => {}],
+  // A folder for the runtime user; the test's user owns the temporary folder anyway.
+  [/^RUN\s+mkdir\s+\/app\/([\w.-]+)\s+&&\s+chown\s+node:node\s+\/app\/\1$/, ([, folder], stage) => stage.folders.push(folder)],
   [/^EXPOSE\s+(\d+)$/, ([, port], stage) => stage.exposed.push(port)],
   [/^COPY\s+--from=build\s+(?:--chown=\S+\s+)?\/app\/(\S+)\s+(\.\/\S*)$/, ([, source, target], stage) => stage.copies.push({ source, target })],
   // Values Docker would unquote or expand (quotes, $, \) are not understood.
@@ -61,7 +65,7 @@ function parseRuntimeStage(dockerfile: string): RuntimeStage {
   const all = instructions(dockerfile);
   const from = all.findIndex((line) => /^FROM\s+\S+\s+AS\s+runtime$/i.test(line));
   if (from < 0) throw new Error('Dockerfile: no stage "FROM ... AS runtime"');
-  const stage: RuntimeStage = { copies: [], env: {}, exposed: [], cmd: [], healthcheck: '' };
+  const stage: RuntimeStage = { copies: [], folders: [], env: {}, exposed: [], cmd: [], healthcheck: '' };
   for (const line of all.slice(from + 1)) {
     const rule = RULES.find(([pattern]) => pattern.test(line));
     if (!rule) throw new Error(`Dockerfile's runtime stage: this test does not understand\n  ${line}\nTeach test/server/runtime-image.test.ts what it means for the image.`);
@@ -133,6 +137,8 @@ t.test('the runtime stage, laid out and started as in a container, migrates an e
   const app = mkdtempSync(join(tmpdir(), 'tally-image-'));
   t.teardown(() => rmSync(app, { recursive: true, force: true }));
   layOut(app, image.copies);
+  t.ok(image.folders.some((folder) => `/app/${folder}` === image.env.TALLY_DATA_DIR), "the image makes TALLY_DATA_DIR, for a demo's embedded PostgreSQL, writable by its user");
+  for (const folder of image.folders) mkdirSync(join(app, folder));
 
   const env = {
     ...image.env,
@@ -153,6 +159,11 @@ t.test('the runtime stage, laid out and started as in a container, migrates an e
   const refused = spawnSync(process.execPath, image.cmd.slice(1), { cwd: app, env: { ...baseEnv, ...forgotten }, encoding: 'utf8', timeout: 30_000 });
   t.equal(refused.status, 78, 'without a Stripe key, and without asking for the simulator, the image refuses to start (EX_CONFIG)');
   t.match(refused.stderr, /STRIPE_SECRET_KEY: required when NODE_ENV=production/, 'and names the missing key');
+  const { DATABASE_URL: _database, ...withoutDatabase } = forgotten;
+  const stripe = { STRIPE_SECRET_KEY: 'sk_test_image', STRIPE_WEBHOOK_SECRET: 'whsec_image' };
+  const embedded = spawnSync(process.execPath, image.cmd.slice(1), { cwd: app, env: { ...baseEnv, ...withoutDatabase, ...stripe }, encoding: 'utf8', timeout: 30_000 });
+  t.equal(embedded.status, 78, 'with a Stripe key but without DATABASE_URL, it refuses too: the ledger would live in the container');
+  t.match(embedded.stderr, /DATABASE_URL: required when NODE_ENV=production/, 'and names the missing variable');
 
   const tally = await startTally(env, 60_000, { cwd: app, args: image.cmd.slice(1), baseEnv });
   t.teardown(() => tally.child.kill('SIGKILL'));
