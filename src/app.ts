@@ -8,6 +8,7 @@ import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
 import billing, { type BillingOptions } from './plugins/billing.js';
+import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
 import accounts from './routes/accounts/index.js';
 import apiKeys from './routes/api-keys/index.js';
@@ -50,6 +51,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
 
   await app.register(errorHandler);
   await app.register(services, { config, database });
+  await app.register(metrics);
   await app.register(billing, billingOptions);
   await app.register(auth);
   await app.register(docs);

@@ -67,3 +67,12 @@ export async function storedEventIds(pool: Pool, ids: string[]): Promise<Set<str
   const { rows } = await pool.query<{ id: string }>('SELECT id FROM stripe_events WHERE id = ANY($1::text[])', [ids]);
   return new Set(rows.map((row) => row.id));
 }
+
+/** Events still to be processed, by status (pending: not yet tried or in its first attempt; failed: waiting to be retried), and the age of the oldest. */
+export async function eventBacklog(pool: Pool): Promise<Array<{ status: 'pending' | 'failed'; count: number; oldestSeconds: number }>> {
+  const { rows } = await pool.query<{ status: 'pending' | 'failed'; count: string; oldest_seconds: number }>(
+    `SELECT status::text, count(*) AS count, extract(epoch FROM now() - min(received_at))::float8 AS oldest_seconds
+     FROM stripe_events WHERE status IN ('pending', 'failed') GROUP BY status`,
+  );
+  return rows.map((row) => ({ status: row.status, count: Number(row.count), oldestSeconds: row.oldest_seconds }));
+}

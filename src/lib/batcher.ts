@@ -8,6 +8,8 @@ export class Batcher<T, R> {
   private queue: Array<{ item: T; resolve: (value: R) => void; reject: (error: unknown) => void }> = [];
   private running = 0;
   private idle: Array<() => void> = [];
+  /** Since start: batches run (a batch that failed and was run again item by item counts each run), items in them, and batches that failed as a whole. */
+  readonly counts = { batches: 0, items: 0, failed: 0 };
 
   constructor(
     private readonly execute: (items: T[]) => Promise<R[]>,
@@ -59,10 +61,13 @@ export class Batcher<T, R> {
   }
 
   private async attempt(batch: typeof this.queue): Promise<Array<{ ok: true; value: R } | { ok: false; error: unknown }>> {
+    this.counts.batches++;
+    this.counts.items += batch.length;
     try {
       const results = await this.execute(batch.map((entry) => entry.item));
       return results.map((value) => ({ ok: true as const, value }));
     } catch (error) {
+      this.counts.failed++;
       if (batch.length === 1) return [{ ok: false, error }];
       const settled = [];
       for (const entry of batch) settled.push(...(await this.attempt([entry])));

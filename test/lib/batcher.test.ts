@@ -62,6 +62,7 @@ t.test('a failed batch runs each of its items again alone, so one bad item fails
   t.equal((thirteen as PromiseRejectedResult).reason.message, 'thirteen');
   t.same(two, { status: 'fulfilled', value: 20 });
   t.same(calls, [[0], [1, 13, 2], [1], [13], [2]]);
+  t.same(batcher.counts, { batches: 5, items: 7, failed: 2 }, 'counted as run: every attempt, its items, and the two that failed (the batch of three, then 13 alone)');
 });
 
 t.test('no more batches than maxConcurrent run at once, none larger than maxBatch; onIdle and flush follow the last', async (t) => {

@@ -82,6 +82,12 @@ export class Ledger {
     return { accounts: this.cache?.size ?? 0, decided: 0, refused: 0, pauses: 0, ...this.cache?.counts };
   }
 
+  /** How the ledger has batched since start (the batcher's counts), and the commands waiting for a batch now. */
+  batchStats(): { batches: number; commands: number; failed: number; waiting: number } {
+    const { batches, items, failed } = this.batcher.counts;
+    return { batches, commands: items, failed, waiting: this.batcher.waiting };
+  }
+
   /** Waits for every command already submitted. */
   drain(): Promise<void> {
     return this.batcher.flush();
