@@ -66,6 +66,14 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
   return { key, operation, fingerprint };
 }
 
+export const currency = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO currency code')
+  .transform((c) => c.toLowerCase())
+  .describe('Three-letter ISO code Stripe accepts, e.g. "usd"');
+
+export const stripePriceId = z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)');
+
 export const timestamp = z.string().describe('ISO 8601 date-time, UTC');
 
 /** `?active=false` lists what is off sale too. */

@@ -62,6 +62,13 @@ t.test('a pack can sell a price managed in the Stripe Dashboard', async (t) => {
   t.ok(bad.body.error.details.issues.length >= 3, 'every bad field is named');
   const missing = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1 });
   t.equal(missing.status, 400);
+  for (const [path, extra] of [['/v1/packs', {}], ['/v1/plans', { interval: 'month' }]] as const) {
+    const notAPrice = await ctx.call('POST', path, { name: 'x', credits: 1, stripePriceId: 'prod_123', ...extra });
+    t.equal(notAPrice.status, 400, `${path}: a product id where a price id goes`);
+    t.match(notAPrice.body.error.details.issues, [{ field: 'body.stripePriceId', message: 'must be a Stripe price id (price_...)' }]);
+  }
+  t.equal((await ctx.call('GET', '/v1/packs?active=false')).body.data.length, 1, 'no pack was stored by a refused create');
+  t.equal((await ctx.call('GET', '/v1/plans?active=false')).body.data.length, 0, 'nor a plan');
 });
 
 t.test('packs and plans: a change of name, description or active flag reaches their own Stripe Product, never an adopted one', async (t) => {

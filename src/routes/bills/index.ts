@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, accountParams, currency, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -40,7 +40,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         name: z.string().trim().min(1).max(200).describe('What the customer sees on the checkout page'),
         description: z.string().trim().min(1).max(1000).optional(),
         amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe("In the currency's minor units; at least Stripe's minimum charge"),
-        currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO currency code').transform((c) => c.toLowerCase()).describe('A currency Stripe supports, e.g. "usd"'),
+        currency,
         credits: z.number().int().positive().max(1_000_000_000_000).optional().describe('Granted once when the bill is paid; none when absent'),
         expiresInSeconds: expiresInSeconds.optional().describe('Default 86400'),
         successUrl: redirectUrl.optional(),

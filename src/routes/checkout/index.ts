@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId, timestamp } from '../schemas.js';
 
 const checkout = z.object({
   id: z.string(),
@@ -35,7 +35,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
         accountId,
         packId: z.string().min(1).max(64).optional(),
         planId: z.string().min(1).max(64).optional(),
-        priceId: z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)').optional().describe("The Stripe price of a Tally pack or plan, instead of packId or planId"),
+        priceId: stripePriceId.optional().describe("The Stripe price of a Tally pack or plan, instead of packId or planId"),
         mode: z.enum(['payment', 'subscription']).optional().describe('Checked against what the price sells: payment for packs, subscription for plans'),
         quantity: z.number().int().min(1).max(100).default(1).describe('Packs only'),
         successUrl: redirectUrl.optional().describe('Where Stripe sends the payer; {CHECKOUT_SESSION_ID} is filled in (added as session_id when absent)'),

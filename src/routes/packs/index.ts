@@ -1,28 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
-export const currency = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO currency code')
-  .transform((c) => c.toLowerCase())
-  .describe('Three-letter ISO code Stripe accepts, e.g. "usd"');
-export const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents)');
 const credits = z.number().int().positive().max(1_000_000_000_000);
 
-const pack = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  credits: z.number().int(),
-  unitAmount: z.number().int(),
-  currency: z.string(),
-  active: z.boolean(),
-  stripeProductId: z.string().nullable(),
-  stripePriceId: z.string(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
+const pack = z.object(offerView);
 const packParams = z.object({ packId: z.string().min(1).max(64) });
 
 const packs: FastifyPluginAsyncZod = async (app) => {
@@ -33,13 +16,8 @@ const packs: FastifyPluginAsyncZod = async (app) => {
       summary: 'Create a credit pack and its Stripe Product and Price (admin)',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
-        name: z.string().min(1).max(200),
-        credits,
-        unitAmount: minorUnits.optional(),
-        currency: currency.optional(),
-        description: z.string().max(1000).optional(),
-        active: z.boolean().optional(),
-        stripePriceId: z.string().regex(/^price_\w+$/).optional().describe('Sell an existing one-time Stripe price instead of creating one'),
+        ...newOffer(credits),
+        stripePriceId: stripePriceId.optional().describe('Sell an existing one-time Stripe price instead of creating one'),
       }),
       response: { 201: pack, 200: pack, ...errors(400, 401, 403, 502, 503) },
     },
@@ -71,15 +49,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
       tags: ['packs'],
       summary: 'Change a pack (admin); a new amount or currency makes a new Stripe Price and deactivates the old one',
       params: packParams,
-      body: z.strictObject({
-        name: z.string().min(1).max(200).optional(),
-        credits: credits.optional(),
-        unitAmount: minorUnits.optional(),
-        currency: currency.optional(),
-        description: z.string().max(1000).nullable().optional(),
-        active: z.boolean().optional(),
-        stripePriceId: z.string().regex(/^price_\w+$/).optional(),
-      }),
+      body: z.strictObject(offerChanges(credits)),
       response: { 200: pack, ...errors(400, 401, 403, 404, 409, 502, 503) },
     },
     handler: async (request) => app.packs.update(request.params.packId, request.body),

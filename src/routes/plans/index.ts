@@ -1,29 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { currency, minorUnits } from '../packs/index.js';
-import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
 const credits = z.number().int().positive().max(1_000_000_000_000).describe('Credits granted each paid period');
 const interval = z.enum(['month', 'year']).describe('How often the plan renews and grants');
 const rollover = z.boolean().describe("Without rollover, a period's credits expire when the period ends");
 
 export const plan = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  credits: z.number().int(),
-  unitAmount: z.number().int(),
-  currency: z.string(),
+  ...offerView,
+  stripePriceId: z.string().describe('The recurring price new subscribers get'),
   interval,
   rollover: z.boolean(),
-  active: z.boolean(),
-  stripeProductId: z.string().nullable(),
-  stripePriceId: z.string().describe('The recurring price new subscribers get'),
-  createdAt: timestamp,
-  updatedAt: timestamp,
 });
 const planParams = z.object({ planId: z.string().min(1).max(64) });
-const stripePriceId = z.string().regex(/^price_\w+$/);
 
 const plans: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/plans', {
@@ -33,14 +23,9 @@ const plans: FastifyPluginAsyncZod = async (app) => {
       summary: 'Create a subscription plan and its Stripe Product and recurring Price (admin)',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
-        name: z.string().min(1).max(200),
-        credits,
-        unitAmount: minorUnits.optional(),
-        currency: currency.optional(),
+        ...newOffer(credits),
         interval: interval.optional(),
         rollover: rollover.optional(),
-        description: z.string().max(1000).optional(),
-        active: z.boolean().optional(),
         stripePriceId: stripePriceId.optional().describe('Sell an existing monthly or yearly Stripe price instead of creating one'),
       }),
       response: { 201: plan, 200: plan, ...errors(400, 401, 403, 409, 502, 503) },
@@ -73,17 +58,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
       tags: ['plans'],
       summary: 'Change a plan (admin); a new amount, currency or interval makes a new Stripe Price for new subscribers, existing ones keep theirs',
       params: planParams,
-      body: z.strictObject({
-        name: z.string().min(1).max(200).optional(),
-        credits: credits.optional(),
-        unitAmount: minorUnits.optional(),
-        currency: currency.optional(),
-        interval: interval.optional(),
-        rollover: rollover.optional(),
-        description: z.string().max(1000).nullable().optional(),
-        active: z.boolean().optional(),
-        stripePriceId: stripePriceId.optional(),
-      }),
+      body: z.strictObject({ ...offerChanges(credits), interval: interval.optional(), rollover: rollover.optional() }),
       response: { 200: plan, ...errors(400, 401, 403, 404, 409, 502, 503) },
     },
     handler: async (request) => app.plans.update(request.params.planId, request.body),

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { currency, stripePriceId, timestamp } from './schemas.js';
+
+/**
+ * What packs and plans share: each is something Tally sells at a Stripe price (a one-time price for a
+ * pack, a recurring one for a plan) and that grants credits when paid. Their routes add their own fields.
+ */
+
+export const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents)');
+
+/** The fields of a pack's or a plan's view. */
+export const offerView = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  credits: z.number().int(),
+  unitAmount: z.number().int(),
+  currency: z.string(),
+  active: z.boolean(),
+  stripeProductId: z.string().nullable(),
+  stripePriceId: z.string(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+};
+
+/** The fields a create takes (`credits` is the offer's own: it says what the credits are). */
+export const newOffer = (credits: z.ZodNumber) => ({
+  name: z.string().min(1).max(200),
+  credits,
+  unitAmount: minorUnits.optional(),
+  currency: currency.optional(),
+  description: z.string().max(1000).optional(),
+  active: z.boolean().optional(),
+});
+
+/** The fields a change takes: each optional, and a description may be cleared. */
+export const offerChanges = (credits: z.ZodNumber) => ({
+  name: z.string().min(1).max(200).optional(),
+  credits: credits.optional(),
+  unitAmount: minorUnits.optional(),
+  currency: currency.optional(),
+  description: z.string().max(1000).nullable().optional(),
+  active: z.boolean().optional(),
+  stripePriceId: stripePriceId.optional(),
+});
