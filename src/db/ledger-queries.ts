@@ -22,7 +22,8 @@ export interface StoredClaim {
 }
 
 type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string };
-type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string };
+/** A holds row as PostgreSQL's row_to_json gives it. */
+export type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string; settled_at?: string | null };
 
 type RevocationJson = { account_id: string; grant_id: string; key: string; requested: string | null; revoked: string | null };
 
@@ -232,7 +233,7 @@ function toGrant(g: GrantJson) {
   };
 }
 
-function toHold(h: HoldJson): HoldState {
+export function toHold(h: HoldJson): HoldState {
   return {
     id: h.id,
     accountId: h.account_id,
@@ -244,7 +245,7 @@ function toHold(h: HoldJson): HoldState {
     reason: h.reason,
     metadata: h.metadata,
     createdAt: new Date(h.created_at),
-    settledAt: null,
+    settledAt: h.settled_at ? new Date(h.settled_at) : null,
   };
 }
 

@@ -5,6 +5,7 @@ import { Accounts } from '../domain/accounts/accounts.js';
 import { ApiKeys } from '../domain/api-keys/api-keys.js';
 import { BalanceReader } from '../domain/balance/balance-reader.js';
 import { startExpirySweeper } from '../domain/ledger/expiry-sweeper.js';
+import { HoldReader } from '../domain/ledger/hold-reader.js';
 import { startIdempotencyPurge } from '../domain/ledger/idempotency-purge.js';
 import { Ledger } from '../domain/ledger/ledger.js';
 
@@ -14,6 +15,7 @@ declare module 'fastify' {
     db: Database;
     ledger: Ledger;
     balances: BalanceReader;
+    holds: HoldReader;
     accounts: Accounts;
     apiKeys: ApiKeys;
   }
@@ -40,6 +42,7 @@ export default fp<ServicesOptions>(
     app.decorate('db', database);
     app.decorate('ledger', ledger);
     app.decorate('balances', new BalanceReader(database.pool));
+    app.decorate('holds', new HoldReader(database.pool));
     app.decorate('accounts', new Accounts(database.prisma));
     app.decorate('apiKeys', new ApiKeys(database.prisma, config.TALLY_ADMIN_KEY));
     const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, config.SWEEP_INTERVAL_MS);

@@ -74,6 +74,9 @@ export const currency = z
 
 export const stripePriceId = z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)');
 
+/** The size of a page of a list. */
+export const pageLimit = z.coerce.number().int().min(1).max(200).default(50);
+
 export const timestamp = z.string().describe('ISO 8601 date-time, UTC');
 
 /** `?active=false` lists what is off sale too. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountParams, errors, metadata, timestamp } from '../schemas.js';
+import { accountParams, errors, metadata, pageLimit, timestamp } from '../schemas.js';
 
 const account = z.object({
   id: z.string(),
@@ -78,7 +78,7 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
       summary: "An account's ledger, newest first",
       params: accountParams,
       querystring: z.strictObject({
-        limit: z.coerce.number().int().min(1).max(200).default(50),
+        limit: pageLimit,
         cursor: z.string().regex(/^\d{1,19}$/, 'must be a cursor returned by a previous page').optional(),
       }),
       response: { 200: z.object({ data: z.array(entry), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, reason, timestamp } from '../schemas.js';
+import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
 
-const holdResponse = z.object({
+const holdFields = {
   id: z.string(),
   accountId: z.string(),
   amount: z.number().int(),
@@ -12,14 +12,44 @@ const holdResponse = z.object({
   reason: z.string().nullable(),
   createdAt: timestamp,
   settledAt: timestamp.nullable(),
+};
+
+const holdResponse = z.object({
+  ...holdFields,
   entryId: z.string(),
   available: z.number().int(),
   held: z.number().int(),
 });
 
+const hold = z
+  .object({ ...holdFields, metadata: z.record(z.string(), z.unknown()) })
+  .describe("A hold past its time is `expired` at once (a capture is refused); its `settledAt` stays null until the release entry is written, within a sweep interval");
+
 const holdParams = z.object({ holdId: z.string().min(1).max(64) });
 
 const holds: FastifyPluginAsyncZod = async (app) => {
+  app.get('/v1/holds/:holdId', {
+    schema: { tags: ['holds'], summary: 'A hold', params: holdParams, response: { 200: hold, ...errors(400, 401, 404) } },
+    handler: async (request) => app.holds.get(request.params.holdId),
+  });
+
+  app.get('/v1/accounts/:accountId/holds', {
+    schema: {
+      tags: ['holds'],
+      summary: "An account's holds that still reserve credits (their amounts add up to the balance's `held`), oldest first",
+      params: accountParams,
+      querystring: z.strictObject({
+        limit: pageLimit,
+        cursor: holdParams.shape.holdId.optional().describe('nextCursor of the previous page'),
+      }),
+      response: { 200: z.object({ data: z.array(hold), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },
+    },
+    handler: async (request) => {
+      const page = await app.holds.reserving(request.params.accountId, request.query.limit, request.query.cursor);
+      return { data: page.holds, nextCursor: page.nextCursor };
+    },
+  });
+
   app.post('/v1/accounts/:accountId/holds', {
     schema: {
       tags: ['holds'],

@@ -1,0 +1,35 @@
+import type { Pool } from 'pg';
+import { NotFoundFailure } from '../../errors.js';
+import { findHold, reservingHolds, type StoredHold } from '../../db/hold-queries.js';
+import { holdView } from './apply-commands.js';
+import type { HoldView } from './types.js';
+
+export type HoldDetails = HoldView & { metadata: Record<string, unknown> };
+
+/**
+ * Reads holds as the balance counts them: a hold past its time is `expired` at once, before the
+ * sweeper (or the account's next ledger batch) writes its release entry (until then its `settledAt`
+ * is null), and a capture of it is refused. Reads go to PostgreSQL, which the ledger commits to
+ * before it acknowledges a hold, capture or release, so a read never misses one already acknowledged.
+ */
+export class HoldReader {
+  constructor(private readonly pool: Pool) {}
+
+  async get(holdId: string): Promise<HoldDetails> {
+    const hold = await findHold(this.pool, holdId);
+    if (!hold) throw new NotFoundFailure('hold', holdId);
+    return holdDetails(hold);
+  }
+
+  /** The holds that make up the account's `held` balance, oldest first; `cursor` is the last hold id of the previous page. */
+  async reserving(accountId: string, limit: number, cursor?: string): Promise<{ holds: HoldDetails[]; nextCursor: string | null }> {
+    const rows = await reservingHolds(this.pool, accountId, limit + 1, cursor);
+    if (!rows) throw new NotFoundFailure('account', accountId);
+    const page = rows.slice(0, limit);
+    return { holds: page.map(holdDetails), nextCursor: rows.length > limit ? page[page.length - 1].id : null };
+  }
+}
+
+function holdDetails(hold: StoredHold): HoldDetails {
+  return { ...holdView(hold), status: hold.lapsed ? 'expired' : hold.status, metadata: hold.metadata };
+}

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { build, key, type TestContext } from '../helper.js';
+
+async function funded(t: TestContext, amount: number) {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_r', {});
+  await ctx.call('POST', '/v1/accounts/acct_r/grants', { amount }, { 'idempotency-key': key() });
+  return ctx;
+}
+
+type Hold = { id: string; amount: number; status: string };
+
+t.test('a hold reads as placed, captured or released; the list holds what the balance counts as held', async (t) => {
+  const { call } = await funded(t, 100);
+  const place = async (amount: number) =>
+    (await call('POST', '/v1/accounts/acct_r/holds', { amount, reason: `job ${amount}`, metadata: { job: amount } }, { 'idempotency-key': key() })).body as Hold;
+  const [a, b, c] = [await place(10), await place(20), await place(30)];
+
+  const read = await call('GET', `/v1/holds/${a.id}`);
+  t.equal(read.status, 200);
+  t.same(
+    { ...read.body, expiresAt: undefined, createdAt: undefined },
+    { id: a.id, accountId: 'acct_r', amount: 10, status: 'active', capturedAmount: null, expiresAt: undefined, reason: 'job 10', metadata: { job: 10 }, createdAt: undefined, settledAt: null },
+  );
+  const listed = async () => ((await call('GET', '/v1/accounts/acct_r/holds')).body.data as Hold[]).map((h) => [h.id, h.amount]);
+  t.same(await listed(), [[a.id, 10], [b.id, 20], [c.id, 30]], 'oldest first');
+  t.match((await call('GET', '/v1/accounts/acct_r/balance')).body, { available: 40, held: 60 });
+
+  await call('POST', `/v1/holds/${a.id}/capture`, { amount: 4 });
+  await call('POST', `/v1/holds/${b.id}/release`, {});
+  t.match((await call('GET', `/v1/holds/${a.id}`)).body, { status: 'captured', capturedAmount: 4, settledAt: String });
+  t.match((await call('GET', `/v1/holds/${b.id}`)).body, { status: 'released', capturedAmount: null, settledAt: String });
+  t.same(await listed(), [[c.id, 30]], 'settled holds leave the list');
+  t.match((await call('GET', '/v1/accounts/acct_r/balance')).body, { available: 66, held: 30 }, 'and the balance agrees');
+});
+
+t.test('the list pages with a cursor', async (t) => {
+  const { call } = await funded(t, 100);
+  const placed: string[] = [];
+  for (let i = 1; i <= 5; i++) placed.push((await call('POST', '/v1/accounts/acct_r/holds', { amount: i }, { 'idempotency-key': key() })).body.id);
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const page: { status: number; body: { data: Hold[]; nextCursor: string | null } } = await call('GET', `/v1/accounts/acct_r/holds?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+    t.equal(page.status, 200);
+    seen.push(...page.body.data.map((h) => h.id));
+    cursor = page.body.nextCursor;
+    pages++;
+  } while (cursor);
+  t.equal(pages, 3);
+  t.same(seen, placed, 'every hold once, in the order placed');
+});
+
+t.test('a hold past its time reads as expired at once, before and after its release entry is written', async (t) => {
+  const { call } = await funded(t, 100);
+  const hold = (await call('POST', '/v1/accounts/acct_r/holds', { amount: 50, expiresInSeconds: 1 }, { 'idempotency-key': key() })).body as Hold;
+  t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'active' });
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'expired', settledAt: null }, 'expired, its release not yet written');
+  t.same((await call('GET', '/v1/accounts/acct_r/holds')).body.data, [], 'and no longer listed');
+  t.equal((await call('POST', '/v1/accounts/acct_r/spend', { amount: 1 }, { 'idempotency-key': key() })).status, 200); // writes the release
+  t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'expired', settledAt: String });
+});
+
+t.test('unknown holds and accounts are 404s; a bad page size is a 400', async (t) => {
+  const { call } = await funded(t, 100);
+  const hold = await call('GET', '/v1/holds/hold_nope');
+  t.equal(hold.status, 404);
+  t.equal(hold.body.error.code, 'hold_not_found');
+  const account = await call('GET', '/v1/accounts/acct_nope/holds');
+  t.equal(account.status, 404);
+  t.equal(account.body.error.code, 'account_not_found');
+  for (const limit of ['0', '201', 'x']) t.equal((await call('GET', `/v1/accounts/acct_r/holds?limit=${limit}`)).status, 400, `limit=${limit}`);
+  const stranger = (await call('GET', '/v1/accounts/acct_r/holds?cursor=hold_nope')).body;
+  t.same(stranger, { data: [], nextCursor: null }, 'a cursor that is not one of the account\'s holds gives an empty page');
+});
