@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { currency, stripePriceId, timestamp } from './schemas.js';
+import { currency, MAX_AMOUNT, stripePriceId, timestamp } from './schemas.js';
 
 /**
  * What packs and plans share: each is something Tally sells at a Stripe price (a one-time price for a
  * pack, a recurring one for a plan) and that grants credits when paid. Their routes add their own fields.
  */
 
-export const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents)');
+const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents)');
+
+/** Credits granted when paid (each route says when). */
+export const offerCredits = z.number().int().positive().max(MAX_AMOUNT);
 
 /** The fields of a pack's or a plan's view. */
 export const offerView = {

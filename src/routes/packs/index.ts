@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { newOffer, offerChanges, offerCredits, offerView } from '../catalog.js';
 import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
-const credits = z.number().int().positive().max(1_000_000_000_000);
+const credits = offerCredits.describe('Credits granted when the pack is paid');
 
 const pack = z.object(offerView);
 const packParams = z.object({ packId: z.string().min(1).max(64) });
