@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currency, MAX_AMOUNT, stripePriceId, timestamp } from './schemas.js';
+import { currency, stripePriceId, timestamp } from './schemas.js';
 
 /**
  * What packs and plans share: each is something Tally sells at a Stripe price (a one-time price for a
@@ -7,9 +7,6 @@ import { currency, MAX_AMOUNT, stripePriceId, timestamp } from './schemas.js';
  */
 
 const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents)');
-
-/** Credits granted when paid (each route says when). */
-export const offerCredits = z.number().int().positive().max(MAX_AMOUNT);
 
 /** The fields of a pack's or a plan's view. */
 export const offerView = {
@@ -36,13 +33,9 @@ export const newOffer = (credits: z.ZodNumber) => ({
   active: z.boolean().optional(),
 });
 
-/** The fields a change takes: each optional, and a description may be cleared. */
+/** The fields a change takes: a create's, each optional, and a description may be cleared. */
 export const offerChanges = (credits: z.ZodNumber) => ({
-  name: z.string().min(1).max(200).optional(),
-  credits: credits.optional(),
-  unitAmount: minorUnits.optional(),
-  currency: currency.optional(),
+  ...z.object(newOffer(credits)).partial().shape,
   description: z.string().max(1000).nullable().optional(),
-  active: z.boolean().optional(),
   stripePriceId: stripePriceId.optional(),
 });

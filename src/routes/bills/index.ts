@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, currency, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, accountParams, amount, currency, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -41,7 +41,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         description: z.string().trim().min(1).max(1000).optional(),
         amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe("In the currency's minor units; at least Stripe's minimum charge"),
         currency,
-        credits: z.number().int().positive().max(1_000_000_000_000).optional().describe('Granted once when the bill is paid; none when absent'),
+        credits: amount.optional().describe('Granted once when the bill is paid; none when absent'),
         expiresInSeconds: expiresInSeconds.optional().describe('Default 86400'),
         successUrl: redirectUrl.optional(),
         cancelUrl: redirectUrl.optional(),

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { newOffer, offerChanges, offerCredits, offerView } from '../catalog.js';
-import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
+import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { activeFilter, amount, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
-const credits = offerCredits.describe('Credits granted when the pack is paid');
+const credits = amount.describe('Credits granted when the pack is paid');
 
 const pack = z.object(offerView);
 const packParams = z.object({ packId: z.string().min(1).max(64) });

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { newOffer, offerChanges, offerCredits, offerView } from '../catalog.js';
-import { activeFilter, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
+import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { activeFilter, amount, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
-const credits = offerCredits.describe('Credits granted each paid period');
+const credits = amount.describe('Credits granted each paid period');
 const interval = z.enum(['month', 'year']).describe('How often the plan renews and grants');
 const rollover = z.boolean().describe("Without rollover, a period's credits expire when the period ends");
 
