@@ -59,7 +59,7 @@ export default fp<BillingOptions>(
     const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents);
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects);
     const billPayments = new BillPayments(app.db.prisma, app.ledger);
-    const bills = new Bills(app.db.prisma, stripe, billPayments, redirects);
+    const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects);
     const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, app.log);
     const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals }), app.log);

@@ -13,6 +13,18 @@ export async function callStripe<T>(what: string, call: () => Promise<T>): Promi
   }
 }
 
+/**
+ * A retrieval that Stripe may answer with `resource_missing`: the object was made under another key or
+ * account (test mode against live, a rotated account), so it can never be seen, paid or changed from
+ * here. Undefined then; every other failure is thrown as `callStripe` throws it.
+ */
+export async function retrieveFromStripe<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+  return callStripe(what, call).catch((error) => {
+    if (error?.details?.stripeCode === 'resource_missing') return undefined;
+    throw error;
+  });
+}
+
 export function translateStripeError(what: string, error: unknown): Error {
   if (!(error instanceof Stripe.errors.StripeError)) return error as Error;
   const details = { stripeCode: error.code ?? null, stripeType: error.type, requestId: error.requestId ?? null };

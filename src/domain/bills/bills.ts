@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure } from '../../errors.js';
+import { expireUnknownCheckout } from '../../db/checkout-queries.js';
 import type { PrismaClient } from '../../db/client.js';
 import { newId } from '../../lib/ids.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { BillPayments } from './bill-payments.js';
@@ -30,6 +32,7 @@ export interface BillInput {
 export class Bills {
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
     private readonly stripe: Stripe,
     private readonly payments: BillPayments,
     private readonly redirects: RedirectPolicy,
@@ -90,10 +93,10 @@ export class Bills {
     if (bill.status === 'paid') throw paidAlready(bill);
     if (bill.status === 'open') {
       const session = await this.currentSession(bill);
-      if (session.status === 'open') {
+      if (session?.status === 'open') {
         await callStripe('expire the checkout session', () => this.stripe.checkout.sessions.expire(session.id)).catch(async (error) => {
           // Paid or expired between our look and the expiry: Stripe refuses; a paid bill stays paid.
-          if (error?.code !== 'stripe_invalid_request' || (await this.currentSession(bill)).status !== 'expired') throw error;
+          if (error?.code !== 'stripe_invalid_request' || (await this.currentSession(bill))?.status === 'open') throw error;
         });
       }
     }
@@ -109,7 +112,7 @@ export class Bills {
     if (bill.status === 'paid') throw paidAlready(bill);
     if (bill.status === 'canceled') throw new ConflictFailure('bill_canceled', `Bill ${id} was canceled`, { billId: id });
     const current = await this.currentSession(bill);
-    if (current.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
+    if (current?.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
     const lifetime = expiresInSeconds ?? bill.expiresInSeconds;
     checkCheckoutLifetime(lifetime);
     const customer = await ensureCustomer(this.prisma, this.stripe, bill.accountId);
@@ -135,9 +138,17 @@ export class Bills {
     return row;
   }
 
-  /** Stripe's view of the bill's current checkout; a paid one is recorded on the way. */
-  private async currentSession(bill: BillRow): Promise<Stripe.Checkout.Session> {
-    const session = await callStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(bill.stripeCheckoutSessionId));
+  /**
+   * Stripe's view of the bill's current checkout; a paid one is recorded on the way. Undefined when
+   * Stripe does not know it (made under another key or account): it can never be paid, so it and the
+   * bill are recorded expired, and the bill can be canceled or reopened.
+   */
+  private async currentSession(bill: BillRow): Promise<Stripe.Checkout.Session | undefined> {
+    const session = await retrieveFromStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(bill.stripeCheckoutSessionId));
+    if (!session) {
+      await expireUnknownCheckout(this.pool, bill.stripeCheckoutSessionId);
+      return undefined;
+    }
     if (session.status === 'complete') {
       await this.payments.onCheckout(session);
       throw paidAlready(bill);

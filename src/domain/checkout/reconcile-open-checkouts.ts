@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { expireOpenCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
+import { expireUnknownCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
 import { NotFoundFailure } from '../../errors.js';
 import type { ReconcileOptions } from '../../stripe/reconciler.js';
 import type { Checkouts } from './checkouts.js';
@@ -58,10 +58,11 @@ async function reconcileCheckout({ pool, checkouts, logger }: CheckoutReconciler
     if (synced) return { id, status: synced.status, granted: synced.granted };
     // Stripe refused to retrieve it (resource_missing: made under another key or account), or it
     // carries no Tally metadata: it can never be paid here, and asking again every pass would only
-    // crowd out the others. Recorded expired, as superseding does; should a payment of the session
-    // reach Tally by webhook after all, that records it complete and grants, as for any checkout.
-    await expireOpenCheckout(pool, id);
-    logger.warn({ checkoutSessionId: id }, 'Stripe does not know this open checkout; recorded it expired');
+    // crowd out the others. Recorded expired, as superseding does, and so is a bill it collects (which
+    // can then be reopened); should a payment of the session reach Tally by webhook after all, that
+    // records it complete and grants, as for any checkout.
+    await expireUnknownCheckout(pool, id);
+    logger.warn({ checkoutSessionId: id }, 'Stripe does not know this open checkout; recorded it (and a bill it collects) expired');
     return { id, status: 'expired', granted: false, problem: 'unknown' };
   } catch (error) {
     logger.warn({ err: error, checkoutSessionId: id }, 'could not reconcile an open checkout; a later pass asks again');

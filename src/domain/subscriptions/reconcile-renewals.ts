@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { PrismaClient } from '../../db/client.js';
 import { takeLiveSubscriptionsDue, type SubscriptionDue } from '../../db/subscription-queries.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import type { ReconcileOptions } from '../../stripe/reconciler.js';
 import type { SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
@@ -81,10 +81,7 @@ async function reconcileRenewal(deps: RenewalReconcilerDependencies, due: Subscr
 
 /** Stripe's copy of the subscription with its latest invoice; undefined when Stripe does not know it. */
 async function retrieveWithLatestInvoice(stripe: Stripe, id: string): Promise<Stripe.Subscription | undefined> {
-  return callStripe('retrieve the subscription', () => stripe.subscriptions.retrieve(id, { expand: ['latest_invoice'] })).catch((error) => {
-    if (error?.details?.stripeCode === 'resource_missing') return undefined;
-    throw error;
-  });
+  return retrieveFromStripe('retrieve the subscription', () => stripe.subscriptions.retrieve(id, { expand: ['latest_invoice'] }));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { ConflictFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { subscriptionExists, type Subscriptions } from './subscriptions.js';
 
 export interface SupersedeDependencies {
@@ -54,11 +54,8 @@ async function expireCheckout(prisma: PrismaClient, stripe: Stripe, id: string):
     async (error) => {
       // Stripe expires only open sessions: this one was paid, or expired, since Tally last heard of it.
       if (error?.code !== 'stripe_invalid_request') throw error;
-      const session = await callStripe('retrieve the checkout session', () => stripe.checkout.sessions.retrieve(id)).catch((missing) => {
-        // Unknown to this Stripe account (made under another key): it cannot be paid, and must not block the account.
-        if (missing?.details?.stripeCode === 'resource_missing') return undefined;
-        throw missing;
-      });
+      // Unknown to this Stripe account (made under another key): it cannot be paid, and must not block the account.
+      const session = await retrieveFromStripe('retrieve the checkout session', () => stripe.checkout.sessions.retrieve(id));
       if (session?.status === 'open') throw error;
       return session?.status === 'complete' ? ('complete' as const) : ('expired' as const);
     },
