@@ -1,4 +1,7 @@
 import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'pg';
+import { BalanceReader } from '../../src/domain/balance/balance-reader.js';
 import { build, key, ledgerSum } from '../helper.js';
 
 t.test('200 concurrent spends of 1 against 100 credits: exactly 100 succeed', async (t) => {
@@ -83,4 +86,24 @@ t.test('spends on unknown accounts are 404 and do not disturb their batch neighb
   t.equal(missing.status, 404);
   t.equal(missing.body.error.code, 'account_not_found');
   t.equal(ok.status, 200);
+});
+
+t.test('a balance read sent while another read of the account is in flight does not take its older answer', async (t) => {
+  const { call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_fresh', {});
+  await call('POST', '/v1/accounts/acct_fresh/grants', { amount: 1000 }, { 'idempotency-key': key() });
+  // The real database, its answers held back 150 ms: a read's snapshot is taken, then it stays in flight.
+  const slow = { query: async (...args: unknown[]) => {
+    const result = await (database.pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    await sleep(150);
+    return result;
+  } } as unknown as Pool;
+  const reader = new BalanceReader(slow);
+  const first = reader.read('acct_fresh');
+  await sleep(30);
+  const spend = await call('POST', '/v1/accounts/acct_fresh/spend', { amount: 1 }, { 'idempotency-key': key() });
+  t.equal(spend.status, 200, 'acknowledged while the first read is in flight');
+  const second = reader.read('acct_fresh');
+  t.equal((await first).available, 1000, 'the first read began before the spend');
+  t.equal((await second).available, 999, 'the second, sent after the acknowledgement, sees it');
 });

@@ -20,7 +20,7 @@ export class BalanceReader {
           return row ? computeBalance(row) : undefined;
         });
       },
-      { maxBatch: 512, maxConcurrent: 2 },
+      { maxBatch: 512, maxConcurrent: 1 },
     );
   }
 
