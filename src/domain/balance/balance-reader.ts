@@ -5,8 +5,10 @@ import { loadBalances } from '../../db/balance-queries.js';
 import { computeBalance, type Balance } from './compute-balance.js';
 
 /**
- * Balance reads that arrive together share one query. A read joins only a query that starts after it
- * arrived, so it never returns a balance older than a spend already acknowledged to anyone.
+ * Balance reads that arrive together share one query, one query at a time: the reads that arrive while
+ * one runs share the next (two at a time made smaller, costlier queries: README, Benchmark). A read
+ * joins only a query that starts after it arrived, so it never returns a balance older than a spend
+ * already acknowledged to anyone.
  */
 export class BalanceReader {
   private readonly batcher: Batcher<string, Balance | undefined>;
