@@ -110,18 +110,15 @@ export async function takeOpenCheckoutsDue(pool: Pool, olderThanSeconds: number,
  * Records a checkout Stripe does not know (made under another key or account) as expired, unless
  * something recorded it otherwise meanwhile, and with it the bill it collects, while it is still that
  * bill's checkout: the bill can then be reopened or canceled, as one whose checkout expired. One
- * statement, so neither is recorded without the other. True when the checkout was open.
+ * statement (both updates run to completion, whether their rows are read or not), so neither is
+ * recorded without the other.
  */
-export async function expireUnknownCheckout(pool: Pool, id: string): Promise<boolean> {
-  const { rows } = await pool.query<{ expired: boolean }>(
+export async function expireUnknownCheckout(pool: Pool, id: string): Promise<void> {
+  await pool.query(
     `WITH checkout AS (
-       UPDATE checkouts SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'open' RETURNING id
-     ), bill AS (
-       UPDATE bills SET status = 'expired', updated_at = now() WHERE stripe_checkout_session_id = $1 AND status = 'open' RETURNING id
+       UPDATE checkouts SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'open'
      )
-     -- a data-modifying WITH runs to completion whether its rows are read or not
-     SELECT EXISTS (SELECT 1 FROM checkout) AS expired`,
+     UPDATE bills SET status = 'expired', updated_at = now() WHERE stripe_checkout_session_id = $1 AND status = 'open'`,
     [id],
   );
-  return rows[0]!.expired;
 }
