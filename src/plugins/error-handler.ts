@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { TallyError, type FailureKind } from '../errors.js';
 
 /** The one place where a failure becomes an HTTP status. */
@@ -33,7 +32,7 @@ export default fp(
       if (error instanceof TallyError) {
         return sendError(reply, STATUS[error.kind], error.code, error.message, error.details);
       }
-      if (hasZodFastifySchemaValidationErrors(error)) {
+      if (error.code === 'FST_ERR_VALIDATION' && error.validation) {
         const issues = error.validation.map((v) => ({
           field: [error.validationContext, ...String(v.instancePath).split('/').filter(Boolean)].join('.'),
           message: v.message,

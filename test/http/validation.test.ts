@@ -48,3 +48,57 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
   t.match(wrongType.body.error.details.issues[0], { field: 'body.amount' }, 'the error names the field');
   t.same(await rowCounts(database.pool), before, 'no row was written');
 });
+
+t.test('text PostgreSQL cannot keep (U+0000, an unpaired surrogate) is a 400 naming the field, and writes nothing', async (t) => {
+  const { call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_text', {});
+  await call('POST', '/v1/accounts/acct_text/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const before = await rowCounts(database.pool);
+  const spend = (body: unknown) => call('POST', '/v1/accounts/acct_text/spend', body, { 'idempotency-key': key() });
+
+  const cases: Array<[string, Promise<{ status: number; body: any }>, string, RegExp]> = [
+    ['U+0000 in a reason', spend({ amount: 1, reason: 'a\u0000b' }), 'body.reason', /U\+0000/],
+    ['an unpaired high surrogate in a metadata value', spend({ amount: 1, metadata: { k: 'x\ud800' } }), 'body.metadata.k', /surrogate/],
+    ['an unpaired low surrogate in a metadata value', spend({ amount: 1, metadata: { k: '\udc00y' } }), 'body.metadata.k', /surrogate/],
+    ['U+0000 in a metadata key', spend({ amount: 1, metadata: { 'a\u0000': 'v' } }), 'body.metadata', /^keys /],
+    ['U+0000 in an account name', call('PUT', '/v1/accounts/acct_text', { name: 'n\u0000' }), 'body.name', /U\+0000/],
+    ['U+0000 in a new account', call('PUT', '/v1/accounts/acct_text2', { metadata: { k: '\u0000' } }), 'body.metadata.k', /U\+0000/],
+    ['U+0000 in a bill id', call('GET', '/v1/bills/%00'), 'params.billId', /U\+0000/],
+    ['U+0000 in a pack id', call('GET', '/v1/packs/%00'), 'params.packId', /U\+0000/],
+  ];
+  for (const [name, reply, field, message] of cases) {
+    const { status, body } = await reply;
+    t.equal(status, 400, `${name}: status`);
+    t.equal(body?.error?.code, 'invalid_request', `${name}: code`);
+    t.match(body?.error?.details?.issues, [{ field, message }], `${name}: the field`);
+  }
+  t.same(await rowCounts(database.pool), before, 'no row was written');
+  t.same((await call('GET', '/v1/accounts/acct_text')).body.name, null, 'the account keeps its name');
+});
+
+t.test('a bad request does not take down the spends that share its ledger batch; paired surrogates are kept', async (t) => {
+  const { call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_mates', {});
+  await call('POST', '/v1/accounts/acct_mates/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const spend = (reason: string) => call('POST', '/v1/accounts/acct_mates/spend', { amount: 1, reason }, { 'idempotency-key': key() });
+  // Sent together, so the ledger batches them.
+  const replies = await Promise.all([spend('ok 1'), spend('bad \u0000'), spend('ok 2 💳'), spend('bad \ud83d'), spend('ok 3')]);
+  t.same(
+    replies.map((r) => r.status),
+    [200, 400, 200, 400, 200],
+  );
+  t.equal((await call('GET', '/v1/accounts/acct_mates/balance')).body.available, 97, 'three spends, each once');
+  const { rows } = await database.pool.query(`SELECT reason FROM ledger_entries WHERE account_id = 'acct_mates' AND reason LIKE 'ok 2%'`);
+  t.same(rows, [{ reason: 'ok 2 💳' }], 'an emoji (a paired surrogate) is kept as sent');
+});
+
+t.test('an account is created with its fields in one transaction, or not at all', async (t) => {
+  const { app, database } = await build(t);
+  // The route refuses this text before it gets here; the database refusing it stands for any failure of the second statement.
+  await t.rejects(app.accounts.upsert('acct_atomic', { name: 'kept?', metadata: { k: '\u0000' } }));
+  const { rows } = await database.pool.query(`SELECT id FROM accounts WHERE id = 'acct_atomic'`);
+  t.same(rows, [], 'no account was left behind');
+  const { account, created } = await app.accounts.upsert('acct_atomic', { name: 'kept' });
+  t.equal(created, true, 'a retry creates it');
+  t.equal(account.name, 'kept');
+});

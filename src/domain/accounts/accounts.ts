@@ -25,17 +25,20 @@ export type LedgerEntryView = Omit<NewEntry, 'allocations' | 'metadata'> & { id:
 export class Accounts {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates the account, or updates the fields given. Returns whether it was created. */
+  /** Creates the account, or updates the fields given, in one transaction. Returns whether it was created. */
   async upsert(id: string, input: AccountInput): Promise<{ account: AccountView; created: boolean }> {
     const data = {
       ...(input.email !== undefined ? { email: input.email } : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
     };
-    const rows = await this.prisma.$queryRaw<Array<{ inserted: boolean }>>`
-      INSERT INTO accounts (id, updated_at) VALUES (${id}, now()) ON CONFLICT (id) DO NOTHING RETURNING true AS inserted`;
-    const account = Object.keys(data).length ? await this.prisma.account.update({ where: { id }, data }) : await this.prisma.account.findUniqueOrThrow({ where: { id } });
-    return { account: accountView(account), created: rows.length > 0 };
+    // One transaction: an account is never left created without the fields its request gave.
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<Array<{ inserted: boolean }>>`
+        INSERT INTO accounts (id, updated_at) VALUES (${id}, now()) ON CONFLICT (id) DO NOTHING RETURNING true AS inserted`;
+      const account = Object.keys(data).length ? await tx.account.update({ where: { id }, data }) : await tx.account.findUniqueOrThrow({ where: { id } });
+      return { account: accountView(account), created: rows.length > 0 };
+    });
   }
 
   async get(id: string): Promise<AccountView> {

@@ -1,0 +1,57 @@
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import { safeParse, type $ZodType } from 'zod/v4/core';
+
+export const UNSTORABLE_TEXT = 'must not contain the character U+0000 or an unpaired UTF-16 surrogate';
+
+/**
+ * Validates each part of a request with its route's zod schema, then refuses text PostgreSQL cannot
+ * keep: `text` and `jsonb` reject U+0000 and unpaired surrogates (`\ud800` alone), and a request
+ * carrying one would otherwise be refused by the database, after validation, as a 500 (and take the
+ * ledger batch it shared down with it). Checked here, once for every route, it is a 400 naming the field.
+ */
+export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> =
+  ({ schema }) =>
+  (data) => {
+    const result = safeParse(schema, data);
+    if (!result.success) {
+      return { error: result.error.issues.map((issue) => issueAt(issue.path, issue.code, issue.message)) };
+    }
+    const unstorable = unstorableText(result.data);
+    if (unstorable.length > 0) return { error: unstorable };
+    return { value: result.data };
+  };
+
+// With the u flag a well-paired surrogate is one code point, so \p{Cs} finds only unpaired ones.
+const UNSTORABLE = /\u0000|\p{Cs}/u;
+
+/** Every string in a validated value (and every object key, reported at its object) that PostgreSQL cannot keep. */
+export function unstorableText(value: unknown): FastifySchemaValidationError[] {
+  const issues: FastifySchemaValidationError[] = [];
+  collectUnstorable(value, [], issues);
+  return issues;
+}
+
+// One path, pushed and popped on the way down: a request's every string is looked at, on every route.
+function collectUnstorable(value: unknown, path: PropertyKey[], issues: FastifySchemaValidationError[]): void {
+  if (typeof value === 'string') {
+    if (UNSTORABLE.test(value)) issues.push(issueAt(path, 'unstorable_text', UNSTORABLE_TEXT));
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const key in value) {
+    // A bad key is reported at its object: echoing it back would put the bad character in the reply.
+    if (UNSTORABLE.test(key)) {
+      issues.push(issueAt(path, 'unstorable_text', `keys ${UNSTORABLE_TEXT}`));
+      continue;
+    }
+    path.push(Array.isArray(value) ? Number(key) : key);
+    collectUnstorable((value as Record<string, unknown>)[key], path, issues);
+    path.pop();
+  }
+}
+
+/** An issue the way Fastify's validation errors carry it: where (a JSON Pointer within the part), what, and why. */
+function issueAt(path: PropertyKey[], keyword: string, message: string): FastifySchemaValidationError {
+  const instancePath = `/${path.map(String).join('/')}`;
+  return { keyword, instancePath, schemaPath: `#${instancePath}/${keyword}`, params: {}, message };
+}
