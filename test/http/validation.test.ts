@@ -35,6 +35,8 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
     ['grant expiring in the past', call('POST', '/v1/accounts/acct_v/grants', { amount: 1, expiresAt: '2020-01-01T00:00:00Z' }, { 'idempotency-key': key() }), 400, 'invalid_request'],
     ['hold expiring in 8 days', call('POST', '/v1/accounts/acct_v/holds', { amount: 1, expiresInSeconds: 8 * 86400 }, { 'idempotency-key': key() }), 400, 'invalid_request'],
     ['ledger limit 0', call('GET', '/v1/accounts/acct_v/ledger?limit=0'), 400, 'invalid_request'],
+    ['a ledger cursor not of digits', call('GET', '/v1/accounts/acct_v/ledger?cursor=zzz'), 400, 'invalid_request'],
+    ['a ledger cursor beyond a bigint', call('GET', '/v1/accounts/acct_v/ledger?cursor=9999999999999999999'), 400, 'invalid_request'],
     ['unknown route', call('GET', '/v1/nothing'), 404, 'route_not_found'],
     ['unknown account', call('GET', '/v1/accounts/nobody/balance'), 404, 'account_not_found'],
   ];

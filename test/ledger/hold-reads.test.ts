@@ -72,6 +72,25 @@ t.test('unknown holds and accounts are 404s; a bad page size is a 400', async (t
   t.equal(account.status, 404);
   t.equal(account.body.error.code, 'account_not_found');
   for (const limit of ['0', '201', 'x']) t.equal((await call('GET', `/v1/accounts/acct_r/holds?limit=${limit}`)).status, 400, `limit=${limit}`);
-  const stranger = (await call('GET', '/v1/accounts/acct_r/holds?cursor=hold_nope')).body;
-  t.same(stranger, { data: [], nextCursor: null }, 'a cursor that is not one of the account\'s holds gives an empty page');
+  await call('PUT', '/v1/accounts/acct_other', {});
+  await call('POST', '/v1/accounts/acct_other/grants', { amount: 10 }, { 'idempotency-key': key() });
+  const othersHold = (await call('POST', '/v1/accounts/acct_other/holds', { amount: 1 }, { 'idempotency-key': key() })).body.id;
+  // An unknown cursor is refused rather than read as the end of the list.
+  for (const cursor of ['hold_nope', othersHold]) {
+    const stranger = await call('GET', `/v1/accounts/acct_r/holds?cursor=${cursor}`);
+    t.equal(stranger.status, 400, `cursor ${cursor}: status`);
+    t.match(stranger.body.error, { code: 'invalid_request', details: { field: 'querystring.cursor' } }, `cursor ${cursor}: the field`);
+  }
+});
+
+t.test('a page\'s last hold, settled since, still leads to the next page', async (t) => {
+  const { call } = await funded(t, 100);
+  const placed: string[] = [];
+  for (let i = 1; i <= 3; i++) placed.push((await call('POST', '/v1/accounts/acct_r/holds', { amount: i }, { 'idempotency-key': key() })).body.id);
+  const first = await call('GET', '/v1/accounts/acct_r/holds?limit=1');
+  t.same(first.body.nextCursor, placed[0]);
+  t.equal((await call('POST', `/v1/holds/${placed[0]}/capture`, { amount: 1 })).status, 200);
+  const next = await call('GET', `/v1/accounts/acct_r/holds?limit=1&cursor=${placed[0]}`);
+  t.equal(next.status, 200);
+  t.same(next.body.data.map((h: Hold) => h.id), [placed[1]]);
 });

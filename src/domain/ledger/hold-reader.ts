@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { NotFoundFailure } from '../../errors.js';
+import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import { findHold, reservingHolds, type StoredHold } from '../../db/hold-queries.js';
 import { holdView } from './apply-commands.js';
 import type { HoldView } from './types.js';
@@ -23,10 +23,12 @@ export class HoldReader {
 
   /** The holds that make up the account's `held` balance, oldest first; `cursor` is the last hold id of the previous page. */
   async reserving(accountId: string, limit: number, cursor?: string): Promise<{ holds: HoldDetails[]; nextCursor: string | null }> {
-    const rows = await reservingHolds(this.pool, accountId, limit + 1, cursor);
-    if (!rows) throw new NotFoundFailure('account', accountId);
-    const page = rows.slice(0, limit);
-    return { holds: page.map(holdDetails), nextCursor: rows.length > limit ? page[page.length - 1].id : null };
+    const { accountExists, afterKnown, holds } = await reservingHolds(this.pool, accountId, limit + 1, cursor);
+    if (!accountExists) throw new NotFoundFailure('account', accountId);
+    // An unknown cursor would otherwise read as the end of the list.
+    if (!afterKnown) throw new ValidationFailure('invalid_request', 'cursor must be a cursor returned by a previous page of this account', { field: 'querystring.cursor' });
+    const page = holds.slice(0, limit);
+    return { holds: page.map(holdDetails), nextCursor: holds.length > limit ? page[page.length - 1].id : null };
   }
 }
 

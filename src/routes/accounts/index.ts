@@ -39,6 +39,13 @@ const entry = z.object({
   createdAt: timestamp,
 });
 
+const NOT_A_CURSOR = 'must be a cursor returned by a previous page';
+/** A ledger entry id: digits within PostgreSQL's bigint (a larger number would reach the database as an error). */
+const ledgerCursor = z
+  .string()
+  .regex(/^\d{1,19}$/, { message: NOT_A_CURSOR, abort: true })
+  .refine((cursor) => BigInt(cursor) <= 2n ** 63n - 1n, NOT_A_CURSOR);
+
 const accounts: FastifyPluginAsyncZod = async (app) => {
   app.put('/v1/accounts/:accountId', {
     schema: {
@@ -79,7 +86,7 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
       params: accountParams,
       querystring: z.strictObject({
         limit: pageLimit,
-        cursor: z.string().regex(/^\d{1,19}$/, 'must be a cursor returned by a previous page').optional(),
+        cursor: ledgerCursor.optional(),
       }),
       response: { 200: z.object({ data: z.array(entry), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },
     },
