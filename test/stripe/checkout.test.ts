@@ -50,6 +50,29 @@ t.test('the success page syncs before the webhook arrives', async (t) => {
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
 });
 
+t.test('the public success page asks Stripe only about a session Tally recorded and has not settled', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const page = async (id: string) => (await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${id}` })).body;
+  const paid = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(paid.id); // no webhook URL: the page's sync grants
+  t.match(await page(paid.id), /500 credits were added/);
+  const expired = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.stripe.checkout.sessions.expire(expired.id);
+  t.match(await page(expired.id), /This checkout expired before it was paid/, 'not yet known to Tally as expired: asks Stripe, and records it');
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${expired.id}`)).body, { status: 'expired' });
+
+  // Stripe would now fail the next read of a session; none of these pages may be the one to read it.
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', status: 500 });
+  t.match(await page('cs_test_never_issued_by_tally'), /No checkout session with id/, 'an id Tally never issued is not looked up');
+  t.match(await page(paid.id), /500 credits were added/, 'a granted session is read from the record');
+  t.match(await page(expired.id), /This checkout expired before it was paid/, 'so is an expired one');
+  const open = await openCheckout(ctx, 'acct_buyer', pack.id);
+  const sync = await ctx.call('POST', `/v1/checkout/sessions/${open.id}/sync`);
+  t.equal(sync.status, 502, 'the failure was still waiting: no page above asked Stripe');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
+});
+
 t.test('checkout input is checked before Stripe is asked', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);

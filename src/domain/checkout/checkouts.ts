@@ -143,6 +143,20 @@ export class Checkouts {
     return checkoutView(row);
   }
 
+  /**
+   * The public success page's path, which needs no API key: Tally's record first, and Stripe (sync)
+   * only for a session Tally recorded and has not settled. So anyone on the internet cannot make
+   * Tally call Stripe (and spend its rate limit) for ids it never issued, or again for a session
+   * already granted or expired. A session Stripe made but Tally never recorded (Tally stopped between
+   * the two) is not found here; its webhook and the reconciler still grant it.
+   */
+  async syncRecorded(id: string): Promise<{ checkout: CheckoutView; paymentStatus?: string }> {
+    const recorded = await this.get(id);
+    if (recorded.fulfilled || recorded.status === 'expired') return { checkout: recorded };
+    const { paymentStatus } = await this.sync(id);
+    return { checkout: await this.get(id), paymentStatus };
+  }
+
   /** The success page's eager path: asks Stripe, and fulfils through the same guard as the webhook. */
   async sync(id: string): Promise<FulfilResult & { id: string; paymentStatus: string }> {
     const session = await callStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(id)).catch((error) => {

@@ -18,11 +18,10 @@ const checkoutPages: FastifyPluginAsync = async (app) => {
     reply.type('text/html');
     if (!/^cs_\w+$/.test(id)) return page('Payment', '<p>No checkout session was named.</p>');
     try {
-      const result = await app.checkouts.sync(id);
-      const view = await app.checkouts.get(id);
-      return result.fulfilled
-        ? page('Payment received', `<p id="result">${view.credits} credits were added to account <b>${escape(view.accountId)}</b>.</p>`)
-        : page('Payment pending', `<p id="result">Stripe has not confirmed the payment yet (${escape(result.paymentStatus)}). The credits arrive as soon as it does.</p>`);
+      const { checkout, paymentStatus } = await app.checkouts.syncRecorded(id);
+      if (checkout.fulfilled) return page('Payment received', `<p id="result">${checkout.credits} credits were added to account <b>${escape(checkout.accountId)}</b>.</p>`);
+      if (checkout.status === 'expired') return page('Checkout expired', '<p id="result">This checkout expired before it was paid. Nothing was charged.</p>');
+      return page('Payment pending', `<p id="result">Stripe has not confirmed the payment yet (${escape(paymentStatus ?? 'unpaid')}). The credits arrive as soon as it does.</p>`);
     } catch (error) {
       if (error instanceof TallyError) return page('Payment', `<p id="result">${escape(error.message)}</p>`);
       throw error;
