@@ -12,7 +12,7 @@ const compiled = new WeakMap<z.ZodType, Serialize>();
  * route's zod response schema, the same one openapi.yaml is made from: it writes only the fields the
  * schema names and refuses a response that lacks a required one. fastify-type-provider-zod's
  * serializer parses every response with zod first, which cost about a tenth of a balance read's CPU
- * in Node (README, Benchmark). A response schema with no JSON Schema form stops the app at start.
+ * in Node (bench/HISTORY.md). A response schema with no JSON Schema form stops the app at start.
  */
 export const jsonSerializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema, method, url }) => {
   let serialize = compiled.get(schema);

@@ -31,7 +31,7 @@ export default fp<ServicesOptions>(
   async (app, { config, database }) => {
     // Ledger transactions in flight at once from this process. Fewer means bigger batches, and each
     // batch has a fixed cost (round trips, commit): 1 measured best for spends on 2 cores, once the
-    // next batch starts before the last one's responses are written (README, Benchmark). Below the
+    // next batch starts before the last one's responses are written (bench/HISTORY.md). Below the
     // pool size: reads and Stripe work need connections too.
     const ledger = new Ledger(database.pool, {
       maxConcurrent: Math.min(config.LEDGER_CONCURRENCY, Math.max(1, config.DATABASE_POOL_SIZE - 4)),

@@ -6,7 +6,7 @@ import { computeBalance, type Balance } from './compute-balance.js';
 
 /**
  * Balance reads that arrive together share one query, one query at a time: the reads that arrive while
- * one runs share the next (two at a time made smaller, costlier queries: README, Benchmark). A read
+ * one runs share the next (two at a time made smaller, costlier queries: bench/HISTORY.md). A read
  * joins only a query that starts after it arrived, so it never returns a balance older than a spend
  * already acknowledged to anyone.
  */
