@@ -1,7 +1,7 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import { safeParse, type $ZodType } from 'zod/v4/core';
 
-export const UNSTORABLE_TEXT = 'must not contain the character U+0000 or an unpaired UTF-16 surrogate';
+const UNSTORABLE_TEXT = 'must not contain the character U+0000 or an unpaired UTF-16 surrogate';
 
 /**
  * Validates each part of a request with its route's zod schema, then refuses text PostgreSQL cannot
@@ -25,7 +25,7 @@ export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> =
 const UNSTORABLE = /\u0000|\p{Cs}/u;
 
 /** Every string in a validated value (and every object key, reported at its object) that PostgreSQL cannot keep. */
-export function unstorableText(value: unknown): FastifySchemaValidationError[] {
+function unstorableText(value: unknown): FastifySchemaValidationError[] {
   const issues: FastifySchemaValidationError[] = [];
   collectUnstorable(value, [], issues);
   return issues;
