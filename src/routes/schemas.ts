@@ -14,12 +14,13 @@ export const accountId = z
 
 export const accountParams = z.object({ accountId });
 
-export const amount = z
+/** A whole number of credits, at most 10^12; `amount` and a capture's amount narrow it. */
+export const creditCount = z
   .number({ error: 'must be a number' })
   .int('must be an integer')
-  .positive('must be positive')
-  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`)
-  .describe('Credits: a positive integer, at most 10^12');
+  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`);
+
+export const amount = creditCount.positive('must be positive').describe('Credits: a positive integer, at most 10^12');
 
 export const metadata = z
   .record(z.string().max(40), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))

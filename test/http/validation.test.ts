@@ -104,3 +104,24 @@ t.test('an account is created with its fields in one transaction, or not at all'
   t.equal(created, true, 'a retry creates it');
   t.equal(account.name, 'kept');
 });
+
+t.test("a capture's amount: a whole number from 0 to 10^12, and the message says which rule it broke", async (t) => {
+  const { call } = await build(t);
+  await call('PUT', '/v1/accounts/acct_cap', {});
+  await call('POST', '/v1/accounts/acct_cap/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const hold = (await call('POST', '/v1/accounts/acct_cap/holds', { amount: 10 }, { 'idempotency-key': key() })).body;
+  const cases: Array<[unknown, string]> = [
+    [{}, 'must be a number'],
+    [{ amount: '5' }, 'must be a number'],
+    [{ amount: -1 }, 'must be 0 or more'],
+    [{ amount: 1.5 }, 'must be an integer'],
+    [{ amount: 1e12 + 1 }, 'must be at most 1000000000000'],
+  ];
+  for (const [body, message] of cases) {
+    const reply = await call('POST', `/v1/holds/${hold.id}/capture`, body);
+    t.equal(reply.status, 400, `${JSON.stringify(body)}: status`);
+    t.same(reply.body.error.details.issues, [{ field: 'body.amount', message }], `${JSON.stringify(body)}: message`);
+  }
+  t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'active' }, 'the hold is untouched');
+  t.match((await call('POST', `/v1/holds/${hold.id}/capture`, { amount: 0 })).body, { status: 'captured', capturedAmount: 0 }, '0 is a capture of nothing');
+});

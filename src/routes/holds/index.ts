@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
+import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
 
 const holdFields = {
   id: z.string(),
@@ -86,7 +86,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       summary: 'Spend up to the held amount; the rest is freed',
       params: holdParams,
       headers: optionalIdempotencyHeaders,
-      body: z.strictObject({ amount: amount.or(z.literal(0)).describe('Credits to spend, 0 to the held amount'), reason: reason.optional(), metadata: metadata.optional() }),
+      body: z.strictObject({ amount: creditCount.nonnegative('must be 0 or more').describe('Credits to spend, 0 to the held amount'), reason: reason.optional(), metadata: metadata.optional() }),
       response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
     },
     handler: async (request, reply) => {
