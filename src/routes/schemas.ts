@@ -23,7 +23,11 @@ export const creditCount = z
 export const amount = creditCount.positive('must be positive').describe('Credits: a positive integer, at most 10^12');
 
 export const metadata = z
-  .record(z.string().max(40), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+  .record(
+    z.string().max(40),
+    z.union([z.string().max(500), z.number(), z.boolean(), z.null()], { error: 'must be a string of at most 500 characters, a number, a boolean or null' }),
+    { error: (issue) => (issue.code === 'invalid_key' ? 'keys are at most 40 characters' : undefined) },
+  )
   .refine((value) => Object.keys(value).length <= 50, 'at most 50 keys')
   .describe('Up to 50 keys of your own; values are short strings, numbers, booleans or null');
 

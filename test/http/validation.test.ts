@@ -28,6 +28,8 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
     ['missing amount', spend({}), 400, 'invalid_request'],
     ['no idempotency key', spend({ amount: 1 }, {}), 400, 'invalid_request'],
     ['metadata too deep', spend({ amount: 1, metadata: { a: { b: 1 } } }), 400, 'invalid_request'],
+    ['a metadata value too long', spend({ amount: 1, metadata: { a: 'x'.repeat(501) } }), 400, 'invalid_request'],
+    ['a metadata key too long', spend({ amount: 1, metadata: { ['k'.repeat(41)]: 1 } }), 400, 'invalid_request'],
     ['a 2 MB body', spend(JSON.stringify({ amount: 1, reason: 'x'.repeat(2 * 1024 * 1024) })), 413, 'body_too_large'],
     ['a bad accountId', call('POST', '/v1/accounts/bad%20id!/spend', { amount: 1 }, { 'idempotency-key': key() }), 400, 'invalid_request'],
     ['an accountId of 129 characters', call('PUT', `/v1/accounts/${'a'.repeat(129)}`, {}), 400, 'invalid_request'],
@@ -48,6 +50,9 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
   }
   const wrongType = await spend({ amount: '5' });
   t.match(wrongType.body.error.details.issues[0], { field: 'body.amount' }, 'the error names the field');
+  const metadataMessages = async (metadata: unknown) => (await spend({ amount: 1, metadata })).body.error.details.issues;
+  t.same(await metadataMessages({ a: { b: 1 } }), [{ field: 'body.metadata.a', message: 'must be a string of at most 500 characters, a number, a boolean or null' }]);
+  t.same(await metadataMessages({ ['k'.repeat(41)]: 1 }), [{ field: `body.metadata.${'k'.repeat(41)}`, message: 'keys are at most 40 characters' }]);
   t.same(await rowCounts(database.pool), before, 'no row was written');
 });
 
