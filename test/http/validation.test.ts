@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key } from '../helper.js';
+import { ADMIN_KEY, build, key } from '../helper.js';
 
 async function rowCounts(pool: import('pg').Pool): Promise<Record<string, number>> {
   const { rows } = await pool.query(`SELECT
@@ -129,4 +129,15 @@ t.test("a capture's amount: a whole number from 0 to 10^12, and the message says
   }
   t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'active' }, 'the hold is untouched');
   t.match((await call('POST', `/v1/holds/${hold.id}/capture`, { amount: 0 })).body, { status: 'captured', capturedAmount: 0 }, '0 is a capture of nothing');
+});
+
+t.test('PUT an account with no body creates it if missing and changes nothing', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const put = () => fetch(`${ctx.url}/v1/accounts/acct_nobody_given`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  const first = await put();
+  t.equal(first.status, 201, 'created');
+  await ctx.call('PUT', '/v1/accounts/acct_nobody_given', { name: 'Ada' });
+  const second = await put();
+  t.equal(second.status, 200);
+  t.match(await second.json(), { id: 'acct_nobody_given', name: 'Ada' }, 'the name stays');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key, ledgerSum, type TestContext } from '../helper.js';
+import { ADMIN_KEY, build, key, ledgerSum, type TestContext } from '../helper.js';
 
 async function funded(t: TestContext, amount: number) {
   const ctx = await build(t);
@@ -77,4 +77,17 @@ t.test('hold replays with the same key return the same hold', async (t) => {
   ]);
   t.equal(a.body.id, b.body.id);
   t.match((await call('GET', '/v1/accounts/acct_h/balance')).body, { available: 90, held: 10 });
+});
+
+t.test('a release needs no body, over real HTTP as through inject, like every other body-less action', async (t) => {
+  const ctx = await build(t, { listen: true });
+  await ctx.call('PUT', '/v1/accounts/acct_h', {});
+  await ctx.call('POST', '/v1/accounts/acct_h/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const place = async () => (await ctx.call('POST', '/v1/accounts/acct_h/holds', { amount: 10 }, { 'idempotency-key': key() })).body.id;
+  const injected = await ctx.call('POST', `/v1/holds/${await place()}/release`);
+  t.equal(injected.status, 200, 'inject, no payload');
+  t.match(injected.body, { status: 'released' });
+  const overHttp = await fetch(`${ctx.url}/v1/holds/${await place()}/release`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  t.equal(overHttp.status, 200, 'a POST with no body and no content-type');
+  t.match(await overHttp.json(), { status: 'released', available: 100, held: 0 });
 });

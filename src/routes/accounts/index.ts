@@ -52,11 +52,14 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
       tags: ['accounts'],
       summary: 'Create or update an account',
       params: accountParams,
-      body: z.strictObject({ email: z.email().max(320).nullable().optional(), name: z.string().max(200).nullable().optional(), metadata: metadata.optional() }),
+      body: z
+        .strictObject({ email: z.email().max(320).nullable().optional(), name: z.string().max(200).nullable().optional(), metadata: metadata.optional() })
+        .nullish()
+        .describe('No body (or {}) creates the account if it is missing and changes nothing'),
       response: { 200: account, 201: account, ...errors(400, 401) },
     },
     handler: async (request, reply) => {
-      const { account: view, created } = await app.accounts.upsert(request.params.accountId, request.body);
+      const { account: view, created } = await app.accounts.upsert(request.params.accountId, request.body ?? {});
       return reply.status(created ? 201 : 200).send(view);
     },
   });

@@ -107,7 +107,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       summary: 'Free all the held credits',
       params: holdParams,
       headers: optionalIdempotencyHeaders,
-      body: z.strictObject({ reason: reason.optional() }).optional(),
+      body: z.strictObject({ reason: reason.optional() }).nullish().describe('No body (or {}) releases without a reason'),
       response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
     },
     handler: async (request, reply) => {
