@@ -71,6 +71,28 @@ t.test('a pack can sell a price managed in the Stripe Dashboard', async (t) => {
   t.equal((await ctx.call('GET', '/v1/plans?active=false')).body.data.length, 0, 'nor a plan');
 });
 
+t.test('a pack Stripe would refuse, or could never sell, is refused before Stripe is asked', async (t) => {
+  const ctx = await build(t);
+  const products = async () => (await ctx.stripe.products.list({ limit: 100 })).data.length;
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Starter', credits: 100, unitAmount: 500, currency: 'usd' })).body;
+  const before = await products();
+  const cases: Array<[string, Record<string, unknown>, string, string]> = [
+    ['below the minimum charge', { unitAmount: 10, currency: 'usd' }, 'amount_too_small', 'unitAmount'],
+    ['a currency Stripe does not support', { unitAmount: 500, currency: 'xyz' }, 'invalid_currency', 'currency'],
+  ];
+  for (const [name, price, code, field] of cases) {
+    const created = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1, ...price });
+    t.equal(created.status, 400, `create, ${name}: status`);
+    t.match(created.body.error, { code, details: { field } }, `create, ${name}: the field`);
+    const changed = await ctx.call('PATCH', `/v1/packs/${pack.id}`, price);
+    t.equal(changed.status, 400, `change, ${name}: status`);
+    t.match(changed.body.error, { code, details: { field } }, `change, ${name}: the field`);
+  }
+  t.equal(await products(), before, 'no Stripe Product was made');
+  t.match((await ctx.call('GET', `/v1/packs/${pack.id}`)).body, { unitAmount: 500, currency: 'usd', stripePriceId: pack.stripePriceId }, 'the pack kept its price');
+  t.equal((await ctx.call('GET', '/v1/packs?active=false')).body.data.length, 1, 'no pack was stored');
+});
+
 t.test('packs and plans: a change of name, description or active flag reaches their own Stripe Product, never an adopted one', async (t) => {
   const ctx = await build(t);
   const pack = (await ctx.call('POST', '/v1/packs', { name: 'Small', credits: 10, unitAmount: 100, currency: 'usd' })).body;

@@ -44,6 +44,7 @@ t.test('plan input is checked; only admins manage plans', async (t) => {
     [{ name: 'X', credits: 0, unitAmount: 100, currency: 'usd', interval: 'month' }, 400, 'invalid_request'],
     [{ name: 'X', credits: 10, unitAmount: 1.5, currency: 'usd', interval: 'month' }, 400, 'invalid_request'],
     [{ name: 'X', credits: 10, stripePriceId: 'price_nope' }, 400, 'unknown_stripe_price'],
+    [{ name: 'X', credits: 10, unitAmount: 100, currency: 'xyz', interval: 'month' }, 400, 'invalid_currency'],
   ];
   for (const [body, status, code] of cases) {
     const reply = await ctx.call('POST', '/v1/plans', body);

@@ -3,7 +3,7 @@ import type { PrismaClient } from '../../db/client.js';
 import { isPaid, readCheckoutMetadata } from '../checkout/checkout-metadata.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { BillRow } from './bill-view.js';
-import { MAX_CHECKOUT_SECONDS } from './check-bill-amount.js';
+import { MAX_CHECKOUT_SECONDS } from './checkout-lifetime.js';
 
 export interface BillPayment {
   granted: boolean;

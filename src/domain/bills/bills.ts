@@ -10,7 +10,8 @@ import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { BillPayments } from './bill-payments.js';
 import { billView, type BillRow, type BillView } from './bill-view.js';
-import { checkBillAmount, checkCheckoutLifetime, MAX_CHECKOUT_SECONDS } from './check-bill-amount.js';
+import { checkChargeAmount } from '../../stripe/charge-rules.js';
+import { checkCheckoutLifetime, MAX_CHECKOUT_SECONDS } from './checkout-lifetime.js';
 import { openBillCheckout } from './open-bill-checkout.js';
 
 export interface BillInput {
@@ -40,7 +41,7 @@ export class Bills {
 
   /** `requestKey` (the client's Idempotency-Key) fixes the bill id: a retry returns the same bill. */
   async create(input: BillInput, requestKey?: string): Promise<{ bill: BillView; created: boolean }> {
-    checkBillAmount(input.amount, input.currency);
+    checkChargeAmount(input.amount, input.currency);
     const expiresInSeconds = input.expiresInSeconds ?? MAX_CHECKOUT_SECONDS;
     checkCheckoutLifetime(expiresInSeconds);
     const urls = this.urls(input);

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { CheckoutMetadata } from '../checkout/checkout-metadata.js';
-import { checkoutExpiresAt } from './check-bill-amount.js';
+import { checkoutExpiresAt } from './checkout-lifetime.js';
 
 export interface BillCheckoutInput {
   billId: string;

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { checkChargeAmount } from '../../stripe/charge-rules.js';
 import { catalogItemChanges, catalogItemId, productIdOf, retrieveStripePrice, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
@@ -78,6 +79,7 @@ export class Packs {
       if (!row.managedPrice) throw new ConflictFailure('price_managed_elsewhere', 'This pack uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
       const unitAmount = input.unitAmount ?? row.unitAmount;
       const currency = input.currency ?? row.currency;
+      checkChargeAmount(unitAmount, currency, 'unitAmount');
       const created = await callStripe('create the new price', () =>
         this.stripe.prices.create(
           { product: row.stripeProductId!, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
@@ -107,6 +109,8 @@ export class Packs {
     if (input.unitAmount === undefined || input.currency === undefined) {
       throw new ValidationFailure('invalid_request', 'unitAmount and currency are required unless stripePriceId is given', { fields: ['unitAmount', 'currency'] });
     }
+    // A pack below Stripe's minimum charge could never be sold: every checkout of it would be refused.
+    checkChargeAmount(input.unitAmount, input.currency, 'unitAmount');
     const product = await callStripe('create the product', () =>
       this.stripe.products.create(
         { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } },

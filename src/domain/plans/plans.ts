@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import { checkCurrency } from '../../stripe/charge-rules.js';
 import { catalogItemChanges, catalogItemId, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
 import { planView, type PlanRow, type PlanView } from './plan-view.js';
@@ -93,6 +94,7 @@ export class Plans {
     let price: StripePlanPrice | undefined;
     if (termsChange) {
       if (!row.managedPrice || !row.stripeProductId) throw new ConflictFailure('price_managed_elsewhere', 'This plan uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
+      checkCurrency(terms.currency);
       price = await createPlanPrice(this.stripe, id, row.stripeProductId, terms);
       await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
@@ -124,5 +126,6 @@ function requiredTerms(input: PlanInput) {
   if (input.unitAmount === undefined || input.currency === undefined || input.interval === undefined) {
     throw new ValidationFailure('invalid_request', 'unitAmount, currency and interval are required unless stripePriceId is given', { fields: ['unitAmount', 'currency', 'interval'] });
   }
+  checkCurrency(input.currency);
   return { unitAmount: input.unitAmount, currency: input.currency, interval: input.interval };
 }
