@@ -9,6 +9,7 @@ import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import errorHandler from './plugins/error-handler.js';
+import keyedCreates from './plugins/keyed-creates.js';
 import billing, { type BillingOptions } from './plugins/billing.js';
 import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
@@ -56,6 +57,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
   await app.register(metrics);
   await app.register(billing, billingOptions);
   await app.register(auth);
+  await app.register(keyedCreates);
   await app.register(docs);
   await app.register(health);
   await app.register(accounts);

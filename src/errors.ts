@@ -46,6 +46,13 @@ export class ConflictFailure extends TallyError {
   }
 }
 
+/** An Idempotency-Key already used with another request (another operation or another body). */
+export class KeyReusedFailure extends ConflictFailure {
+  constructor(key: string) {
+    super('idempotency_key_reused', `Idempotency-Key '${key}' was already used with a different request`, { idempotencyKey: key });
+  }
+}
+
 export class InsufficientCreditsFailure extends TallyError {
   constructor(available: number, required: number) {
     super('insufficient_credits', 'insufficient_credits', `Not enough credits: ${available} available, ${required} required`, {

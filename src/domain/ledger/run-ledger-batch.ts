@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { ConflictFailure } from '../../errors.js';
+import { KeyReusedFailure } from '../../errors.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
 import { checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
 import type { AccountCache, CachedAccounts } from './account-cache.js';
@@ -177,8 +177,5 @@ function follow(request: Idempotency, leader: Idempotency, outcome: Outcome): Ou
 }
 
 function reused(key: string): Outcome {
-  return {
-    ok: false,
-    error: new ConflictFailure('idempotency_key_reused', `Idempotency-Key '${key}' was already used with a different request`, { idempotencyKey: key }),
-  };
+  return { ok: false, error: new KeyReusedFailure(key) };
 }

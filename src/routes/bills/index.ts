@@ -31,6 +31,7 @@ const redirectUrl = z.string().max(2000);
 
 const bills: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/bills', {
+    config: { keyedCreate: 'bill' },
     schema: {
       tags: ['bills'],
       summary: "Bill an account a custom amount once: a Stripe Checkout for the account's customer",
@@ -46,7 +47,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         successUrl: redirectUrl.optional(),
         cancelUrl: redirectUrl.optional(),
       }),
-      response: { 201: bill, 200: bill, ...errors(400, 401, 404, 502, 503) },
+      response: { 201: bill, 200: bill, ...errors(400, 401, 404, 409, 502, 503) },
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);

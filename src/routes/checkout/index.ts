@@ -23,6 +23,7 @@ const redirectUrl = z.string().max(2000);
 
 const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/checkout/sessions', {
+    config: { keyedCreate: 'checkout' },
     schema: {
       tags: ['checkout'],
       summary: 'Open a Stripe Checkout for a credit pack (payment) or a plan (subscription); 409 subscription_exists if the account already has a live one',

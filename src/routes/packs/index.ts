@@ -10,7 +10,7 @@ const packParams = z.object({ packId: z.string().min(1).max(64) });
 
 const packs: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/packs', {
-    config: { access: 'admin' },
+    config: { access: 'admin', keyedCreate: 'pack' },
     schema: {
       tags: ['packs'],
       summary: 'Create a credit pack and its Stripe Product and Price (admin)',
@@ -19,7 +19,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
         ...newOffer(credits),
         stripePriceId: stripePriceId.optional().describe('Sell an existing one-time Stripe price instead of creating one'),
       }),
-      response: { 201: pack, 200: pack, ...errors(400, 401, 403, 502, 503) },
+      response: { 201: pack, 200: pack, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);

@@ -17,7 +17,7 @@ const planParams = z.object({ planId: z.string().min(1).max(64) });
 
 const plans: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/plans', {
-    config: { access: 'admin' },
+    config: { access: 'admin', keyedCreate: 'plan' },
     schema: {
       tags: ['plans'],
       summary: 'Create a subscription plan and its Stripe Product and recurring Price (admin)',

@@ -1,0 +1,57 @@
+import t from 'tap';
+import { build, key } from '../helper.js';
+import { accountAndPack } from './fixtures.js';
+
+t.test('packs, plans, bills and checkouts keep the Idempotency-Key contract: the same request replays, another is a 409 before Stripe is asked', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx, 'acct_keys');
+  const stripeObjects = async () => ({
+    products: (await ctx.stripe.products.list({ limit: 100 })).data.length,
+    sessions: (await ctx.stripe.checkout.sessions.list({ limit: 100 })).data.length,
+  });
+  const creates: Array<[string, string, Record<string, unknown>, Record<string, unknown>]> = [
+    ['pack', '/v1/packs', { name: 'Keyed', credits: 100, unitAmount: 900, currency: 'usd' }, { name: 'Keyed', credits: 200, unitAmount: 900, currency: 'usd' }],
+    ['plan', '/v1/plans', { name: 'Keyed', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' }, { name: 'Keyed', credits: 100, unitAmount: 900, currency: 'usd', interval: 'year' }],
+    ['bill', '/v1/bills', { accountId: 'acct_keys', name: 'Setup', amount: 5000, currency: 'usd' }, { accountId: 'acct_keys', name: 'Setup', amount: 6000, currency: 'usd' }],
+    ['checkout', '/v1/checkout/sessions', { accountId: 'acct_keys', packId: pack.id }, { accountId: 'acct_keys', packId: pack.id, quantity: 2 }],
+  ];
+  for (const [name, path, body, otherBody] of creates) {
+    const k = key(name);
+    const first = await ctx.call('POST', path, body, { 'idempotency-key': k });
+    t.equal(first.status, 201, `${name}: created`);
+    t.equal(first.headers['idempotent-replayed'], undefined, `${name}: not a replay`);
+    const again = await ctx.call('POST', path, body, { 'idempotency-key': k });
+    t.ok(again.status === 200 || again.status === 201, `${name}: the same request again`);
+    t.equal(again.headers['idempotent-replayed'], 'true', `${name}: says it is a replay`);
+    t.equal(again.body.id, first.body.id, `${name}: the first result`);
+    const before = await stripeObjects();
+    const other = await ctx.call('POST', path, otherBody, { 'idempotency-key': k });
+    t.equal(other.status, 409, `${name}: the same key with another body`);
+    t.match(other.body.error, { code: 'idempotency_key_reused', details: { idempotencyKey: k } }, `${name}: names the key`);
+    t.same(await stripeObjects(), before, `${name}: Stripe was not asked`);
+  }
+
+  const spendKey = key('spend');
+  await ctx.call('POST', '/v1/accounts/acct_keys/grants', { amount: 10 }, { 'idempotency-key': key() });
+  t.equal((await ctx.call('POST', '/v1/accounts/acct_keys/spend', { amount: 1 }, { 'idempotency-key': spendKey })).status, 200);
+  const crossed = await ctx.call('POST', '/v1/packs', { name: 'Crossed', credits: 1, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': spendKey });
+  t.equal(crossed.status, 409, "a spend's key is not a pack's");
+  const packKey = key('pack');
+  t.equal((await ctx.call('POST', '/v1/packs', { name: 'Then spent', credits: 1, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': packKey })).status, 201);
+  t.equal((await ctx.call('POST', '/v1/accounts/acct_keys/spend', { amount: 1 }, { 'idempotency-key': packKey })).status, 409, "nor a pack's a spend's");
+});
+
+t.test('a refused create records nothing: the same key, corrected, creates', async (t) => {
+  const ctx = await build(t);
+  const k = key('pack');
+  const refused = await ctx.call('POST', '/v1/packs', { name: 'Cheap', credits: 1, unitAmount: 10, currency: 'usd' }, { 'idempotency-key': k });
+  t.equal(refused.status, 400);
+  const stripeDown = await (async () => {
+    ctx.simulator.failNext({ method: 'POST', path: '/v1/products', status: 500 });
+    return ctx.call('POST', '/v1/packs', { name: 'Cheap', credits: 1, unitAmount: 100, currency: 'usd' }, { 'idempotency-key': k });
+  })();
+  t.equal(stripeDown.status, 502, 'Stripe failing is not a result either');
+  const corrected = await ctx.call('POST', '/v1/packs', { name: 'Cheap', credits: 1, unitAmount: 100, currency: 'usd' }, { 'idempotency-key': k });
+  t.equal(corrected.status, 201);
+  t.equal(corrected.headers['idempotent-replayed'], undefined);
+});
