@@ -32,7 +32,7 @@ const database = await (async () => {
   return openDatabase(url, 2);
 })();
 try {
-  const keys = new ApiKeys(database.prisma);
+  const keys = new ApiKeys(database.prisma, config.TALLY_ADMIN_KEY);
   if (command === 'create') {
     const [name, role = 'service'] = args;
     if (!name || !['admin', 'service'].includes(role)) throw new Error(usage);

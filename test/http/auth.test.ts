@@ -82,3 +82,34 @@ t.test('a key is looked up once for all the requests that need it at the same mo
   await inFlight;
   t.equal(await keys.verify(other.secret), undefined, 'revoked: the earlier lookup did not put the key back in the cache');
 });
+
+t.test('the last active admin key is kept unless TALLY_ADMIN_KEY is set; two revocations at once cannot leave none', async (t) => {
+  const { app } = await build(t);
+  const keys = new ApiKeys(app.db.prisma); // no TALLY_ADMIN_KEY
+  const activeAdmins = async () => (await app.db.pool.query("SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")).rows[0].n;
+  const [a, b] = [await keys.create('ops a', 'admin'), await keys.create('ops b', 'admin')];
+  const service = await keys.create('backend', 'service');
+  t.ok(await keys.revoke(service.id), 'a service key goes');
+  for (let round = 0; round < 5; round++) {
+    const outcomes = await Promise.allSettled([keys.revoke(a.id), keys.revoke(b.id)]);
+    t.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${round}: one of the two is revoked`);
+    t.match(outcomes.find((o) => o.status === 'rejected'), { reason: { code: 'last_admin_key', kind: 'conflict' } }, `round ${round}: the other is kept`);
+    t.equal(await activeAdmins(), 1, `round ${round}: one admin key left`);
+    // Put both back for the next round.
+    await app.db.pool.query('UPDATE api_keys SET revoked_at = NULL WHERE id = ANY($1)', [[a.id, b.id]]);
+  }
+  await keys.revoke(a.id);
+  await t.rejects(keys.revoke(b.id), { code: 'last_admin_key' });
+  t.match(await new ApiKeys(app.db.prisma, 'a-bootstrap-admin-key-of-24-characters').revoke(b.id), { revokedAt: String }, 'with TALLY_ADMIN_KEY there is still a way in');
+  t.equal(await activeAdmins(), 0);
+});
+
+t.test('over HTTP, without TALLY_ADMIN_KEY, the last admin key is a 409 naming the rule', async (t) => {
+  const { call, app } = await build(t, { env: { TALLY_ADMIN_KEY: '' } });
+  const only = await app.apiKeys.create('only admin', 'admin');
+  await app.db.pool.query("UPDATE api_keys SET revoked_at = now() WHERE role = 'admin' AND id <> $1", [only.id]);
+  const reply = await call('DELETE', `/v1/api-keys/${only.id}`, undefined, { key: only.secret });
+  t.equal(reply.status, 409);
+  t.match(reply.body.error, { code: 'last_admin_key', message: /create another admin key/ });
+  t.equal((await call('GET', '/v1/api-keys', undefined, { key: only.secret })).status, 200, 'and it still works');
+});

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { NotFoundFailure } from '../../errors.js';
+import { ConflictFailure, NotFoundFailure } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
 import type { PrismaClient } from '../../db/client.js';
 
@@ -55,10 +55,24 @@ export class ApiKeys {
     return rows.map(view);
   }
 
+  /**
+   * Revokes a key; revoking it again changes nothing. The last active admin key is kept (409
+   * last_admin_key) unless TALLY_ADMIN_KEY is set: without it, nothing could manage keys over the
+   * API any more. Create another admin key first.
+   */
   async revoke(id: string): Promise<ApiKeyView> {
-    const found = await this.prisma.apiKey.findUnique({ where: { id } });
-    if (!found) throw new NotFoundFailure('api_key', id);
-    const row = found.revokedAt ? found : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    const row = await this.prisma.$transaction(async (tx) => {
+      // Every active admin key, locked: two revocations at once cannot each leave the other as the last.
+      const activeAdmins = await tx.$queryRaw<Array<{ id: string }>>`
+        SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE`;
+      const found = await tx.apiKey.findUnique({ where: { id } });
+      if (!found) throw new NotFoundFailure('api_key', id);
+      if (found.revokedAt) return found;
+      if (found.role === 'admin' && !this.bootstrapHash && activeAdmins.every((admin) => admin.id === id)) {
+        throw new ConflictFailure('last_admin_key', 'This is the last active admin key: create another admin key before revoking it', { id });
+      }
+      return tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    });
     this.generation++;
     this.cache.clear();
     this.lookups.clear();

@@ -33,9 +33,9 @@ const apiKeys: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['api keys'],
-      summary: 'Revoke an API key (admin)',
+      summary: 'Revoke an API key (admin); the last active admin key is kept (409) unless TALLY_ADMIN_KEY is set',
       params: z.object({ id: z.string().min(1).max(64) }),
-      response: { 200: apiKey, ...errors(401, 403, 404) },
+      response: { 200: apiKey, ...errors(401, 403, 404, 409) },
     },
     handler: async (request) => app.apiKeys.revoke(request.params.id),
   });
