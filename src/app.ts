@@ -8,7 +8,7 @@ import type { Database } from './db/client.js';
 import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
 import keyedCreates from './plugins/keyed-creates.js';
 import billing, { type BillingOptions } from './plugins/billing.js';
 import metrics from './plugins/metrics.js';
@@ -40,6 +40,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
     logger: loggerOptions(config.LOG_LEVEL, logStream),
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 300 },
+    frameworkErrors: frameworkErrorHandler,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();

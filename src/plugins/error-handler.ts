@@ -20,7 +20,19 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_content_length'],
+  FST_ERR_BAD_URL: [400, 'invalid_url'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'path_too_long'],
 };
+
+/**
+ * Errors Fastify meets before a request reaches a route (a malformed percent-encoding, a path
+ * parameter over routerOptions.maxParamLength): given to Fastify as `frameworkErrors`, so that they
+ * too answer in the one error shape rather than Fastify's own.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: unknown, reply: FastifyReply) {
+  const [status, code] = FASTIFY_CODES[error.code] ?? [400, 'bad_request'];
+  return sendError(reply, status, code, error.message);
+}
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown) {
   return reply.status(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });

@@ -40,6 +40,8 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
     ['a ledger cursor not of digits', call('GET', '/v1/accounts/acct_v/ledger?cursor=zzz'), 400, 'invalid_request'],
     ['a ledger cursor beyond a bigint', call('GET', '/v1/accounts/acct_v/ledger?cursor=9999999999999999999'), 400, 'invalid_request'],
     ['unknown route', call('GET', '/v1/nothing'), 404, 'route_not_found'],
+    ['a malformed percent-encoding in the path', call('GET', '/v1/accounts/%E0%A4%A'), 400, 'invalid_url'],
+    ['a path parameter over 300 characters', call('GET', `/v1/accounts/${'a'.repeat(400)}`), 414, 'path_too_long'],
     ['unknown account', call('GET', '/v1/accounts/nobody/balance'), 404, 'account_not_found'],
   ];
   for (const [name, reply, status, code] of cases) {
