@@ -22,13 +22,14 @@ export async function findHold(pool: Pool, id: string): Promise<StoredHold | und
  */
 export async function reservingHolds(pool: Pool, accountId: string, limit: number, after?: string): Promise<{ accountExists: boolean; afterKnown: boolean; holds: StoredHold[] }> {
   const { rows } = await pool.query<Partial<HoldRow> & { account_exists: boolean; after_known: boolean }>(
-    `WITH account AS (
-       SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS account_exists,
-              ($3::text IS NULL OR EXISTS (SELECT 1 FROM holds WHERE id = $3 AND account_id = $1)) AS after_known)
+    `WITH after AS (SELECT created_at, id FROM holds WHERE id = $3 AND account_id = $1),
+          account AS (
+            SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS account_exists,
+                   ($3::text IS NULL OR EXISTS (SELECT 1 FROM after)) AS after_known)
      SELECT account.account_exists, account.after_known, page.* FROM account LEFT JOIN LATERAL (
        SELECT ${HOLD} FROM holds h
         WHERE account_id = $1 AND status = 'active' AND expires_at > clock_timestamp()
-          AND ($3::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM holds WHERE id = $3 AND account_id = $1))
+          AND ($3::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM after))
         ORDER BY created_at, id LIMIT $2) page ON true`,
     [accountId, limit, after ?? null],
   );

@@ -1,25 +1,25 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
-import { safeParse, type $ZodType } from 'zod/v4/core';
+import type { $ZodType } from 'zod/v4/core';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 
 const UNSTORABLE_TEXT = 'must not contain the character U+0000 or an unpaired UTF-16 surrogate';
 
 /**
- * Validates each part of a request with its route's zod schema, then refuses text PostgreSQL cannot
- * keep: `text` and `jsonb` reject U+0000 and unpaired surrogates (`\ud800` alone), and a request
- * carrying one would otherwise be refused by the database, after validation, as a 500 (and take the
- * ledger batch it shared down with it). Checked here, once for every route, it is a 400 naming the field.
+ * Validates each part of a request with its route's zod schema (fastify-type-provider-zod's
+ * compiler), then refuses text PostgreSQL cannot keep: `text` and `jsonb` reject U+0000 and unpaired
+ * surrogates (`\ud800` alone), and a request carrying one would otherwise be refused by the database,
+ * after validation, as a 500 (and take the ledger batch it shared down with it). Checked here, once
+ * for every route, it is a 400 naming the field.
  */
-export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> =
-  ({ schema }) =>
-  (data) => {
-    const result = safeParse(schema, data);
-    if (!result.success) {
-      return { error: result.error.issues.map((issue) => issueAt(issue.path, issue.code, issue.message)) };
-    }
-    const unstorable = unstorableText(result.data);
-    if (unstorable.length > 0) return { error: unstorable };
-    return { value: result.data };
+export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> = (routeSchema) => {
+  const validate = validatorCompiler(routeSchema) as (data: unknown) => { error?: FastifySchemaValidationError[]; value?: unknown };
+  return (data) => {
+    const result = validate(data);
+    if (result.error) return result;
+    const unstorable = unstorableText(result.value);
+    return unstorable.length > 0 ? { error: unstorable } : result;
   };
+};
 
 // With the u flag a well-paired surrogate is one code point, so \p{Cs} finds only unpaired ones.
 const UNSTORABLE = /\u0000|\p{Cs}/u;
