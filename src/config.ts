@@ -14,6 +14,7 @@ const configObject = z.object({
   LEDGER_CACHE_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   TALLY_DATA_DIR: z.string().min(1).default('.data'),
   TALLY_ADMIN_KEY: optional(z.string().min(24, 'at least 24 characters')),
+  TALLY_INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1 to 64 letters, digits, _ or -')),
   PUBLIC_URL: optional(url),
   HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(900),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),

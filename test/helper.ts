@@ -41,11 +41,14 @@ export interface BuildOptions {
   retrySchedule?: number[];
   /** The key Tally's Stripe client uses (the simulator refuses sk_test_invalid...). */
   stripeSecretKey?: string;
+  /** Another app's simulator: two Tallys on one Stripe account (the other app closes it). */
+  stripeOf?: TestApp;
 }
 
 export interface TestApp {
   app: FastifyInstance;
   simulator: StripeSimulator;
+  simulatorUrl: string;
   /** A Stripe client on the simulator, as Tally's own. */
   stripe: Stripe;
   /** Tally's base URL when listening. */
@@ -66,9 +69,9 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     // Reconciliation passes run when a test says so (or sets an interval): one starting by itself
     // 30 s in could meet a test's injected Stripe failure.
     CHECKOUT_RECONCILE_INTERVAL_MS: '0', ...options.env });
-  const simulator = createStripeSimulator({ webhookSecret: WEBHOOK_SECRET, retrySchedule: options.retrySchedule ?? [100, 200, 400, 800, 1600] });
-  const simulatorUrl = await simulator.listen(0);
-  t.teardown(() => simulator.close());
+  const simulator = options.stripeOf?.simulator ?? createStripeSimulator({ webhookSecret: WEBHOOK_SECRET, retrySchedule: options.retrySchedule ?? [100, 200, 400, 800, 1600] });
+  const simulatorUrl = options.stripeOf?.simulatorUrl ?? (await simulator.listen(0));
+  if (!options.stripeOf) t.teardown(() => simulator.close());
   const stripe = createStripeClient({ secretKey: options.stripeSecretKey ?? 'sk_test_tally', apiUrl: simulatorUrl, timeoutMs: Number(options.env?.STRIPE_TIMEOUT_MS ?? 5000), maxRetries: Number(options.env?.STRIPE_MAX_RETRIES ?? 0) });
   const database = openDatabase(url, 10);
   const logs: string[] = [];
@@ -106,7 +109,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     } catch {}
     return { status: response.statusCode, body: parsed, headers: response.headers };
   };
-  return { app, simulator, stripe, url: base, database, databaseUrl: url, config, logs, serviceKey: service.secret, call };
+  return { app, simulator, simulatorUrl, stripe, url: base, database, databaseUrl: url, config, logs, serviceKey: service.secret, call };
 }
 
 function omit(headers: Record<string, string>, key: string): Record<string, string> {

@@ -53,14 +53,15 @@ export default fp<BillingOptions>(
       cancel: config.CHECKOUT_CANCEL_URL ?? `${publicUrl}/checkout/cancel`,
       portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/checkout/cancel`,
     });
-    const packs = new Packs(app.db.prisma, stripe);
-    const plans = new Plans(app.db.prisma, stripe);
-    const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans));
+    const instance = app.instance;
+    const packs = new Packs(app.db.prisma, stripe, instance);
+    const plans = new Plans(app.db.prisma, stripe, instance);
+    const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance));
     const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents);
-    const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects);
+    const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);
     const billPayments = new BillPayments(app.db.prisma, app.ledger);
-    const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects);
-    const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
+    const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);
+    const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, app.log);
     const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals }), app.log);
     app.decorate('stripe', stripe);
@@ -73,7 +74,7 @@ export default fp<BillingOptions>(
     app.decorate('checkouts', checkouts);
     app.decorate('reversals', reversals);
     app.decorate('stripeEvents', processor);
-    app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, redirects, accountId, returnUrl));
+    app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, instance, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
     const reconcile = { olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH };
     const stopReconciler = startReconciler(

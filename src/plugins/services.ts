@@ -8,6 +8,8 @@ import { startExpirySweeper } from '../domain/ledger/expiry-sweeper.js';
 import { HoldReader } from '../domain/ledger/hold-reader.js';
 import { startIdempotencyPurge } from '../domain/ledger/idempotency-purge.js';
 import { Ledger } from '../domain/ledger/ledger.js';
+import { readInstanceId } from '../db/instance-identity.js';
+import { TallyInstance } from '../stripe/tally-instance.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +20,8 @@ declare module 'fastify' {
     holds: HoldReader;
     accounts: Accounts;
     apiKeys: ApiKeys;
+    /** Which Tally this is, in what it makes in Stripe (the database's id, or TALLY_INSTANCE_ID). */
+    instance: TallyInstance;
   }
 }
 
@@ -39,6 +43,7 @@ export default fp<ServicesOptions>(
       cacheAccounts: config.LEDGER_CACHE_ACCOUNTS,
     });
     app.decorate('config', config);
+    app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool))));
     app.decorate('db', database);
     app.decorate('ledger', ledger);
     app.decorate('balances', new BalanceReader(database.pool));

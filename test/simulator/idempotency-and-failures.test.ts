@@ -63,3 +63,14 @@ t.test('failures can be injected over HTTP', async (t) => {
   t.equal((error as Stripe.errors.StripeError).statusCode, 503);
   t.ok(await stripe.events.list(), 'only once by default');
 });
+
+t.test('an Idempotency-Key over 255 characters is refused, as Stripe documents', async (t) => {
+  const { stripe } = await startSimulator(t);
+  const ok = await stripe.customers.create({ email: 'a@example.com' }, { idempotencyKey: 'k'.repeat(255) });
+  t.match(ok.id, /^cus_/, '255 characters are accepted');
+  const error = await stripe.customers.create({ email: 'a@example.com' }, { idempotencyKey: 'k'.repeat(256) }).catch((e: unknown) => e);
+  t.ok(error instanceof Stripe.errors.StripeInvalidRequestError);
+  t.equal((error as Stripe.errors.StripeError).statusCode, 400);
+  t.match((error as Stripe.errors.StripeError).message, /up to 255 characters/);
+  t.equal((await stripe.customers.list()).data.length, 1, 'nothing was created by the refused request');
+});

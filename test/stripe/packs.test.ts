@@ -117,3 +117,19 @@ t.test('packs and plans: a change of name, description or active flag reaches th
   t.equal(unknown.body.error?.code, 'unknown_stripe_price');
   t.equal((await ctx.call('POST', '/v1/packs', { name: 'X', credits: 1, stripePriceId: 'price_nope' })).body.error?.code, 'unknown_stripe_price');
 });
+
+t.test('packs and plans: a price changed back to an earlier amount is a new, active Price that sells', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_back', { email: 'back@example.com' });
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Back', credits: 10, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': key('pack') })).body;
+  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Back', credits: 10, unitAmount: 900, currency: 'usd', interval: 'month' }, { 'idempotency-key': key('plan') })).body;
+  for (const [path, item, bought] of [['packs', pack, { packId: pack.id }], ['plans', plan, { planId: plan.id }]] as const) {
+    t.equal((await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: 1200 })).status, 200);
+    const back = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: 900 });
+    t.equal(back.status, 200);
+    t.not(back.body.stripePriceId, item.stripePriceId, `${path}: not the first Price again, which the first change deactivated`);
+    t.match(await ctx.stripe.prices.retrieve(back.body.stripePriceId), { active: true, unit_amount: 900 });
+    const checkout = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_back', ...bought }, { key: ctx.serviceKey });
+    t.equal(checkout.status, 201, `${path}: ${JSON.stringify(checkout.body)}`);
+  }
+});

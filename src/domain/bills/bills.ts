@@ -13,6 +13,7 @@ import { billView, type BillRow, type BillView } from './bill-view.js';
 import { checkChargeAmount } from '../../stripe/charge-rules.js';
 import { checkCheckoutLifetime, MAX_CHECKOUT_SECONDS } from './checkout-lifetime.js';
 import { openBillCheckout } from './open-bill-checkout.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 
 export interface BillInput {
   accountId: string;
@@ -37,6 +38,7 @@ export class Bills {
     private readonly stripe: Stripe,
     private readonly payments: BillPayments,
     private readonly redirects: RedirectPolicy,
+    private readonly instance: TallyInstance,
   ) {}
 
   /** `requestKey` (the client's Idempotency-Key) fixes the bill id: a retry returns the same bill. */
@@ -48,9 +50,9 @@ export class Bills {
     const id = requestKey ? `bill_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('bill');
     const existing = await this.prisma.bill.findUnique({ where: { id } });
     if (existing) return { bill: billView(existing), created: false };
-    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
-    const session = await openBillCheckout(this.stripe, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls });
+    const session = await openBillCheckout(this.stripe, this.instance, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls });
     const row = await this.prisma
       .$transaction(async (tx) => {
         const bill = await tx.bill.create({
@@ -116,8 +118,8 @@ export class Bills {
     if (current?.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
     const lifetime = expiresInSeconds ?? bill.expiresInSeconds;
     checkCheckoutLifetime(lifetime);
-    const customer = await ensureCustomer(this.prisma, this.stripe, bill.accountId);
-    const session = await openBillCheckout(this.stripe, {
+    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, bill.accountId);
+    const session = await openBillCheckout(this.stripe, this.instance, {
       billId: id, attempt: bill.checkoutCount, accountId: bill.accountId, customer, name: bill.name, description: bill.description,
       amount: bill.amount, currency: bill.currency, credits: bill.credits === null ? null : Number(bill.credits), expiresInSeconds: lifetime,
       ...this.urls({}),

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import { callStripe } from '../../stripe/call-stripe.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import type { CheckoutMetadata } from '../checkout/checkout-metadata.js';
 import { checkoutExpiresAt } from './checkout-lifetime.js';
 
@@ -25,7 +26,7 @@ export interface BillCheckoutInput {
  * the bill, the attempt and `expires_at`, so the SDK's retries reuse the session and a later retry
  * with a different expiry cannot collide with it.
  */
-export async function openBillCheckout(stripe: Stripe, input: BillCheckoutInput): Promise<Stripe.Checkout.Session> {
+export async function openBillCheckout(stripe: Stripe, instance: TallyInstance, input: BillCheckoutInput): Promise<Stripe.Checkout.Session> {
   const expiresAt = checkoutExpiresAt(Math.floor(Date.now() / 1000), input.expiresInSeconds);
   const metadata: CheckoutMetadata & { tally_bill_name: string } = {
     tally_account_id: input.accountId,
@@ -33,6 +34,7 @@ export async function openBillCheckout(stripe: Stripe, input: BillCheckoutInput)
     tally_credits: String(input.credits ?? 0),
     tally_bill_id: input.billId,
     tally_bill_name: input.name.slice(0, 500),
+    ...instance.stamp,
   };
   return callStripe('create the checkout session', () =>
     stripe.checkout.sessions.create(
@@ -56,7 +58,7 @@ export async function openBillCheckout(stripe: Stripe, input: BillCheckoutInput)
         metadata: { ...metadata },
         payment_intent_data: { metadata: { ...metadata }, description: input.name },
       },
-      { idempotencyKey: `tally-bill-${input.billId}-checkout-${input.attempt}-${expiresAt}` },
+      { idempotencyKey: instance.stripeKey(`bill-${input.billId}-checkout-${input.attempt}-${expiresAt}`) },
     ),
   );
 }

@@ -9,6 +9,8 @@ export interface CheckoutMetadata {
   tally_quantity?: string;
   tally_plan_id?: string;
   tally_bill_id?: string;
+  /** The Tally that made the session (TallyInstance); absent on sessions made before Tally stamped them. */
+  tally_instance?: string;
 }
 
 export function readCheckoutMetadata(session: Pick<Stripe.Checkout.Session, 'metadata'>): CheckoutMetadata | undefined {

@@ -15,6 +15,7 @@ import type { SubscriptionCheckouts } from '../subscriptions/subscription-checko
 import type { SubscriptionEvents } from '../subscriptions/subscription-events.js';
 import { isPaid, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
 import { RedirectPolicy } from './redirect-urls.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 
 export interface PackCheckoutInput {
   accountId: string;
@@ -74,6 +75,7 @@ export class Checkouts {
     private readonly ledger: Ledger,
     private readonly packs: Packs,
     readonly redirects: RedirectPolicy,
+    private readonly instance: TallyInstance,
     private readonly kinds?: CheckoutKinds,
   ) {
     this.records = new Batcher((checkouts) => recordCheckouts(pool, checkouts), { maxBatch: 256, maxConcurrent: 1 });
@@ -109,7 +111,7 @@ export class Checkouts {
     const cancelUrl = this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel);
     const pack = await this.packs.row(input.packId);
     if (!pack.active) throw new ValidationFailure('pack_inactive', `Pack ${pack.id} is not on sale`, { packId: pack.id });
-    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     const credits = Number(pack.credits) * input.quantity;
     const metadata: CheckoutMetadata = {
       tally_account_id: input.accountId,
@@ -117,6 +119,7 @@ export class Checkouts {
       tally_credits: String(credits),
       tally_pack_id: pack.id,
       tally_quantity: String(input.quantity),
+      ...this.instance.stamp,
     };
     const session = await callStripe('create the checkout session', () =>
       this.stripe.checkout.sessions.create(
@@ -131,7 +134,7 @@ export class Checkouts {
           payment_intent_data: { metadata: { ...metadata } },
           ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
         },
-        requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
+        requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}`) } : undefined,
       ),
     );
     return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'pack', packId: pack.id, quantity: input.quantity, credits: BigInt(credits) });
@@ -163,7 +166,7 @@ export class Checkouts {
       if (error?.code === 'stripe_invalid_request') throw new NotFoundFailure('checkout_session', id);
       throw error;
     });
-    if (!readCheckoutMetadata(session)) throw new NotFoundFailure('checkout_session', id);
+    if (!(await this.ownMetadata(session))) throw new NotFoundFailure('checkout_session', id);
     const result = await this.fulfil(session);
     return { id, paymentStatus: session.payment_status, ...result };
   }
@@ -175,7 +178,7 @@ export class Checkouts {
    * subscription state a subscription-mode session records.
    */
   async fulfil(session: Stripe.Checkout.Session, at = 0): Promise<FulfilResult> {
-    const meta = readCheckoutMetadata(session);
+    const meta = await this.ownMetadata(session);
     if (!meta) return { status: statusOf(session), fulfilled: false, granted: false };
     const record = {
       accountId: meta.tally_account_id,
@@ -204,6 +207,18 @@ export class Checkouts {
       : undefined;
     await this.record(session, record, { grantId: grant?.value.grant.id ?? null, fulfilledAt: new Date() });
     return { status: 'complete', fulfilled: true, granted: grant?.value.created ?? false, available: grant?.value.available };
+  }
+
+  /**
+   * The session's metadata when the session is this Tally's: stamped by it, or not stamped (made
+   * before Tally stamped sessions), or recorded here (made under an earlier instance id). A session
+   * another Tally on the same Stripe account made is none of these: its events change nothing here.
+   */
+  private async ownMetadata(session: Stripe.Checkout.Session): Promise<CheckoutMetadata | undefined> {
+    const meta = readCheckoutMetadata(session);
+    if (!meta || !this.instance.madeElsewhere(session.metadata)) return meta;
+    const recorded = (await this.prisma.checkout.findUnique({ where: { id: session.id } })) ?? (await this.prisma.bill.findUnique({ where: { stripeCheckoutSessionId: session.id } }));
+    return recorded ? meta : undefined;
   }
 
   /**

@@ -3,6 +3,7 @@ import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../error
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import { checkChargeAmount } from '../../stripe/charge-rules.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import { catalogItemChanges, catalogItemId, productIdOf, retrieveStripePrice, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
@@ -21,6 +22,7 @@ export class Packs {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly stripe: Stripe,
+    private readonly instance: TallyInstance,
   ) {}
 
   /**
@@ -83,7 +85,9 @@ export class Packs {
       const created = await callStripe('create the new price', () =>
         this.stripe.prices.create(
           { product: row.stripeProductId!, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
-          { idempotencyKey: `tally-pack-${id}-price-${currency}-${unitAmount}` },
+          // The key names the price it replaces: a change back to an earlier amount makes a new price
+          // rather than being handed the earlier one, which the change away from it deactivated.
+          { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${currency}-${unitAmount}-replacing-${row.stripePriceId}`) },
         ),
       );
       await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
@@ -114,13 +118,13 @@ export class Packs {
     const product = await callStripe('create the product', () =>
       this.stripe.products.create(
         { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } },
-        { idempotencyKey: `tally-pack-${id}-product` },
+        { idempotencyKey: this.instance.stripeKey(`pack-${id}-product`) },
       ),
     );
     const price = await callStripe('create the price', () =>
       this.stripe.prices.create(
         { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } },
-        { idempotencyKey: `tally-pack-${id}-price-${input.currency}-${input.unitAmount}` },
+        { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}`) },
       ),
     );
     return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { ValidationFailure } from '../../errors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import { productIdOf, retrieveStripePrice } from '../catalog/catalog-item.js';
 
 export type PlanInterval = 'month' | 'year';
@@ -20,22 +21,27 @@ export interface StripePlanPrice extends PlanPriceTerms {
  * A plan's own Product and first recurring Price. The idempotency keys derive from the plan id, so a
  * retried create reuses what the first attempt made.
  */
-export async function createPlanProductAndPrice(stripe: Stripe, planId: string, input: { name: string; description?: string | null } & PlanPriceTerms): Promise<StripePlanPrice> {
+export async function createPlanProductAndPrice(stripe: Stripe, instance: TallyInstance, planId: string, input: { name: string; description?: string | null } & PlanPriceTerms): Promise<StripePlanPrice> {
   const product = await callStripe('create the product', () =>
     stripe.products.create(
       { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_plan_id: planId } },
-      { idempotencyKey: `tally-plan-${planId}-product` },
+      { idempotencyKey: instance.stripeKey(`plan-${planId}-product`) },
     ),
   );
-  return createPlanPrice(stripe, planId, product.id, input);
+  return createPlanPrice(stripe, instance, planId, product.id, input);
 }
 
-/** A new recurring Price on the plan's product: Stripe prices are immutable. */
-export async function createPlanPrice(stripe: Stripe, planId: string, productId: string, terms: PlanPriceTerms): Promise<StripePlanPrice> {
+/**
+ * A new recurring Price on the plan's product: Stripe prices are immutable. The key names the price
+ * it replaces (`replacing`), so a change back to earlier terms makes a new price rather than being
+ * handed the earlier one, which the change away from it deactivated.
+ */
+export async function createPlanPrice(stripe: Stripe, instance: TallyInstance, planId: string, productId: string, terms: PlanPriceTerms, replacing?: string): Promise<StripePlanPrice> {
+  const key = `plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}${replacing ? `-replacing-${replacing}` : ''}`;
   const price = await callStripe('create the price', () =>
     stripe.prices.create(
       { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } },
-      { idempotencyKey: `tally-plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}` },
+      { idempotencyKey: instance.stripeKey(key) },
     ),
   );
   return { productId, priceId: price.id, ...terms };

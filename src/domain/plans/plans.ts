@@ -6,6 +6,7 @@ import { checkCurrency } from '../../stripe/charge-rules.js';
 import { catalogItemChanges, catalogItemId, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
 import { planView, type PlanRow, type PlanView } from './plan-view.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 
 export interface PlanInput extends CatalogItemInput {
   unitAmount?: number;
@@ -24,6 +25,7 @@ export class Plans {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly stripe: Stripe,
+    private readonly instance: TallyInstance,
   ) {}
 
   /** `requestKey` (the client's Idempotency-Key) fixes the plan id, and with it Stripe's idempotency keys. */
@@ -31,7 +33,7 @@ export class Plans {
     const id = catalogItemId('plan', requestKey);
     const existing = await this.prisma.plan.findUnique({ where: { id } });
     if (existing) return { plan: planView(existing), created: false };
-    const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, id, { ...input, ...requiredTerms(input) });
+    const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, this.instance, id, { ...input, ...requiredTerms(input) });
     const row = await this.prisma
       .$transaction(async (tx) => {
         const plan = await tx.plan.create({
@@ -95,7 +97,7 @@ export class Plans {
     if (termsChange) {
       if (!row.managedPrice || !row.stripeProductId) throw new ConflictFailure('price_managed_elsewhere', 'This plan uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
       checkCurrency(terms.currency);
-      price = await createPlanPrice(this.stripe, id, row.stripeProductId, terms);
+      price = await createPlanPrice(this.stripe, this.instance, id, row.stripeProductId, terms, row.stripePriceId);
       await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
       price = await adoptPlanPrice(this.stripe, input.stripePriceId);

@@ -8,6 +8,7 @@ import { recordOpenedCheckout } from '../checkout/record-opened-checkout.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Plans } from '../plans/plans.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import type { Subscriptions } from './subscriptions.js';
 import { supersedeOpenCheckouts } from './supersede-open-checkouts.js';
 
@@ -30,6 +31,7 @@ export class SubscriptionCheckouts {
     private readonly plans: Plans,
     private readonly subscriptions: Subscriptions,
     private readonly redirects: RedirectPolicy,
+    private readonly instance: TallyInstance,
   ) {}
 
   async create(input: PlanCheckoutInput, requestKey?: string): Promise<CheckoutView> {
@@ -38,13 +40,14 @@ export class SubscriptionCheckouts {
     const plan = await this.plans.row(input.planId);
     if (!plan.active) throw new ValidationFailure('plan_inactive', `Plan ${plan.id} is not on sale`, { planId: plan.id });
     await this.subscriptions.assertNoLiveSubscription(input.accountId);
-    const customer = await ensureCustomer(this.prisma, this.stripe, input.accountId);
+    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
     const metadata: CheckoutMetadata = {
       tally_account_id: input.accountId,
       tally_kind: 'subscription',
       tally_credits: String(plan.credits),
       tally_plan_id: plan.id,
+      ...this.instance.stamp,
     };
     const session = await callStripe('create the checkout session', () =>
       this.stripe.checkout.sessions.create(
@@ -57,10 +60,10 @@ export class SubscriptionCheckouts {
           cancel_url: cancelUrl,
           metadata: { ...metadata },
           // The subscription, and through it every invoice, leads back to the account.
-          subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id } },
+          subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
           ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
         },
-        requestKey ? { idempotencyKey: `tally-checkout-${requestKey}` } : undefined,
+        requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}`) } : undefined,
       ),
     );
     const opened = await recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });

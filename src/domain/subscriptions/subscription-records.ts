@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
 import { newId } from '../../lib/ids.js';
 import type { Plans } from '../plans/plans.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import { readSubscriptionState } from './read-subscription-state.js';
 
 export type SubscriptionRow = Awaited<ReturnType<PrismaClient['subscription']['findUniqueOrThrow']>>;
@@ -23,6 +24,7 @@ export class SubscriptionRecords {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly plans: Plans,
+    private readonly instance: TallyInstance,
   ) {}
 
   find(stripeSubscriptionId: string): Promise<SubscriptionRow | null> {
@@ -31,7 +33,8 @@ export class SubscriptionRecords {
 
   /**
    * Records `subscription` as Stripe's state at `at` (unix seconds, Stripe's clock). Undefined for a
-   * subscription that is not Tally's (no tally_account_id in its metadata and no row).
+   * subscription that is not this Tally's: no row, and no tally_account_id in its metadata or another
+   * Tally's stamp (a row wins over the stamp: it was recorded here, under an earlier instance id).
    */
   async apply(subscription: Stripe.Subscription, at: number, source: StateSource): Promise<ApplyOutcome | undefined> {
     const state = readSubscriptionState(subscription);
@@ -40,7 +43,7 @@ export class SubscriptionRecords {
     const data = { ...fields, planId: plan?.id ?? null, stateAt: at };
     const existing = await this.find(state.stripeSubscriptionId);
     if (!existing) {
-      if (!accountId) return undefined;
+      if (!accountId || this.instance.madeElsewhere(subscription.metadata)) return undefined;
       const created = await this.prisma.subscription.create({ data: { id: newId('subscr'), accountId, ...data } }).catch((error) => {
         // Another event about the same subscription created it first: fall through to the guarded update.
         if (error?.code === 'P2002') return null;

@@ -2,6 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StripeError } from './stripe-error.js';
 
+/** Stripe's documented limit: "Idempotency keys are up to 255 characters long." */
+const MAX_KEY_LENGTH = 255;
+
 interface Stored {
   method: string;
   path: string;
@@ -21,6 +24,10 @@ export class Idempotency {
   readonly preHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const key = storeKey(request);
     if (!key) return;
+    const header = String(request.headers['idempotency-key']);
+    if (header.length > MAX_KEY_LENGTH) {
+      throw new StripeError(400, 'invalid_request_error', `Invalid idempotency key: it is ${header.length} characters long; idempotency keys are up to ${MAX_KEY_LENGTH} characters long.`);
+    }
     const path = request.url.split('?')[0] ?? '';
     const stored = this.keys.get(key);
     if (!stored) {
@@ -29,7 +36,6 @@ export class Idempotency {
       this.owners.set(request, entry);
       return;
     }
-    const header = String(request.headers['idempotency-key']);
     if (stored.method !== request.method || stored.path !== path || !isDeepStrictEqual(stored.params, request.body ?? {})) {
       throw new StripeError(
         400, 'idempotency_error',

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+
+/** Stripe's longest idempotency key. */
+const MAX_STRIPE_KEY = 255;
+
+/**
+ * Which Tally made an object in Stripe. Two Tallys may share one Stripe account (a staging beside a
+ * production, two products): each then receives the other's events, and Stripe's idempotency keys
+ * are the account's, not each Tally's. So a Tally stamps its id (`tally_instance`) into the metadata
+ * of the sessions and subscriptions it makes and into every idempotency key it sends, and leaves
+ * alone what another Tally stamped.
+ */
+export class TallyInstance {
+  constructor(readonly id: string) {}
+
+  /** The metadata that marks an object as this Tally's. */
+  get stamp(): { tally_instance: string } {
+    return { tally_instance: this.id };
+  }
+
+  /**
+   * Stamped by another Tally. An unstamped object is taken as this Tally's, as before stamping: what
+   * a Tally made before it stamped (an open checkout, a subscription) stays its own.
+   */
+  madeElsewhere(metadata: Record<string, string> | null | undefined): boolean {
+    const stamp = metadata?.tally_instance;
+    return stamp !== undefined && stamp !== '' && stamp !== this.id;
+  }
+
+  /** A Stripe idempotency key of this Tally's: `what` (readable when it fits, hashed when it would not). */
+  stripeKey(what: string): string {
+    const key = `tally-${this.id}-${what}`;
+    return key.length <= MAX_STRIPE_KEY ? key : `tally-${this.id}-${createHash('sha256').update(what).digest('base64url')}`;
+  }
+}
