@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
-import type { Idempotency } from '../domain/ledger/types.js';
+import { MAX_AMOUNT, type Idempotency } from '../domain/ledger/types.js';
 
 /** Zod schemas shared by routes: the single source of validation and of the OpenAPI document. */
-
-export const MAX_AMOUNT = 1_000_000_000_000;
 
 export const accountId = z
   .string()

@@ -99,6 +99,20 @@ t.test('checkout input is checked before Stripe is asked', async (t) => {
   t.equal(rows.rows[0].n, 0);
 });
 
+t.test('a checkout whose credits one grant could not hold (quantity × pack credits over 10^12) is refused before the customer pays', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_big', {});
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Huge', credits: 400_000_000_000, unitAmount: 500, currency: 'usd' })).body;
+  const over = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_big', packId: pack.id, quantity: 3 });
+  t.equal(over.status, 400);
+  t.match(over.body.error, { code: 'credits_too_large', details: { field: 'quantity', max: 2 } });
+  t.match(over.body.error.message, /at most 2 of pack/);
+  t.equal((await ctx.stripe.checkout.sessions.list()).data.length, 0, 'Stripe was never asked');
+  const most = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_big', packId: pack.id, quantity: 2 });
+  t.equal(most.status, 201);
+  t.equal(most.body.credits, 800_000_000_000);
+});
+
 t.test('two first checkouts racing make one Stripe customer', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);

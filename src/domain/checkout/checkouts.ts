@@ -9,6 +9,7 @@ import { recordOpenedCheckout } from './record-opened-checkout.js';
 import type { BillPayments } from '../bills/bill-payments.js';
 import { ensureCustomer } from '../customers/ensure-customer.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { MAX_AMOUNT } from '../ledger/types.js';
 import type { Packs } from '../packs/packs.js';
 import type { Plans } from '../plans/plans.js';
 import type { SubscriptionCheckouts } from '../subscriptions/subscription-checkouts.js';
@@ -113,6 +114,11 @@ export class Checkouts {
     if (!pack.active) throw new ValidationFailure('pack_inactive', `Pack ${pack.id} is not on sale`, { packId: pack.id });
     const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     const credits = Number(pack.credits) * input.quantity;
+    if (credits > MAX_AMOUNT) {
+      // Refused before the customer pays: a grant cannot hold it.
+      const most = Math.floor(MAX_AMOUNT / Number(pack.credits));
+      throw new ValidationFailure('credits_too_large', `${input.quantity} × ${pack.credits} credits is over ${MAX_AMOUNT}, the most one purchase grants: at most ${most} of pack ${pack.id}`, { field: 'quantity', max: most });
+    }
     const metadata: CheckoutMetadata = {
       tally_account_id: input.accountId,
       tally_kind: 'pack',

@@ -1,5 +1,11 @@
 import type { TallyError } from '../../errors.js';
 
+/**
+ * The most credits one ledger row moves (10^12): requests are validated against it, and what a
+ * purchase grants is kept within it, so sums of rows stay exact as JavaScript numbers.
+ */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
 export interface Allocation {
   grantId: string;
   amount: number;
