@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ADMIN_KEY, build, key } from '../helper.js';
 import { ApiKeys } from '../../src/domain/api-keys/api-keys.js';
+import type { PrismaClient } from '../../src/db/client.js';
 
 t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) => {
   const { call, app, serviceKey } = await build(t);
@@ -48,10 +49,9 @@ t.test('logs are JSON with a request id, and never show keys', async (t) => {
   for (const secret of [serviceKey, ADMIN_KEY, 'tally_svc_wrong_secret_value', created.body.secret]) t.notOk(text.includes(secret), 'no key in the logs');
 });
 
-t.test('a key is looked up once for all the requests that need it at the same moment, and a revocation is never undone by a lookup in flight', async (t) => {
-  const { app } = await build(t);
-  let lookups = 0;
-  const prisma = app.db.prisma;
+/** The app's own Prisma client, counting the key lookups that reach the database. */
+function countingKeyLookups(prisma: PrismaClient) {
+  const counter = { lookups: 0 };
   const counting = new Proxy(prisma, {
     get(target, property, receiver) {
       if (property !== 'apiKey') return Reflect.get(target, property, receiver);
@@ -61,26 +61,50 @@ t.test('a key is looked up once for all the requests that need it at the same mo
           const value = Reflect.get(inner, name, innerReceiver);
           if (name !== 'findUnique') return typeof value === 'function' ? value.bind(inner) : value;
           return (...args: Parameters<typeof apiKey.findUnique>) => {
-            lookups++;
+            counter.lookups++;
             return apiKey.findUnique(...args);
           };
         },
       });
     },
   });
-  const keys = new ApiKeys(counting);
+  return { prisma: counting, get lookups() { return counter.lookups; } };
+}
+
+t.test('a key is looked up once for all the requests that need it at the same moment, and a revocation is never undone by a lookup in flight', async (t) => {
+  const { app } = await build(t);
+  const counted = countingKeyLookups(app.db.prisma);
+  const keys = new ApiKeys(counted.prisma);
   const { secret, id } = await keys.create('burst', 'service');
   const principals = await Promise.all(Array.from({ length: 20 }, () => keys.verify(secret)));
-  t.equal(lookups, 1, 'twenty requests, one lookup');
+  t.equal(counted.lookups, 1, 'twenty requests, one lookup');
   t.ok(principals.every((p) => p?.keyId === id && p.role === 'service'));
   await keys.verify(secret);
-  t.equal(lookups, 1, 'then served from the cache');
+  t.equal(counted.lookups, 1, 'then served from the cache');
 
   const other = await keys.create('revoked while looked up', 'service');
   const inFlight = keys.verify(other.secret);
   await keys.revoke(other.id);
   await inFlight;
   t.equal(await keys.verify(other.secret), undefined, 'revoked: the earlier lookup did not put the key back in the cache');
+});
+
+t.test('a flood of made-up keys does not push the real ones out of the cache', async (t) => {
+  const { app } = await build(t);
+  const counted = countingKeyLookups(app.db.prisma);
+  const keys = new ApiKeys(counted.prisma);
+  const { secret, id } = await keys.create('busy service', 'service');
+  t.equal((await keys.verify(secret))?.keyId, id);
+  const flood = Array.from({ length: 10_050 }, (_, i) => `tally_svc_made_up_${i}`);
+  for (let i = 0; i < flood.length; i += 500) {
+    const principals = await Promise.all(flood.slice(i, i + 500).map((made) => keys.verify(made)));
+    t.ok(principals.every((p) => p === undefined), `made-up keys ${i}..${i + 499} are unknown`);
+  }
+  t.equal(counted.lookups, 1 + flood.length, 'each made-up key was looked up once');
+  t.equal((await keys.verify(secret))?.keyId, id);
+  t.equal(counted.lookups, 1 + flood.length, 'the real key is still served from the cache');
+  await keys.verify(flood.at(-1)!);
+  t.equal(counted.lookups, 1 + flood.length, 'and a made-up key repeated at once is not looked up again');
 });
 
 t.test('the last active admin key is kept unless TALLY_ADMIN_KEY is set; two revocations at once cannot leave none', async (t) => {

@@ -22,13 +22,21 @@ export interface ApiKeyView {
 /** How long a verified key is trusted without asking the database again (revocation elsewhere). */
 const CACHE_MS = 5_000;
 
+/** Entries each cache holds before it starts again. */
+const CACHE_ENTRIES = 10_000;
+
 export function hashKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
 /** Keys are stored as sha256 hashes; the secret is shown once, at creation. */
 export class ApiKeys {
-  private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  /**
+   * Lookups remembered for CACHE_MS, by hash: keys that authenticate in one map, those that do not
+   * in another, so that a flood of made-up keys fills and clears only its own.
+   */
+  private readonly known = new Map<string, { principal: Principal; until: number }>();
+  private readonly unknown = new Map<string, number>();
   /** Lookups in flight, by hash: requests that arrive meanwhile wait for the same one. */
   private readonly lookups = new Map<string, Promise<Principal | undefined>>();
   /** Moves on at every revocation, so that a lookup begun before it does not fill the cache after. */
@@ -74,7 +82,8 @@ export class ApiKeys {
       return tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     });
     this.generation++;
-    this.cache.clear();
+    this.known.clear();
+    this.unknown.clear();
     this.lookups.clear();
     return view(row);
   }
@@ -86,8 +95,10 @@ export class ApiKeys {
   async verify(secret: string): Promise<Principal | undefined> {
     const hash = hashKey(secret);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) return { keyId: 'env:TALLY_ADMIN_KEY', role: 'admin' };
-    const cached = this.cache.get(hash);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    const now = Date.now();
+    const known = this.known.get(hash);
+    if (known && known.until > now) return known.principal;
+    if ((this.unknown.get(hash) ?? 0) > now) return undefined;
     const inFlight = this.lookups.get(hash);
     if (inFlight) return inFlight;
     const lookup: Promise<Principal | undefined> = this.lookUp(hash).finally(() => {
@@ -103,10 +114,16 @@ export class ApiKeys {
     const row = await this.prisma.apiKey.findUnique({ where: { hash } });
     const principal = row && !row.revokedAt ? { keyId: row.id, role: row.role } : undefined;
     if (generation !== this.generation) return principal;
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
+    const until = Date.now() + CACHE_MS;
+    if (principal) remember(this.known, hash, { principal, until });
+    else remember(this.unknown, hash, until);
     return principal;
   }
+}
+
+function remember<T>(cache: Map<string, T>, hash: string, entry: T): void {
+  if (cache.size >= CACHE_ENTRIES) cache.clear();
+  cache.set(hash, entry);
 }
 
 function view(row: { id: string; name: string; role: Role; prefix: string; createdAt: Date; revokedAt: Date | null }): ApiKeyView {
