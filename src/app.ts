@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import rateLimit from '@fastify/rate-limit';
 import { jsonSerializerCompiler } from './lib/json-serializer.js';
 import { requestValidatorCompiler } from './lib/request-validator.js';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +55,8 @@ export async function buildApp({ config, database, billing: billingOptions, logS
   });
 
   await app.register(errorHandler);
+  // Limits only where a route asks for one (the public success page); API keys are trusted backends.
+  await app.register(rateLimit, { global: false });
   await app.register(services, { config, database });
   await app.register(metrics);
   await app.register(billing, billingOptions);

@@ -73,6 +73,22 @@ t.test('the public success page asks Stripe only about a session Tally recorded 
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1);
 });
 
+t.test('the public success page, loaded in a loop, asks Stripe about one session at most 6 times a minute', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const page = async (id: string) => (await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${id}` })).body;
+  const looped = await openCheckout(ctx, 'acct_buyer', pack.id);
+  for (let i = 0; i < 6; i++) t.match(await page(looped.id), /Stripe has not confirmed the payment yet \(unpaid\)/, `load ${i + 1} asks Stripe`);
+  await ctx.simulator.pay(looped.id); // no webhook URL: only a page that asks Stripe can learn it
+  t.match(await page(looped.id), /Stripe has not confirmed the payment yet \(unpaid\)/, 'the 7th load shows the record');
+  t.same(await grantsOf(ctx, 'acct_buyer'), [], 'Stripe was not asked');
+  const other = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(other.id);
+  t.match(await page(other.id), /500 credits were added/, 'another session\'s page still asks');
+  const sync = await ctx.call('POST', `/v1/checkout/sessions/${looped.id}/sync`);
+  t.match(sync.body, { fulfilled: true, available: 1000 }, 'and a product\'s own sync, with its key, is not limited by the page');
+});
+
 t.test('checkout input is checked before Stripe is asked', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);

@@ -156,12 +156,13 @@ export class Checkouts {
    * The public success page's path, which needs no API key: Tally's record first, and Stripe (sync)
    * only for a session Tally recorded and has not settled. So anyone on the internet cannot make
    * Tally call Stripe (and spend its rate limit) for ids it never issued, or again for a session
-   * already granted or expired. A session Stripe made but Tally never recorded (Tally stopped between
-   * the two) is not found here; its webhook and the reconciler still grant it.
+   * already granted or expired, nor (`mayAskStripe`, the page's limit) for one session without end.
+   * A session Stripe made but Tally never recorded (Tally stopped between the two) is not found here;
+   * its webhook and the reconciler still grant it.
    */
-  async syncRecorded(id: string): Promise<{ checkout: CheckoutView; paymentStatus?: string }> {
+  async syncRecorded(id: string, mayAskStripe: () => Promise<boolean>): Promise<{ checkout: CheckoutView; paymentStatus: string | null }> {
     const recorded = await this.get(id);
-    if (recorded.fulfilled || recorded.status === 'expired') return { checkout: recorded };
+    if (recorded.fulfilled || recorded.status === 'expired' || !(await mayAskStripe())) return { checkout: recorded, paymentStatus: recorded.paymentStatus };
     const { paymentStatus } = await this.sync(id);
     return { checkout: await this.get(id), paymentStatus };
   }
