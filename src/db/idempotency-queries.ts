@@ -24,16 +24,25 @@ export async function findKeyUse(pool: Pool, key: string): Promise<KeyUse | unde
 }
 
 /**
- * Records the first use of a key by a create kept outside the ledger (its result lives in its own
- * row, found again by the id the key fixes), unless the key is recorded already; returns the use the
- * key is recorded with, this one or an earlier.
+ * Records the use of a key by a create kept outside the ledger (its result lives in its own row, found
+ * again by the id the key fixes), unless the key is recorded already. `claimed` says this call wrote
+ * it; `first` is the use the key is recorded with, this one or an earlier. The primary key settles
+ * two requests racing with one new key: one claims it, the other meets the claim.
  */
-export async function recordKeyUse(pool: Pool, use: Idempotency): Promise<KeyUse> {
+export async function claimKeyUse(pool: Pool, use: Idempotency): Promise<{ claimed: boolean; first: KeyUse }> {
   const { rows } = await pool.query<KeyUse>(
     `INSERT INTO idempotency_records (key, operation, fingerprint, result) VALUES ($1, $2, $3, '{}')
      ON CONFLICT (key) DO NOTHING RETURNING operation, fingerprint`,
     [use.key, use.operation, use.fingerprint],
   );
+  if (rows[0]) return { claimed: true, first: rows[0] };
   // A conflict with a row committed after this statement's snapshot is found by a second look.
-  return rows[0] ?? (await findKeyUse(pool, use.key))!;
+  const first = await findKeyUse(pool, use.key);
+  // Released meanwhile (its create failed): the key is free again.
+  return first ? { claimed: false, first } : claimKeyUse(pool, use);
+}
+
+/** Gives a claimed key back when its create failed, so that it can be retried, corrected. */
+export async function releaseKeyUse(pool: Pool, use: Idempotency): Promise<void> {
+  await pool.query('DELETE FROM idempotency_records WHERE key = $1 AND operation = $2 AND fingerprint = $3', [use.key, use.operation, use.fingerprint]);
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify';
-import { findKeyUse, recordKeyUse, type KeyUse } from '../db/idempotency-queries.js';
+import { claimKeyUse, releaseKeyUse, type KeyUse } from '../db/idempotency-queries.js';
 import type { Idempotency } from '../domain/ledger/types.js';
 import { KeyReusedFailure } from '../errors.js';
 import { idempotencyOf } from '../routes/schemas.js';
@@ -14,7 +14,7 @@ declare module 'fastify' {
     keyedCreate?: string;
   }
   interface FastifyRequest {
-    keyUse?: { use: Idempotency; replayed: boolean };
+    keyUse?: { use: Idempotency; claimed: boolean };
   }
 }
 
@@ -22,10 +22,11 @@ declare module 'fastify' {
  * The Idempotency-Key contract for creates kept outside the ledger, as the ledger keeps it for
  * spends: the same key with the same request answers the first result (`idempotent-replayed: true`),
  * with another request (another body, or another operation) it is a 409, before anything is asked of
- * Stripe. The key's first use is recorded in idempotency_records (kept as long as the ledger's
- * records) once the create has succeeded: a refused or failed create records nothing, so it can be
- * retried with the same key, corrected. Two different requests racing with one new key are not
- * told apart (both pass the check); the loser's create then meets the winner's id or Stripe keys.
+ * Stripe. The key is claimed in idempotency_records (kept as long as the ledger's records) before the
+ * create runs, so of two different requests racing with one new key, one creates and the other is the
+ * 409; a refused or failed create gives its claim back, so it can be retried with the same key,
+ * corrected. A process that stops mid-create leaves its claim: the same request retried then runs
+ * the create again (its id and Stripe's keys are the key's, so nothing is made twice).
  */
 export default fp(
   async (app) => {
@@ -36,23 +37,22 @@ export default fp(
       const checkKey: preHandlerHookHandler = async (request) => {
         const use = idempotencyOf(request, operation);
         if (!use) return;
-        const first = await findKeyUse(pool, use.key);
-        if (first && !sameRequest(first, use)) throw new KeyReusedFailure(use.key);
-        request.keyUse = { use, replayed: first !== undefined };
+        const { claimed, first } = await claimKeyUse(pool, use);
+        if (!sameRequest(first, use)) throw new KeyReusedFailure(use.key);
+        request.keyUse = { use, claimed };
       };
-      const recordKey: onSendHookHandler = async (request: FastifyRequest, reply: FastifyReply, payload) => {
+      const settleKey: onSendHookHandler = async (request: FastifyRequest, reply: FastifyReply, payload) => {
         const { keyUse } = request;
-        if (!keyUse || reply.statusCode >= 300) return payload;
-        if (keyUse.replayed) {
+        if (!keyUse) return payload;
+        if (reply.statusCode >= 300) {
+          if (keyUse.claimed) await releaseKeyUse(pool, keyUse.use);
+        } else if (!keyUse.claimed) {
           reply.header('idempotent-replayed', 'true');
-          return payload;
         }
-        const recorded = await recordKeyUse(pool, keyUse.use);
-        if (!sameRequest(recorded, keyUse.use)) request.log.warn({ idempotencyKey: keyUse.use.key }, 'two different requests raced with one new Idempotency-Key');
         return payload;
       };
       route.preHandler = [...asArray(route.preHandler), checkKey];
-      route.onSend = [...asArray(route.onSend), recordKey];
+      route.onSend = [...asArray(route.onSend), settleKey];
     });
   },
   { name: 'keyed-creates', dependencies: ['services'] },

@@ -55,3 +55,27 @@ t.test('a refused create records nothing: the same key, corrected, creates', asy
   t.equal(corrected.status, 201);
   t.equal(corrected.headers['idempotent-replayed'], undefined);
 });
+
+t.test('two different requests racing with one new key: one creates, the other is a 409, whatever the order', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_race', {});
+  for (let round = 0; round < 5; round++) {
+    const k = key('race');
+    // The bodies differ only in what Stripe never sees (credits): Stripe would replay one for the other.
+    const bodies = [100, 200].map((credits) => ({ name: `Race ${round}`, credits, unitAmount: 900, currency: 'usd' }));
+    const replies = await Promise.all(bodies.map((body) => ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k })));
+    const statuses = replies.map((r) => r.status).sort();
+    t.same(statuses, [201, 409], `round ${round}: one created, one refused`);
+    const won = replies.find((r) => r.status === 201)!;
+    const lost = replies.find((r) => r.status === 409)!;
+    t.equal(lost.body.error.code, 'idempotency_key_reused');
+    const stored = (await ctx.call('GET', `/v1/packs/${won.body.id}`)).body;
+    t.equal(stored.credits, won.body.credits, 'the pack stored is the one its create answered');
+    const again = await ctx.call('POST', '/v1/packs', bodies.find((b) => b.credits === won.body.credits), { 'idempotency-key': k });
+    t.equal(again.headers['idempotent-replayed'], 'true', 'and the winner\'s request replays');
+  }
+  // Bills too: their id is the key's, and the race is on the bill row.
+  const k = key('bill-race');
+  const bills = await Promise.all([5000, 6000].map((amount) => ctx.call('POST', '/v1/bills', { accountId: 'acct_race', name: 'Setup', amount, currency: 'usd' }, { 'idempotency-key': k })));
+  t.same(bills.map((r) => r.status).sort(), [201, 409]);
+});
