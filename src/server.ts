@@ -35,11 +35,12 @@ async function main(config: Config): Promise<void> {
 
   await app.listen({ port, host: config.HOST });
   stripe.simulator?.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`);
-  printBanner(publicUrl, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', stripe.describe, notice);
+  app.log.info({ instance: app.instance.id }, 'Tally instance (tally_instance in what it makes in Stripe)');
+  printBanner(publicUrl, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', stripe.describe, notice, app.instance.id);
 }
 
 /** Written to stdout for the person who started Tally, outside the JSON log stream. */
-function printBanner(base: string, database: string, stripe: string, notice: AdminKeyNotice): void {
+function printBanner(base: string, database: string, stripe: string, notice: AdminKeyNotice, instance: string): void {
   const key =
     notice.kind === 'env'
       ? 'the value of TALLY_ADMIN_KEY'
@@ -55,6 +56,7 @@ function printBanner(base: string, database: string, stripe: string, notice: Adm
       `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  database:   ${database}`,
       `  stripe:     ${stripe}`,
+      `  instance:   ${instance}   (stamped into what this Tally makes in Stripe)`,
       `  admin key:  ${key}`,
       `  try:        curl -H "Authorization: Bearer <admin key>" ${base}/v1/packs`,
       '',

@@ -24,6 +24,9 @@ t.test('npm start with no configuration serves, and keeps every balance across a
   const second = await startTally(env);
   t.teardown(() => second.child.kill('SIGKILL'));
   t.equal(second.adminKey, first.adminKey, 'the same development admin key');
+  const instance = (run: typeof first) => /instance:\s+(tally_\w+)/.exec(run.output())?.[1];
+  t.ok(instance(first), 'the banner names the instance id');
+  t.equal(instance(second), instance(first), 'and it is the database\'s, the same after a restart');
   await t.rejects(
     startTally(env, 30_000),
     /Tally exited:[\s\S]*The embedded PostgreSQL in \S+ did not start[\s\S]*postmaster\.pid[\s\S]*another postmaster/,
