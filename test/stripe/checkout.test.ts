@@ -151,3 +151,30 @@ t.test('the portal opens for the account\'s customer', async (t) => {
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer', returnUrl: 'https://elsewhere.example' })).status, 400);
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'nobody' })).status, 404);
 });
+
+t.test('an account whose Stripe customer Stripe does not know (another key, a restarted simulator) gets a new one, and its checkouts open', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Pro', credits: 10, unitAmount: 900, currency: 'usd', interval: 'month' })).body;
+  const forget = async () => {
+    // As if made under another Stripe key: Stripe has never heard of it.
+    await ctx.database.pool.query("UPDATE accounts SET stripe_customer_id = 'cus_made_elsewhere' WHERE id = 'acct_buyer'");
+  };
+  const customerNow = async () => (await ctx.database.pool.query("SELECT stripe_customer_id FROM accounts WHERE id = 'acct_buyer'")).rows[0].stripe_customer_id as string;
+  const opens: Array<[string, () => Promise<{ status: number; body: any }>]> = [
+    ['pack checkout', () => ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id }, { 'idempotency-key': 'same-key-before-and-after' })],
+    ['plan checkout', () => ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', planId: plan.id })],
+    ['bill', () => ctx.call('POST', '/v1/bills', { accountId: 'acct_buyer', name: 'Setup', amount: 5000, currency: 'usd' })],
+    ['portal', () => ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' })],
+  ];
+  for (const [what, open] of opens) {
+    await forget();
+    const reply = await open();
+    t.equal(reply.status, 201, `${what}: ${JSON.stringify(reply.body)}`);
+    const customer = await customerNow();
+    t.not(customer, 'cus_made_elsewhere', `${what}: the unknown customer is forgotten`);
+    t.equal((await ctx.stripe.customers.retrieve(customer)).id, customer, `${what}: and the new one is Stripe's`);
+  }
+  const sessions = (await ctx.stripe.checkout.sessions.list({ limit: 100 })).data;
+  t.ok(sessions.every((s) => s.customer !== 'cus_made_elsewhere'), 'every session is on a customer Stripe knows');
+});

@@ -7,7 +7,7 @@ import type { PrismaClient } from '../../db/client.js';
 import { newId } from '../../lib/ids.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
-import { ensureCustomer } from '../customers/ensure-customer.js';
+import { withCustomer } from '../customers/ensure-customer.js';
 import type { BillPayments } from './bill-payments.js';
 import { billView, type BillRow, type BillView } from './bill-view.js';
 import { checkChargeAmount } from '../../stripe/charge-rules.js';
@@ -50,9 +50,10 @@ export class Bills {
     const id = requestKey ? `bill_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('bill');
     const existing = await this.prisma.bill.findUnique({ where: { id } });
     if (existing) return { bill: billView(existing), created: false };
-    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
-    const session = await openBillCheckout(this.stripe, this.instance, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls });
+    const session = await withCustomer(this.prisma, this.stripe, this.instance, input.accountId, (customer) =>
+      openBillCheckout(this.stripe, this.instance, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls }),
+    );
     const row = await this.prisma
       .$transaction(async (tx) => {
         const bill = await tx.bill.create({
@@ -118,12 +119,13 @@ export class Bills {
     if (current?.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
     const lifetime = expiresInSeconds ?? bill.expiresInSeconds;
     checkCheckoutLifetime(lifetime);
-    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, bill.accountId);
-    const session = await openBillCheckout(this.stripe, this.instance, {
-      billId: id, attempt: bill.checkoutCount, accountId: bill.accountId, customer, name: bill.name, description: bill.description,
-      amount: bill.amount, currency: bill.currency, credits: bill.credits === null ? null : Number(bill.credits), expiresInSeconds: lifetime,
-      ...this.urls({}),
-    });
+    const session = await withCustomer(this.prisma, this.stripe, this.instance, bill.accountId, (customer) =>
+      openBillCheckout(this.stripe, this.instance, {
+        billId: id, attempt: bill.checkoutCount, accountId: bill.accountId, customer, name: bill.name, description: bill.description,
+        amount: bill.amount, currency: bill.currency, credits: bill.credits === null ? null : Number(bill.credits), expiresInSeconds: lifetime,
+        ...this.urls({}),
+      }),
+    );
     await this.prisma.$transaction(async (tx) => {
       // Guarded by the attempt: of two reopens racing, one session becomes the bill's.
       const { count } = await tx.bill.updateMany({

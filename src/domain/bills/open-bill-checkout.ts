@@ -23,8 +23,8 @@ export interface BillCheckoutInput {
 /**
  * A payment-mode Checkout for a bill: an inline price for its amount, on the account's customer,
  * with metadata that leads every event about it back to the bill. The idempotency key derives from
- * the bill, the attempt and `expires_at`, so the SDK's retries reuse the session and a later retry
- * with a different expiry cannot collide with it.
+ * the bill, the attempt, `expires_at` and the customer, so the SDK's retries reuse the session and a
+ * later retry with a different expiry (or a customer made again: withCustomer) cannot collide with it.
  */
 export async function openBillCheckout(stripe: Stripe, instance: TallyInstance, input: BillCheckoutInput): Promise<Stripe.Checkout.Session> {
   const expiresAt = checkoutExpiresAt(Math.floor(Date.now() / 1000), input.expiresInSeconds);
@@ -58,7 +58,7 @@ export async function openBillCheckout(stripe: Stripe, instance: TallyInstance, 
         metadata: { ...metadata },
         payment_intent_data: { metadata: { ...metadata }, description: input.name },
       },
-      { idempotencyKey: instance.stripeKey(`bill-${input.billId}-checkout-${input.attempt}-${expiresAt}`) },
+      { idempotencyKey: instance.stripeKey(`bill-${input.billId}-checkout-${input.attempt}-${expiresAt}-${input.customer}`) },
     ),
   );
 }

@@ -7,7 +7,7 @@ import { recordCheckouts, type CheckoutState, type RecordedCheckout } from '../.
 import { Batcher } from '../../lib/batcher.js';
 import { recordOpenedCheckout } from './record-opened-checkout.js';
 import type { BillPayments } from '../bills/bill-payments.js';
-import { ensureCustomer } from '../customers/ensure-customer.js';
+import { withCustomer } from '../customers/ensure-customer.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { MAX_AMOUNT } from '../ledger/types.js';
 import type { Packs } from '../packs/packs.js';
@@ -112,7 +112,6 @@ export class Checkouts {
     const cancelUrl = this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel);
     const pack = await this.packs.row(input.packId);
     if (!pack.active) throw new ValidationFailure('pack_inactive', `Pack ${pack.id} is not on sale`, { packId: pack.id });
-    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
     const credits = Number(pack.credits) * input.quantity;
     if (credits > MAX_AMOUNT) {
       // Refused before the customer pays: a grant cannot hold it.
@@ -127,20 +126,22 @@ export class Checkouts {
       tally_quantity: String(input.quantity),
       ...this.instance.stamp,
     };
-    const session = await callStripe('create the checkout session', () =>
-      this.stripe.checkout.sessions.create(
-        {
-          mode: 'payment',
-          customer,
-          client_reference_id: input.accountId,
-          line_items: [{ price: pack.stripePriceId, quantity: input.quantity }],
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { ...metadata },
-          payment_intent_data: { metadata: { ...metadata } },
-          ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
-        },
-        requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}`) } : undefined,
+    const session = await withCustomer(this.prisma, this.stripe, this.instance, input.accountId, (customer) =>
+      callStripe('create the checkout session', () =>
+        this.stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            customer,
+            client_reference_id: input.accountId,
+            line_items: [{ price: pack.stripePriceId, quantity: input.quantity }],
+            success_url: successUrl,
+            cancel_url: cancelUrl,
+            metadata: { ...metadata },
+            payment_intent_data: { metadata: { ...metadata } },
+            ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+          },
+          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}`) } : undefined,
+        ),
       ),
     );
     return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'pack', packId: pack.id, quantity: input.quantity, credits: BigInt(credits) });

@@ -1,16 +1,33 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import { NotFoundFailure } from '../../errors.js';
+import { NotFoundFailure, TallyError } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 
 /**
- * The account's Stripe customer, created on first need. Two first checkouts racing send Stripe the
- * same idempotency key (derived from this Tally, the account and what we send), so Stripe makes one
- * customer and both get it; the database keeps the first id it is given.
+ * Runs `use` (a checkout, a portal session) with the account's Stripe customer. A customer Stripe
+ * does not know (deleted in the Dashboard, or made under another key: test mode before live, the
+ * built-in simulator before a restart) would fail every checkout of the account for good: it is
+ * forgotten and made again, and `use` runs once more with the new one.
  */
-export async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string): Promise<string> {
+export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, use: (customer: string) => Promise<T>): Promise<T> {
+  const customer = await ensureCustomer(prisma, stripe, instance, accountId);
+  try {
+    return await use(customer);
+  } catch (error) {
+    if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing' || error.details?.param !== 'customer') throw error;
+    await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: customer }, data: { stripeCustomerId: null } });
+    return use(await ensureCustomer(prisma, stripe, instance, accountId, customer));
+  }
+}
+
+/**
+ * The account's Stripe customer, created on first need. Two first checkouts racing send Stripe the
+ * same idempotency key (derived from this Tally, the account, what we send and the customer it
+ * replaces), so Stripe makes one customer and both get it; the database keeps the first id it is given.
+ */
+async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, replacing?: string): Promise<string> {
   const account = await prisma.account.findUnique({ where: { id: accountId } });
   if (!account) throw new NotFoundFailure('account', accountId);
   if (account.stripeCustomerId) return account.stripeCustomerId;
@@ -19,7 +36,7 @@ export async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, insta
     ...(account.name ? { name: account.name } : {}),
     metadata: { tally_account_id: accountId, ...instance.stamp },
   };
-  const key = instance.stripeKey(`customer-${accountId}-${createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16)}`);
+  const key = instance.stripeKey(`customer-${accountId}-${createHash('sha256').update(JSON.stringify([params, replacing ?? null])).digest('hex').slice(0, 16)}`);
   const customer = await callStripe('create a customer', () => stripe.customers.create(params, { idempotencyKey: key }));
   await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: null }, data: { stripeCustomerId: customer.id } });
   const saved = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });

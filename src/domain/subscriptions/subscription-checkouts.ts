@@ -6,7 +6,7 @@ import type { CheckoutMetadata } from '../checkout/checkout-metadata.js';
 import type { CheckoutView } from '../checkout/checkouts.js';
 import { recordOpenedCheckout } from '../checkout/record-opened-checkout.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
-import { ensureCustomer } from '../customers/ensure-customer.js';
+import { withCustomer } from '../customers/ensure-customer.js';
 import type { Plans } from '../plans/plans.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -40,8 +40,6 @@ export class SubscriptionCheckouts {
     const plan = await this.plans.row(input.planId);
     if (!plan.active) throw new ValidationFailure('plan_inactive', `Plan ${plan.id} is not on sale`, { planId: plan.id });
     await this.subscriptions.assertNoLiveSubscription(input.accountId);
-    const customer = await ensureCustomer(this.prisma, this.stripe, this.instance, input.accountId);
-    await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
     const metadata: CheckoutMetadata = {
       tally_account_id: input.accountId,
       tally_kind: 'subscription',
@@ -49,23 +47,26 @@ export class SubscriptionCheckouts {
       tally_plan_id: plan.id,
       ...this.instance.stamp,
     };
-    const session = await callStripe('create the checkout session', () =>
-      this.stripe.checkout.sessions.create(
-        {
-          mode: 'subscription',
-          customer,
-          client_reference_id: input.accountId,
-          line_items: [{ price: plan.stripePriceId, quantity: 1 }],
-          success_url: successUrl,
-          cancel_url: cancelUrl,
-          metadata: { ...metadata },
-          // The subscription, and through it every invoice, leads back to the account.
-          subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
-          ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
-        },
-        requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}`) } : undefined,
-      ),
-    );
+    const session = await withCustomer(this.prisma, this.stripe, this.instance, input.accountId, async (customer) => {
+      await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
+      return callStripe('create the checkout session', () =>
+        this.stripe.checkout.sessions.create(
+          {
+            mode: 'subscription',
+            customer,
+            client_reference_id: input.accountId,
+            line_items: [{ price: plan.stripePriceId, quantity: 1 }],
+            success_url: successUrl,
+            cancel_url: cancelUrl,
+            metadata: { ...metadata },
+            // The subscription, and through it every invoice, leads back to the account.
+            subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
+            ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+          },
+          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}`) } : undefined,
+        ),
+      );
+    });
     const opened = await recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
     // Recorded first, then older open ones are expired: of two racing creates, the newest wins.
     await supersedeOpenCheckouts({ prisma: this.prisma, stripe: this.stripe, subscriptions: this.subscriptions }, opened);
