@@ -15,6 +15,7 @@ import { getDispute } from './payments/dispute-routes.js';
 import { openDispute } from './payments/open-dispute.js';
 import { failRefund } from './payments/fail-refund.js';
 import { getRefund } from './payments/refund-routes.js';
+import { StatePersistence } from './persistence.js';
 import { Store } from './store.js';
 
 export interface SimulatorOptions {
@@ -28,6 +29,8 @@ export interface SimulatorOptions {
   retrySchedule?: number[];
   /** Fastify logger option. */
   logger?: false | object;
+  /** A file to keep the simulator's objects in across restarts (StatePersistence); memory only without. */
+  stateFile?: string;
 }
 
 export interface StripeSimulator {
@@ -70,6 +73,13 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
   };
   const failures = new FailureInjection();
   const app = buildApp(options.logger ?? false);
+  const persistence = options.stateFile ? new StatePersistence(options.stateFile, ctx.store, ctx.clock) : undefined;
+  if (persistence) {
+    persistence.load();
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') persistence.changed();
+    });
+  }
   void app.register(apiPlugin(ctx, failures));
   controlRoutes(app, ctx, failures);
   checkoutPageRoutes(app, ctx);
@@ -92,6 +102,7 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
       ctx.delivery.close();
       failures.close();
       await app.close();
+      persistence?.save();
     },
     setWebhookUrl: (url) => ctx.delivery.setUrl(url),
     now: () => ctx.clock.now(),

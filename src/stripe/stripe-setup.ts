@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type Stripe from 'stripe';
 import type { Config } from '../config.js';
 import type { StripeSimulator } from '../simulator/index.js';
@@ -31,7 +32,9 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
   }
   // Loaded only when used: a Tally with a real key carries none of it.
   const { createStripeSimulator } = await import('../simulator/index.js');
-  const simulator = createStripeSimulator({ webhookSecret });
+  // Kept beside the embedded database (TALLY_DATA_DIR): the ledger's packs, customers and sessions
+  // name the simulator's objects, so the two are kept together across restarts.
+  const simulator = createStripeSimulator({ webhookSecret, stateFile: join(config.TALLY_DATA_DIR, 'stripe-simulator.json') });
   const simulatorUrl = await simulator.listen(config.STRIPE_SIMULATOR_PORT, '127.0.0.1');
   return {
     client: createStripeClient({ secretKey: 'sk_test_simulator', apiUrl: simulatorUrl, ...clientOptions }),

@@ -19,6 +19,9 @@ t.test('npm start with no configuration serves, and keeps every balance across a
   t.equal((await fetch(`${first.url}/v1/accounts/acct_keep`, { method: 'PUT', headers: auth, body: '{}' })).status, 201);
   t.equal((await post(first.url, '/v1/accounts/acct_keep/grants', { amount: 500 }, { 'idempotency-key': 'g1' })).status, 201);
   t.equal((await post(first.url, '/v1/accounts/acct_keep/spend', { amount: 123 }, { 'idempotency-key': 's1' })).status, 200);
+  const pack = await (await post(first.url, '/v1/packs', { name: 'Kept', credits: 100, unitAmount: 500, currency: 'usd' }, { 'idempotency-key': 'p1' })).json();
+  const opened = await (await post(first.url, '/v1/checkout/sessions', { accountId: 'acct_keep', packId: pack.id })).json();
+  t.match(opened, { status: 'open' }, 'a checkout opened before the restart');
   t.equal(await first.stop('SIGTERM'), 0, 'a graceful stop exits 0');
 
   const second = await startTally(env);
@@ -36,6 +39,11 @@ t.test('npm start with no configuration serves, and keeps every balance across a
   t.equal(balance.available, 377, 'the balance survived the restart');
   const replay = await post(second.url, '/v1/accounts/acct_keep/spend', { amount: 123 }, { 'idempotency-key': 's1' });
   t.equal((await replay.json()).available, 377, 'and so did the idempotency record');
+  // The built-in simulator keeps its objects beside the database: the pack, its customer and the open checkout still work.
+  const reopened = await post(second.url, '/v1/checkout/sessions', { accountId: 'acct_keep', packId: pack.id });
+  t.equal(reopened.status, 201, `the pack still sells after the restart: ${await reopened.clone().text()}`);
+  const synced = await post(second.url, `/v1/checkout/sessions/${opened.id}/sync`, {});
+  t.match(await synced.json(), { id: opened.id, status: 'open' }, 'and the checkout opened before it is still known to Stripe');
   t.equal(await second.stop('SIGTERM'), 0);
 });
 

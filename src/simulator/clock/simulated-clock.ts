@@ -2,6 +2,15 @@
 export class SimulatedClock {
   private offsetSeconds = 0;
 
+  /** How far ahead of the wall clock it is: kept across restarts (StatePersistence). */
+  get offset(): number {
+    return this.offsetSeconds;
+  }
+
+  restore(offsetSeconds: number): void {
+    this.offsetSeconds = Math.max(this.offsetSeconds, offsetSeconds);
+  }
+
   now(): number {
     return Math.floor(Date.now() / 1000) + this.offsetSeconds;
   }
