@@ -178,3 +178,16 @@ t.test('an account whose Stripe customer Stripe does not know (another key, a re
   const sessions = (await ctx.stripe.checkout.sessions.list({ limit: 100 })).data;
   t.ok(sessions.every((s) => s.customer !== 'cus_made_elsewhere'), 'every session is on a customer Stripe knows');
 });
+
+t.test('sync: a session Stripe does not have is a 404; any other refusal of Stripe\'s is not passed off as one', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const missing = await ctx.call('POST', '/v1/checkout/sessions/cs_test_unknown_to_stripe/sync');
+  t.equal(missing.status, 404);
+  t.equal(missing.body.error.code, 'checkout_session_not_found');
+  const open = await openCheckout(ctx, 'acct_buyer', pack.id);
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', status: 400, error: { type: 'invalid_request_error', message: 'This API version is not supported', code: 'api_version_invalid' } });
+  const refused = await ctx.call('POST', `/v1/checkout/sessions/${open.id}/sync`);
+  t.equal(refused.status, 502, 'Stripe refused the request: a failure upstream, not an unknown session');
+  t.match(refused.body.error, { code: 'stripe_invalid_request', details: { stripeCode: 'api_version_invalid' } });
+});

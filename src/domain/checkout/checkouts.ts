@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { recordCheckouts, type CheckoutState, type RecordedCheckout } from '../../db/checkout-queries.js';
 import { Batcher } from '../../lib/batcher.js';
 import { recordOpenedCheckout } from './record-opened-checkout.js';
@@ -170,11 +170,8 @@ export class Checkouts {
 
   /** The success page's eager path: asks Stripe, and fulfils through the same guard as the webhook. */
   async sync(id: string): Promise<FulfilResult & { id: string; paymentStatus: string }> {
-    const session = await callStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(id)).catch((error) => {
-      if (error?.code === 'stripe_invalid_request') throw new NotFoundFailure('checkout_session', id);
-      throw error;
-    });
-    if (!(await this.ownMetadata(session))) throw new NotFoundFailure('checkout_session', id);
+    const session = await retrieveFromStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(id));
+    if (!session || !(await this.ownMetadata(session))) throw new NotFoundFailure('checkout_session', id);
     const result = await this.fulfil(session);
     return { id, paymentStatus: session.payment_status, ...result };
   }
