@@ -16,10 +16,16 @@ export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, inst
   try {
     return await use(customer);
   } catch (error) {
-    if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing' || error.details?.param !== 'customer') throw error;
+    if (!isMissingCustomer(error)) throw error;
     await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: customer }, data: { stripeCustomerId: null } });
     return use(await ensureCustomer(prisma, stripe, instance, accountId, customer));
   }
+}
+
+/** Stripe's "No such customer", whether it names the `customer` parameter (a create) or not (a list filtered by it). */
+function isMissingCustomer(error: unknown): boolean {
+  if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing') return false;
+  return error.details.param === 'customer' || /No such customer/.test(error.message);
 }
 
 /**
