@@ -18,7 +18,7 @@ export async function purgeIdempotencyRecords(pool: Pool, retentionHours: number
 /** What a key was first used for: its operation and the fingerprint of its request. */
 export type KeyUse = Pick<Idempotency, 'operation' | 'fingerprint'>;
 
-export async function findKeyUse(pool: Pool, key: string): Promise<KeyUse | undefined> {
+async function findKeyUse(pool: Pool, key: string): Promise<KeyUse | undefined> {
   const { rows } = await pool.query<KeyUse>('SELECT operation, fingerprint FROM idempotency_records WHERE key = $1', [key]);
   return rows[0];
 }

@@ -1,6 +1,9 @@
 import t from 'tap';
-import { build, eventually, ledgerSum } from '../helper.js';
+import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
+
+/** The public success page's HTML for a session, as a browser gets it (no key). */
+const successPage = async (ctx: TestApp, id: string) => (await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${id}` })).body;
 
 t.test('end to end: a pack, a checkout, paid on the simulator, credits once', async (t) => {
   const ctx = await build(t, { listen: true });
@@ -53,7 +56,7 @@ t.test('the success page syncs before the webhook arrives', async (t) => {
 t.test('the public success page asks Stripe only about a session Tally recorded and has not settled', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);
-  const page = async (id: string) => (await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${id}` })).body;
+  const page = (id: string) => successPage(ctx, id);
   const paid = await openCheckout(ctx, 'acct_buyer', pack.id);
   await ctx.simulator.pay(paid.id); // no webhook URL: the page's sync grants
   t.match(await page(paid.id), /500 credits were added/);
@@ -76,7 +79,7 @@ t.test('the public success page asks Stripe only about a session Tally recorded 
 t.test('the public success page, loaded in a loop, asks Stripe about one session at most 6 times a minute', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);
-  const page = async (id: string) => (await ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${id}` })).body;
+  const page = (id: string) => successPage(ctx, id);
   const looped = await openCheckout(ctx, 'acct_buyer', pack.id);
   for (let i = 0; i < 6; i++) t.match(await page(looped.id), /Stripe has not confirmed the payment yet \(unpaid\)/, `load ${i + 1} asks Stripe`);
   await ctx.simulator.pay(looped.id); // no webhook URL: only a page that asks Stripe can learn it
