@@ -47,6 +47,7 @@ export default fp(
     readThrough('tally_ledger_cache_decided_total', "Ledger batches decided on this process's kept account states, without a load", () => ledger.cacheStats().decided);
     readThrough('tally_ledger_cache_refused_total', 'Ledger batches whose kept states PostgreSQL refused (another process had written the accounts)', () => ledger.cacheStats().refused);
     readThrough('tally_ledger_cache_pauses_total', 'Times the account cache paused because most of its kept states were refused', () => ledger.cacheStats().pauses);
+    readThrough('tally_foreign_stripe_objects_total', 'Times a checkout session or subscription made by another Tally on the same Stripe account was met (an event, a sync) and left alone (README, Deployment)', () => app.instance.foreignObjectsSeen);
     gauge(register, 'tally_ledger_commands_waiting', 'Ledger commands waiting for a transaction', () => ledger.batchStats().waiting);
     gauge(register, 'tally_ledger_cache_accounts', 'Accounts whose state this process keeps', () => ledger.cacheStats().accounts);
 

@@ -43,7 +43,7 @@ export default fp<ServicesOptions>(
       cacheAccounts: config.LEDGER_CACHE_ACCOUNTS,
     });
     app.decorate('config', config);
-    app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool))));
+    app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool)), app.log));
     app.decorate('db', database);
     app.decorate('ledger', ledger);
     app.decorate('balances', new BalanceReader(database.pool));

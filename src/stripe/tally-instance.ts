@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 
 /** Stripe's longest idempotency key. */
 const MAX_STRIPE_KEY = 255;
@@ -11,7 +12,23 @@ const MAX_STRIPE_KEY = 255;
  * alone what another Tally stamped.
  */
 export class TallyInstance {
-  constructor(readonly id: string) {}
+  /** Objects of other Tallys met in Stripe's events and left alone, so far: `tally_foreign_stripe_objects_total`. */
+  private foreign = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly log?: FastifyBaseLogger,
+  ) {}
+
+  get foreignObjectsSeen(): number {
+    return this.foreign;
+  }
+
+  /** Notes (log and metric) an object another Tally on this Stripe account made, which this one leaves alone. */
+  leaveAlone(object: { id: string; object: string; metadata: Record<string, string> | null }): void {
+    this.foreign++;
+    this.log?.info({ stripeObject: object.id, madeBy: object.metadata?.tally_instance }, `a Stripe ${object.object} made by another Tally on this Stripe account: left alone`);
+  }
 
   /** The metadata that marks an object as this Tally's. */
   get stamp(): { tally_instance: string } {

@@ -13,6 +13,12 @@ async function twoTallys(t: TestContext): Promise<[TestApp, TestApp]> {
   return [a, b];
 }
 
+/** What `tally_foreign_stripe_objects_total` says, scraped as Prometheus would. */
+async function foreignSeen(ctx: TestApp): Promise<number> {
+  const scrape = await ctx.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ctx.config.TALLY_ADMIN_KEY}` } });
+  return Number(/^tally_foreign_stripe_objects_total (\d+)$/m.exec(scrape.body)?.[1]);
+}
+
 async function stripeEventsOf(ctx: TestApp) {
   const { rows } = await ctx.database.pool.query('SELECT type, status FROM stripe_events ORDER BY type');
   return rows as Array<{ type: string; status: string }>;
@@ -43,9 +49,12 @@ t.test('a paid checkout another Tally made is acknowledged and grants nothing, e
   t.same(await stripeEventsOf(b), [{ type: 'checkout.session.completed', status: 'processed' }], 'processed, not failed and retried');
   t.same(await grantsOf(b, 'acct_buyer'), [], 'no credits in the other Tally');
   t.equal((await b.database.pool.query('SELECT count(*)::int AS n FROM checkouts')).rows[0].n, 0, 'nor a checkout record');
+  t.equal(await foreignSeen(b), 1, 'counted in the metrics');
+  t.ok(b.logs.some((line) => line.includes(session.id) && line.includes('made by another Tally')), 'and logged, naming the session');
   const sync = await b.call('POST', `/v1/checkout/sessions/${session.id}/sync`);
   t.equal(sync.status, 404, 'the other Tally does not know the session');
   t.equal(sync.body.error.code, 'checkout_session_not_found');
+  t.equal(await foreignSeen(a), 0, 'the Tally that made it has met none of another\'s');
 
   t.equal((await postEvent(a, event)).statusCode, 200);
   await handled(a);
@@ -68,6 +77,7 @@ t.test('a subscription another Tally sold is not recorded, nor are its invoices 
   t.equal((await b.database.pool.query('SELECT count(*)::int AS n FROM subscriptions')).rows[0].n, 0, 'no subscription recorded');
   t.same(await subscriptionGrantsOf(b, 'acct_org'), [], 'no period granted');
   t.equal((await b.call('GET', '/v1/accounts/acct_org/subscription')).status, 404);
+  t.ok(await foreignSeen(b) >= 2, 'the subscription and the checkout are counted as another Tally\'s');
 
   for (const [type, object] of [['invoice.paid', invoice], ['checkout.session.completed', session]] as const) {
     await postEvent(a, signedEvent(a.stripe, type, object));

@@ -223,7 +223,9 @@ export class Checkouts {
     const meta = readCheckoutMetadata(session);
     if (!meta || !this.instance.madeElsewhere(session.metadata)) return meta;
     const recorded = (await this.prisma.checkout.findUnique({ where: { id: session.id } })) ?? (await this.prisma.bill.findUnique({ where: { stripeCheckoutSessionId: session.id } }));
-    return recorded ? meta : undefined;
+    if (recorded) return meta;
+    this.instance.leaveAlone(session);
+    return undefined;
   }
 
   /**

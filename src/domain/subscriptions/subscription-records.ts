@@ -43,7 +43,11 @@ export class SubscriptionRecords {
     const data = { ...fields, planId: plan?.id ?? null, stateAt: at };
     const existing = await this.find(state.stripeSubscriptionId);
     if (!existing) {
-      if (!accountId || this.instance.madeElsewhere(subscription.metadata)) return undefined;
+      if (!accountId) return undefined;
+      if (this.instance.madeElsewhere(subscription.metadata)) {
+        this.instance.leaveAlone(subscription);
+        return undefined;
+      }
       const created = await this.prisma.subscription.create({ data: { id: newId('subscr'), accountId, ...data } }).catch((error) => {
         // Another event about the same subscription created it first: fall through to the guarded update.
         if (error?.code === 'P2002') return null;
