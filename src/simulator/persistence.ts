@@ -31,13 +31,13 @@ export class StatePersistence {
     private readonly clock: SimulatedClock,
   ) {}
 
-  /** Loads the saved state, if there is one; false when there is none to load. */
-  load(): boolean {
+  /** Loads the saved state, if there is one. */
+  load(): void {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
     const snapshot = JSON.parse(text) as Snapshot;
@@ -46,7 +46,6 @@ export class StatePersistence {
       for (const [id, value] of snapshot.maps[name] ?? []) map.set(id, value);
     }
     this.clock.restore(snapshot.clockOffsetSeconds);
-    return true;
   }
 
   /** Saves soon, once for a burst of changes. */
