@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { ThirdPartyFailure, ValidationFailure } from '../errors.js';
+import { TallyError, ThirdPartyFailure, ValidationFailure } from '../errors.js';
 
 /**
  * Runs a Stripe call and turns its failures into Tally's: the client learns whether Stripe refused
@@ -23,6 +23,15 @@ export async function retrieveFromStripe<T>(what: string, call: () => Promise<T>
     if (error?.details?.stripeCode === 'resource_missing') return undefined;
     throw error;
   });
+}
+
+/**
+ * Stripe's "No such <kind>", as `callStripe` throws it: the object was made under another key (test
+ * mode before live, the built-in simulator before a restart) or deleted, and never will be seen here.
+ */
+export function isMissingStripeObject(error: unknown, kind: 'customer' | 'price' | 'product'): boolean {
+  if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing') return false;
+  return error.details.param === kind || error.message.includes(`No such ${kind}`);
 }
 
 export function translateStripeError(what: string, error: unknown): Error {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key } from '../helper.js';
+import { build, eventually, key } from '../helper.js';
 
 t.test('packs: create, list, get, change price, deactivate', async (t) => {
   const ctx = await build(t);
@@ -132,4 +132,96 @@ t.test('packs and plans: a price changed back to an earlier amount is a new, act
     const checkout = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_back', ...bought }, { key: ctx.serviceKey });
     t.equal(checkout.status, 201, `${path}: ${JSON.stringify(checkout.body)}`);
   }
+});
+
+t.test('packs and plans made under another Stripe key (test mode, then live) still sell: Tally\'s own prices are made again, once; an adopted one is a 409 naming it', async (t) => {
+  const testMode = await build(t);
+  const made = async (path: 'packs' | 'plans', body: Record<string, unknown>) => (await testMode.call('POST', `/v1/${path}`, body, { 'idempotency-key': key(path) })).body;
+  const pack = await made('packs', { name: 'Starter', description: 'First credits', credits: 100, unitAmount: 500, currency: 'usd' });
+  const repriced = await made('packs', { name: 'Repriced', credits: 50, unitAmount: 300, currency: 'usd' });
+  const renamed = await made('packs', { name: 'Old name', credits: 10, unitAmount: 200, currency: 'usd' });
+  const plan = await made('plans', { name: 'Basic', credits: 1000, unitAmount: 900, currency: 'usd', interval: 'month' });
+  const pro = await made('plans', { name: 'Pro', credits: 5000, unitAmount: 2900, currency: 'usd', interval: 'month' });
+  const dashboardPrice = await testMode.stripe.prices.create({ product: (await testMode.stripe.products.create({ name: 'Dashboard' })).id, unit_amount: 700, currency: 'usd' });
+  const adopted = await made('packs', { name: 'Adopted', credits: 70, stripePriceId: dashboardPrice.id });
+  await testMode.call('PUT', '/v1/accounts/acct_live', { email: 'live@example.com' });
+
+  // The same database, with a Stripe account that has never seen any of it.
+  const live = await build(t, { databaseUrl: testMode.databaseUrl, listen: true });
+  const buy = (body: Record<string, unknown>) => live.call('POST', '/v1/checkout/sessions', { accountId: 'acct_live', ...body }, { key: live.serviceKey, 'idempotency-key': key('buy') });
+  const rowOf = async (table: 'packs' | 'plans', id: string) => (await live.database.pool.query(`SELECT stripe_product_id, stripe_price_id, managed_price FROM ${table} WHERE id = $1`, [id])).rows[0];
+  const productsOf = async (metadataKey: string, id: string) => (await live.stripe.products.list({ limit: 100 })).data.filter((product) => product.metadata[metadataKey] === id);
+
+  const racing = await Promise.all([1, 2, 3].map(() => buy({ packId: pack.id })));
+  t.same(racing.map((reply) => reply.status), [201, 201, 201], JSON.stringify(racing.map((reply) => reply.body)));
+  const packNow = await rowOf('packs', pack.id);
+  t.not(packNow.stripe_price_id, pack.stripePriceId, 'the pack has a price of the live account');
+  t.match(await live.stripe.prices.retrieve(packNow.stripe_price_id), { unit_amount: 500, currency: 'usd', active: true, product: packNow.stripe_product_id, metadata: { tally_pack_id: pack.id } });
+  t.match(await live.stripe.products.retrieve(packNow.stripe_product_id), { name: 'Starter', description: 'First credits' });
+  t.equal((await productsOf('tally_pack_id', pack.id)).length, 1, 'three checkouts at once made one product');
+  for (const reply of racing) {
+    const items = await live.stripe.checkout.sessions.listLineItems(reply.body.id);
+    t.equal(items.data[0]?.price?.id, packNow.stripe_price_id, 'each session sells the new price');
+  }
+  await live.simulator.pay(racing[0]!.body.id);
+  await eventually(async () => (await live.call('GET', '/v1/accounts/acct_live/balance')).body.available === 100);
+  t.pass('and a paid one grants the pack');
+  t.equal((await buy({ packId: pack.id })).status, 201, 'a later checkout uses the stored price');
+  t.equal((await productsOf('tally_pack_id', pack.id)).length, 1, 'and makes nothing more');
+
+  const planCheckout = await buy({ planId: plan.id });
+  t.equal(planCheckout.status, 201, JSON.stringify(planCheckout.body));
+  const planNow = await rowOf('plans', plan.id);
+  t.match(await live.stripe.prices.retrieve(planNow.stripe_price_id), { unit_amount: 900, recurring: { interval: 'month' }, metadata: { tally_plan_id: plan.id } });
+  const planPrices = (await live.database.pool.query('SELECT stripe_price_id FROM plan_prices WHERE plan_id = $1 ORDER BY created_at', [plan.id])).rows.map((row) => row.stripe_price_id);
+  t.same(planPrices, [plan.stripePriceId, planNow.stripe_price_id], 'the old price still leads to the plan');
+
+  // A change of plan to a plan whose price the live account does not know.
+  await live.simulator.pay(planCheckout.body.id);
+  const session = await live.stripe.checkout.sessions.retrieve(planCheckout.body.id);
+  const subscription = session.subscription as string;
+  await eventually(async () => (await live.database.pool.query('SELECT 1 FROM subscriptions WHERE stripe_subscription_id = $1', [subscription])).rowCount);
+  const changed = await live.call('POST', `/v1/subscriptions/${subscription}/change`, { planId: pro.id });
+  t.equal(changed.status, 200, JSON.stringify(changed.body));
+  t.equal(changed.body.planId, pro.id);
+  const proNow = await rowOf('plans', pro.id);
+  t.equal((await live.stripe.subscriptions.retrieve(subscription)).items.data[0]?.price.id, proNow.stripe_price_id, 'the subscription is on the new price');
+
+  const newAmount = await live.call('PATCH', `/v1/packs/${repriced.id}`, { unitAmount: 400 });
+  t.equal(newAmount.status, 200, `a new amount for a pack whose product Stripe does not know: ${JSON.stringify(newAmount.body)}`);
+  t.match(await live.stripe.prices.retrieve(newAmount.body.stripePriceId), { unit_amount: 400, product: newAmount.body.stripeProductId });
+  t.match(await live.stripe.products.retrieve(newAmount.body.stripeProductId), { name: 'Repriced' });
+  t.equal((await buy({ packId: repriced.id })).status, 201);
+
+  const newName = await live.call('PATCH', `/v1/packs/${renamed.id}`, { name: 'New name' });
+  t.equal(newName.status, 200, `a new name for a pack whose product Stripe does not know: ${JSON.stringify(newName.body)}`);
+  t.equal((await buy({ packId: renamed.id })).status, 201);
+  t.match(await live.stripe.products.retrieve((await rowOf('packs', renamed.id)).stripe_product_id), { name: 'New name' }, 'made again as the pack is now');
+
+  const refused = await buy({ packId: adopted.id });
+  t.equal(refused.status, 409, 'a price managed in the Dashboard is not Tally\'s to make');
+  t.match(refused.body.error, { code: 'stripe_price_missing', details: { packId: adopted.id, stripePriceId: dashboardPrice.id } });
+  t.equal((await rowOf('packs', adopted.id)).stripe_price_id, dashboardPrice.id, 'and it is left as it was');
+  const liveDashboardPrice = await live.stripe.prices.create({ product: (await live.stripe.products.create({ name: 'Dashboard' })).id, unit_amount: 700, currency: 'usd' });
+  t.equal((await live.call('PATCH', `/v1/packs/${adopted.id}`, { stripePriceId: liveDashboardPrice.id })).status, 200);
+  t.equal((await buy({ packId: adopted.id })).status, 201, 'until the operator gives it a price of this account');
+});
+
+t.test('packs and plans: a Dashboard price given to an item Tally priced is the Dashboard\'s from then on', async (t) => {
+  const ctx = await build(t);
+  const dashboard = await ctx.stripe.products.create({ name: 'Dashboard product' });
+  const items = [
+    ['packs', { name: 'Own', credits: 10, unitAmount: 500, currency: 'usd' }, await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 800, currency: 'usd' })],
+    ['plans', { name: 'Own', credits: 10, unitAmount: 500, currency: 'usd', interval: 'month' }, await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 800, currency: 'usd', recurring: { interval: 'month' } })],
+  ] as const;
+  for (const [path, body, price] of items) {
+    const item = (await ctx.call('POST', `/v1/${path}`, body)).body;
+    const adopted = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { stripePriceId: price.id });
+    t.match(adopted.body, { stripePriceId: price.id, stripeProductId: dashboard.id, unitAmount: 800 }, `${path}: the price and its product`);
+    const repriced = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: 900 });
+    t.equal(repriced.body.error?.code, 'price_managed_elsewhere', `${path}: a new amount is the Dashboard's to set`);
+    t.equal((await ctx.stripe.prices.retrieve(price.id)).active, true, `${path}: the Dashboard's price is not deactivated`);
+    t.equal((await ctx.call('PATCH', `/v1/${path}/${item.id}`, { name: 'Renamed' })).status, 200);
+  }
+  t.equal((await ctx.stripe.products.retrieve(dashboard.id)).name, 'Dashboard product', 'nor is its product renamed');
 });

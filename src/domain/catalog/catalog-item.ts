@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import { ValidationFailure } from '../../errors.js';
+import { ConflictFailure, ValidationFailure } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 
 /**
  * What packs and plans share as Tally keeps them: an item of the catalogue, sold through a Stripe
@@ -37,7 +37,65 @@ export function productIdOf(price: Stripe.Price): string {
   return typeof price.product === 'string' ? price.product : price.product.id;
 }
 
-/** Carries a change of name, description or active flag to the item's own Stripe Product. */
+/** What a pack's and a plan's rows share of their Stripe price. */
+interface PricedRow {
+  id: string;
+  managedPrice: boolean;
+  stripePriceId: string;
+}
+
+/**
+ * Runs `use` (a checkout, a change of plan) with the item's row. A price Stripe does not know (made
+ * under another key: test mode before live, the built-in simulator before its objects were kept)
+ * would fail every checkout of the item for good. A price Tally made is made again, once, with a new
+ * product (`remake`); a price managed in the Dashboard is the operator's to replace: a 409 says so.
+ */
+export async function withItemPrice<Row extends PricedRow, T>(kind: 'pack' | 'plan', row: Row, remake: (row: Row) => Promise<Row>, use: (row: Row) => Promise<T>): Promise<T> {
+  try {
+    return await use(row);
+  } catch (error) {
+    if (!isMissingStripeObject(error, 'price')) throw error;
+    if (!row.managedPrice) {
+      throw new ConflictFailure('stripe_price_missing', `Stripe has no price '${row.stripePriceId}', which ${kind} ${row.id} sells (made under another Stripe key?): give the ${kind} a stripePriceId of this Stripe account`, {
+        [`${kind}Id`]: row.id,
+        stripePriceId: row.stripePriceId,
+      });
+    }
+    return use(await remake(row));
+  }
+}
+
+/**
+ * The end of the Stripe idempotency key of a product or price made again for an item whose price
+ * `remadeFrom` Stripe does not know: it names that price and what is sent, so a checkout and a price
+ * change remaking the same item at once each get their own objects, and a retry the same ones.
+ */
+export function remadeKeySuffix(remadeFrom: string | undefined, params: unknown): string {
+  return remadeFrom ? `-remade-from-${remadeFrom}-${createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16)}` : '';
+}
+
+/**
+ * A new price on the item's product, or, when Stripe does not know the product (made under another
+ * key), a new product with it (`remake`).
+ */
+export async function priceOnProduct<P>(productId: string, create: (productId: string) => Promise<P>, remake: () => Promise<P>): Promise<P> {
+  return create(productId).catch((error) => {
+    if (!isMissingStripeObject(error, 'product')) throw error;
+    return remake();
+  });
+}
+
+/** Deactivates the price a new one replaces; a price Stripe does not know has nothing to deactivate. */
+export async function deactivateReplacedPrice(stripe: Stripe, priceId: string): Promise<void> {
+  await callStripe('deactivate the old price', () => stripe.prices.update(priceId, { active: false })).catch((error) => {
+    if (!isMissingStripeObject(error, 'price')) throw error;
+  });
+}
+
+/**
+ * Carries a change of name, description or active flag to the item's own Stripe Product. A product
+ * Stripe does not know is left: the next checkout makes it again, from the item as it is then.
+ */
 export async function updateManagedProduct(
   stripe: Stripe,
   row: { managedPrice: boolean; stripeProductId: string | null },
@@ -52,7 +110,9 @@ export async function updateManagedProduct(
       ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
       ...(input.active !== undefined ? { active: input.active } : {}),
     }),
-  );
+  ).catch((error) => {
+    if (!isMissingStripeObject(error, 'product')) throw error;
+  });
 }
 
 /** The columns an update of the item's own fields writes (only those given). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import { NotFoundFailure, TallyError } from '../../errors.js';
+import { NotFoundFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 
 /**
@@ -16,16 +16,10 @@ export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, inst
   try {
     return await use(customer);
   } catch (error) {
-    if (!isMissingCustomer(error)) throw error;
+    if (!isMissingStripeObject(error, 'customer')) throw error;
     await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: customer }, data: { stripeCustomerId: null } });
     return use(await ensureCustomer(prisma, stripe, instance, accountId, customer));
   }
-}
-
-/** Stripe's "No such customer", whether it names the `customer` parameter (a create) or not (a list filtered by it). */
-function isMissingCustomer(error: unknown): boolean {
-  if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing') return false;
-  return error.details.param === 'customer' || /No such customer/.test(error.message);
 }
 
 /**

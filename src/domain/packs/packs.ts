@@ -4,7 +4,18 @@ import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import { checkChargeAmount } from '../../stripe/charge-rules.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
-import { catalogItemChanges, catalogItemId, productIdOf, retrieveStripePrice, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
+import {
+  catalogItemChanges,
+  catalogItemId,
+  deactivateReplacedPrice,
+  priceOnProduct,
+  productIdOf,
+  remadeKeySuffix,
+  retrieveStripePrice,
+  updateManagedProduct,
+  withItemPrice,
+  type CatalogItemInput,
+} from '../catalog/catalog-item.js';
 import { pricedItemView, type PricedItemView } from '../catalog/priced-item-view.js';
 
 export interface PackInput extends CatalogItemInput {
@@ -73,35 +84,50 @@ export class Packs {
     return row;
   }
 
+  /** Runs `use` (a checkout) with the pack's row; a price of Tally's that Stripe does not know is made again (`withItemPrice`). */
+  async withPrice<T>(row: PackRow, use: (row: PackRow) => Promise<T>): Promise<T> {
+    return withItemPrice('pack', row, (stale) => this.remakePrice(stale), use);
+  }
+
   async update(id: string, input: Partial<PackInput>): Promise<PackView> {
     const row = await this.row(id);
     const priceChanges = (input.unitAmount !== undefined && input.unitAmount !== row.unitAmount) || (input.currency !== undefined && input.currency !== row.currency);
-    let price = { priceId: row.stripePriceId, unitAmount: row.unitAmount, currency: row.currency };
+    let price = { productId: row.stripeProductId, priceId: row.stripePriceId, unitAmount: row.unitAmount, currency: row.currency };
+    let managedPrice = row.managedPrice;
     if (priceChanges) {
       if (!row.managedPrice) throw new ConflictFailure('price_managed_elsewhere', 'This pack uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
       const unitAmount = input.unitAmount ?? row.unitAmount;
       const currency = input.currency ?? row.currency;
       checkChargeAmount(unitAmount, currency, 'unitAmount');
-      const created = await callStripe('create the new price', () =>
-        this.stripe.prices.create(
-          { product: row.stripeProductId!, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
-          // The key names the price it replaces: a change back to an earlier amount makes a new price
-          // rather than being handed the earlier one, which the change away from it deactivated.
-          { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${currency}-${unitAmount}-replacing-${row.stripePriceId}`) },
-        ),
+      price = await priceOnProduct(
+        row.stripeProductId!,
+        async (productId) => {
+          const created = await callStripe('create the new price', () =>
+            this.stripe.prices.create(
+              { product: productId, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
+              // The key names the price it replaces: a change back to an earlier amount makes a new price
+              // rather than being handed the earlier one, which the change away from it deactivated.
+              { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${currency}-${unitAmount}-replacing-${row.stripePriceId}`) },
+            ),
+          );
+          return { productId, priceId: created.id, unitAmount, currency };
+        },
+        () => this.createProductAndPrice(id, { ...row, credits: Number(row.credits), ...input, unitAmount, currency }, row.stripePriceId),
       );
-      await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
-      price = { priceId: created.id, unitAmount, currency };
+      await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
-      const adopted = await this.adoptPrice(input.stripePriceId);
-      price = { priceId: adopted.priceId, unitAmount: adopted.unitAmount, currency: adopted.currency };
+      price = await this.adoptPrice(input.stripePriceId);
+      // The price is the Dashboard's now: a later change of amount is made there, not by Tally.
+      managedPrice = false;
     }
     await updateManagedProduct(this.stripe, row, input);
     const updated = await this.prisma.pack.update({
       where: { id },
       data: {
         ...catalogItemChanges(input),
+        stripeProductId: price.productId,
         stripePriceId: price.priceId,
+        managedPrice,
         unitAmount: price.unitAmount,
         currency: price.currency,
       },
@@ -109,23 +135,30 @@ export class Packs {
     return packView(updated);
   }
 
-  private async createProductAndPrice(id: string, input: PackInput) {
+  /**
+   * A new product and price for a pack whose price Stripe does not know, stored unless another
+   * request stored one first (then that one is the pack's).
+   */
+  private async remakePrice(stale: PackRow): Promise<PackRow> {
+    const made = await this.createProductAndPrice(stale.id, { ...stale, credits: Number(stale.credits) }, stale.stripePriceId);
+    await this.prisma.pack.updateMany({ where: { id: stale.id, stripePriceId: stale.stripePriceId }, data: { stripeProductId: made.productId, stripePriceId: made.priceId } });
+    return this.row(stale.id);
+  }
+
+  /** The pack's own product and price; `remadeFrom`, the price Stripe does not know that they replace. */
+  private async createProductAndPrice(id: string, input: PackInput, remadeFrom?: string) {
     if (input.unitAmount === undefined || input.currency === undefined) {
       throw new ValidationFailure('invalid_request', 'unitAmount and currency are required unless stripePriceId is given', { fields: ['unitAmount', 'currency'] });
     }
     // A pack below Stripe's minimum charge could never be sold: every checkout of it would be refused.
     checkChargeAmount(input.unitAmount, input.currency, 'unitAmount');
+    const productParams = { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } };
     const product = await callStripe('create the product', () =>
-      this.stripe.products.create(
-        { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } },
-        { idempotencyKey: this.instance.stripeKey(`pack-${id}-product`) },
-      ),
+      this.stripe.products.create(productParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-product${remadeKeySuffix(remadeFrom, productParams)}`) }),
     );
+    const priceParams = { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } };
     const price = await callStripe('create the price', () =>
-      this.stripe.prices.create(
-        { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } },
-        { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}`) },
-      ),
+      this.stripe.prices.create(priceParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}${remadeKeySuffix(remadeFrom, priceParams)}`) }),
     );
     return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };
   }

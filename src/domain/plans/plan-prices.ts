@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { ValidationFailure } from '../../errors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
-import { productIdOf, retrieveStripePrice } from '../catalog/catalog-item.js';
+import { productIdOf, remadeKeySuffix, retrieveStripePrice } from '../catalog/catalog-item.js';
 
 export type PlanInterval = 'month' | 'year';
 
@@ -18,17 +18,22 @@ export interface StripePlanPrice extends PlanPriceTerms {
 }
 
 /**
- * A plan's own Product and first recurring Price. The idempotency keys derive from the plan id, so a
- * retried create reuses what the first attempt made.
+ * A plan's own Product and recurring Price. The idempotency keys derive from the plan id, so a
+ * retried create reuses what the first attempt made; `remadeFrom` is the price Stripe does not know
+ * that they replace, if any.
  */
-export async function createPlanProductAndPrice(stripe: Stripe, instance: TallyInstance, planId: string, input: { name: string; description?: string | null } & PlanPriceTerms): Promise<StripePlanPrice> {
+export async function createPlanProductAndPrice(
+  stripe: Stripe,
+  instance: TallyInstance,
+  planId: string,
+  input: { name: string; description?: string | null } & PlanPriceTerms,
+  remadeFrom?: string,
+): Promise<StripePlanPrice> {
+  const params = { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_plan_id: planId } };
   const product = await callStripe('create the product', () =>
-    stripe.products.create(
-      { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_plan_id: planId } },
-      { idempotencyKey: instance.stripeKey(`plan-${planId}-product`) },
-    ),
+    stripe.products.create(params, { idempotencyKey: instance.stripeKey(`plan-${planId}-product${remadeKeySuffix(remadeFrom, params)}`) }),
   );
-  return createPlanPrice(stripe, instance, planId, product.id, input);
+  return createPlanPrice(stripe, instance, planId, product.id, input, undefined, remadeFrom);
 }
 
 /**
@@ -36,14 +41,18 @@ export async function createPlanProductAndPrice(stripe: Stripe, instance: TallyI
  * it replaces (`replacing`), so a change back to earlier terms makes a new price rather than being
  * handed the earlier one, which the change away from it deactivated.
  */
-export async function createPlanPrice(stripe: Stripe, instance: TallyInstance, planId: string, productId: string, terms: PlanPriceTerms, replacing?: string): Promise<StripePlanPrice> {
-  const key = `plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}${replacing ? `-replacing-${replacing}` : ''}`;
-  const price = await callStripe('create the price', () =>
-    stripe.prices.create(
-      { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } },
-      { idempotencyKey: instance.stripeKey(key) },
-    ),
-  );
+export async function createPlanPrice(
+  stripe: Stripe,
+  instance: TallyInstance,
+  planId: string,
+  productId: string,
+  terms: PlanPriceTerms,
+  replacing?: string,
+  remadeFrom?: string,
+): Promise<StripePlanPrice> {
+  const params = { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } };
+  const key = `plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}${replacing ? `-replacing-${replacing}` : ''}${remadeKeySuffix(remadeFrom, params)}`;
+  const price = await callStripe('create the price', () => stripe.prices.create(params, { idempotencyKey: instance.stripeKey(key) }));
   return { productId, priceId: price.id, ...terms };
 }
 

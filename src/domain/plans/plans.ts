@@ -3,7 +3,7 @@ import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../error
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import { checkCurrency } from '../../stripe/charge-rules.js';
-import { catalogItemChanges, catalogItemId, updateManagedProduct, type CatalogItemInput } from '../catalog/catalog-item.js';
+import { catalogItemChanges, catalogItemId, deactivateReplacedPrice, priceOnProduct, updateManagedProduct, withItemPrice, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
 import { planView, type PlanRow, type PlanView } from './plan-view.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
@@ -89,6 +89,11 @@ export class Plans {
     return price?.plan;
   }
 
+  /** Runs `use` (a checkout, a change of plan) with the plan's row; a price of Tally's that Stripe does not know is made again (`withItemPrice`). */
+  async withPrice<T>(row: PlanRow, use: (row: PlanRow) => Promise<T>): Promise<T> {
+    return withItemPrice('plan', row, (stale) => this.remakePrice(stale), use);
+  }
+
   async update(id: string, input: Partial<PlanInput>): Promise<PlanView> {
     const row = await this.row(id);
     const terms = { unitAmount: input.unitAmount ?? row.unitAmount, currency: input.currency ?? row.currency, interval: input.interval ?? row.interval };
@@ -97,11 +102,17 @@ export class Plans {
     if (termsChange) {
       if (!row.managedPrice || !row.stripeProductId) throw new ConflictFailure('price_managed_elsewhere', 'This plan uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
       checkCurrency(terms.currency);
-      price = await createPlanPrice(this.stripe, this.instance, id, row.stripeProductId, terms, row.stripePriceId);
-      await callStripe('deactivate the old price', () => this.stripe.prices.update(row.stripePriceId, { active: false }));
+      price = await priceOnProduct(
+        row.stripeProductId,
+        (productId) => createPlanPrice(this.stripe, this.instance, id, productId, terms, row.stripePriceId),
+        () => createPlanProductAndPrice(this.stripe, this.instance, id, { ...row, ...input, ...terms }, row.stripePriceId),
+      );
+      await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
       price = await adoptPlanPrice(this.stripe, input.stripePriceId);
     }
+    // An adopted price is the Dashboard's: a later change of terms is made there, not by Tally.
+    const adopted = price !== undefined && !termsChange;
     await updateManagedProduct(this.stripe, row, input);
     const updated = await this.prisma.$transaction(async (tx) => {
       if (price) {
@@ -116,11 +127,30 @@ export class Plans {
         data: {
           ...catalogItemChanges(input),
           ...(input.rollover !== undefined ? { rollover: input.rollover } : {}),
-          ...(price ? { stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
+          ...(price ? { stripeProductId: price.productId, stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
+          ...(adopted ? { managedPrice: false } : {}),
         },
       });
     });
     return planView(updated);
+  }
+
+  /**
+   * A new product and price for a plan whose price Stripe does not know, stored unless another
+   * request stored one first (then that one is the plan's). The old price stays in plan_prices, so
+   * its subscriptions, if any, still lead to the plan.
+   */
+  private async remakePrice(stale: PlanRow): Promise<PlanRow> {
+    const price = await createPlanProductAndPrice(this.stripe, this.instance, stale.id, { ...stale, interval: stale.interval as PlanInterval }, stale.stripePriceId);
+    await this.prisma.$transaction(async (tx) => {
+      await tx.planPrice.upsert({
+        where: { stripePriceId: price.priceId },
+        create: { stripePriceId: price.priceId, planId: stale.id, unitAmount: price.unitAmount, currency: price.currency },
+        update: {},
+      });
+      await tx.plan.updateMany({ where: { id: stale.id, stripePriceId: stale.stripePriceId }, data: { stripeProductId: price.productId, stripePriceId: price.priceId } });
+    });
+    return this.row(stale.id);
   }
 }
 

@@ -47,7 +47,7 @@ export class SubscriptionCheckouts {
       tally_plan_id: plan.id,
       ...this.instance.stamp,
     };
-    const session = await withCustomer(this.prisma, this.stripe, this.instance, input.accountId, async (customer) => {
+    const session = await this.plans.withPrice(plan, ({ stripePriceId }) => withCustomer(this.prisma, this.stripe, this.instance, input.accountId, async (customer) => {
       await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
       return callStripe('create the checkout session', () =>
         this.stripe.checkout.sessions.create(
@@ -55,7 +55,7 @@ export class SubscriptionCheckouts {
             mode: 'subscription',
             customer,
             client_reference_id: input.accountId,
-            line_items: [{ price: plan.stripePriceId, quantity: 1 }],
+            line_items: [{ price: stripePriceId, quantity: 1 }],
             success_url: successUrl,
             cancel_url: cancelUrl,
             metadata: { ...metadata },
@@ -63,10 +63,10 @@ export class SubscriptionCheckouts {
             subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
             ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
           },
-          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}`) } : undefined,
+          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`) } : undefined,
         ),
       );
-    });
+    }));
     const opened = await recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
     // Recorded first, then older open ones are expired: of two racing creates, the newest wins.
     await supersedeOpenCheckouts({ prisma: this.prisma, stripe: this.stripe, subscriptions: this.subscriptions }, opened);

@@ -72,11 +72,13 @@ export class Subscriptions {
     const item = subscription.items.data[0];
     if (!item) throw new ConflictFailure('subscription_has_no_items', 'The Stripe subscription has no item to change');
     const upgrade = !current || plan.credits > current.credits || plan.interval !== current.interval;
-    const reply = await callStripe('change the plan', () =>
-      this.stripe.subscriptions.update(row.stripeSubscriptionId, {
-        items: [{ id: item.id, price: plan.stripePriceId }],
-        proration_behavior: upgrade ? 'always_invoice' : 'none',
-      }),
+    const reply = await this.plans.withPrice(plan, ({ stripePriceId }) =>
+      callStripe('change the plan', () =>
+        this.stripe.subscriptions.update(row.stripeSubscriptionId, {
+          items: [{ id: item.id, price: stripePriceId }],
+          proration_behavior: upgrade ? 'always_invoice' : 'none',
+        }),
+      ),
     );
     return this.afterReply(row, reply);
   }

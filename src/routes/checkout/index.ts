@@ -30,7 +30,9 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
       description:
         "An account has one open subscription checkout at a time: opening one expires the account's older open ones, at Stripe and in Tally (pack checkouts and bills stay open). " +
         '409 subscription_exists also when an older one turns out to be paid already (the new one is then expired; details.checkoutSessionId names the paid one), ' +
-        'and 409 checkout_superseded when a newer one, opened at the same time, won (a request answered before the newer one was recorded finds its checkout expired later).',
+        'and 409 checkout_superseded when a newer one, opened at the same time, won (a request answered before the newer one was recorded finds its checkout expired later). ' +
+        "A pack's or plan's price that Stripe does not know (made under another Stripe key) is made again when Tally made it; " +
+        'one managed in the Dashboard is a 409 stripe_price_missing naming it.',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
         accountId,

@@ -55,6 +55,7 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['subscriptions'],
       summary: 'Move to another plan: an upgrade is charged and granted for the current period at once, a downgrade applies from the next period',
+      description: "409 stripe_price_missing when the plan's price is one managed in the Dashboard that Stripe does not know (a price Tally made is made again).",
       params: subscriptionParams,
       body: z.strictObject({ planId: z.string().min(1).max(64) }),
       response: { 200: subscription, ...errors(400, 401, 404, 409, 502, 503) },
