@@ -10,6 +10,7 @@ import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import docs from './plugins/docs.js';
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
+import jsonBody from './plugins/json-body.js';
 import keyedCreates from './plugins/keyed-creates.js';
 import billing, { type BillingOptions } from './plugins/billing.js';
 import metrics from './plugins/metrics.js';
@@ -55,6 +56,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
   });
 
   await app.register(errorHandler);
+  await app.register(jsonBody);
   // Limits only where a route asks for one (the public success page); API keys are trusted backends.
   await app.register(rateLimit, { global: false });
   await app.register(services, { config, database });

@@ -9,6 +9,7 @@ export type FailureKind =
   | 'insufficient_credits'
   | 'unauthenticated'
   | 'forbidden'
+  | 'unsupported_media'
   | 'third_party'
   | 'unavailable';
 
@@ -50,6 +51,13 @@ export class ConflictFailure extends TallyError {
 export class KeyReusedFailure extends ConflictFailure {
   constructor(key: string) {
     super('idempotency_key_reused', `Idempotency-Key '${key}' was already used with a different request`, { idempotencyKey: key });
+  }
+}
+
+/** A body Tally cannot read as sent (a Content-Encoding it does not decode). */
+export class UnsupportedMediaFailure extends TallyError {
+  constructor(code: string, message: string) {
+    super('unsupported_media', code, message);
   }
 }
 

@@ -10,6 +10,7 @@ const STATUS: Record<FailureKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unsupported_media: 415,
   third_party: 502,
   unavailable: 503,
 };

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { ADMIN_KEY, build, key } from '../helper.js';
 
@@ -56,6 +57,39 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
   t.same(await metadataMessages({ a: { b: 1 } }), [{ field: 'body.metadata.a', message: 'must be a string of at most 500 characters, a number, a boolean or null' }]);
   t.same(await metadataMessages({ ['k'.repeat(41)]: 1 }), [{ field: `body.metadata.${'k'.repeat(41)}`, message: 'keys are at most 40 characters' }]);
   t.same(await rowCounts(database.pool), before, 'no row was written');
+});
+
+t.test('a body that is not JSON as sent says what is wrong with it, and writes nothing', async (t) => {
+  const { app, call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_body', {});
+  await call('POST', '/v1/accounts/acct_body/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const before = await rowCounts(database.pool);
+  const spend = (payload: string | Buffer, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/accounts/acct_body/spend',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'idempotency-key': key(), ...headers },
+      payload,
+    });
+  const cases: Array<[string, Promise<{ statusCode: number; json(): any }>, number, string, RegExp]> = [
+    ['cut short', spend('{"amount": 1'), 400, 'invalid_json', /^The body is not valid JSON: .*position 12/],
+    ['a trailing comma', spend('{"amount": 1,}'), 400, 'invalid_json', /^The body is not valid JSON: /],
+    ['empty', spend(''), 400, 'invalid_json', /empty/],
+    ['__proto__', spend('{"amount": 1, "__proto__": {"admin": true}}'), 400, 'invalid_json', /"__proto__"/],
+    ['constructor.prototype', spend('{"amount": 1, "constructor": {"prototype": {"admin": true}}}'), 400, 'invalid_json', /"constructor.prototype"/],
+    ['gzip', spend(gzipSync(JSON.stringify({ amount: 1 })), { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding', /'gzip' is not supported/],
+    ['br, even of plain bytes', spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'br' }), 415, 'unsupported_content_encoding', /'br'/],
+  ];
+  for (const [name, reply, status, code, message] of cases) {
+    const answer = await reply;
+    t.equal(answer.statusCode, status, `${name}: status`);
+    t.match(answer.json().error, { code, message }, `${name}: ${answer.json().error?.message}`);
+  }
+  t.same(await rowCounts(database.pool), before, 'no row was written');
+  const identity = await spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'identity' });
+  t.equal(identity.statusCode, 200, 'Content-Encoding: identity is no encoding');
+  t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 99);
+  t.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was touched');
 });
 
 t.test('text PostgreSQL cannot keep (U+0000, an unpaired surrogate) is a 400 naming the field, and writes nothing', async (t) => {

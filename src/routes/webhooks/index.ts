@@ -12,6 +12,7 @@ const utf8 = new TextDecoder('utf8');
  * Tally itself when it fails.
  */
 const webhooks: FastifyPluginAsync = async (app) => {
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post('/v1/webhooks/stripe', {

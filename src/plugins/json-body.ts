@@ -1,0 +1,43 @@
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import { parse } from 'secure-json-parse';
+import { UnsupportedMediaFailure, ValidationFailure } from '../errors.js';
+
+const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
+
+/**
+ * JSON bodies, parsed as Fastify's own parser does (secure-json-parse, refusing `__proto__` and
+ * `constructor.prototype`, which could change every object's prototype), but with a 400 that says
+ * what is wrong and where, where Fastify's says only "not valid JSON"; and a compressed body is a
+ * 415 naming its Content-Encoding, rather than bytes read as JSON.
+ */
+export function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void): void {
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    done(new UnsupportedMediaFailure('unsupported_content_encoding', `Content-Encoding '${encoding}' is not supported: send the body uncompressed`));
+    return;
+  }
+  if (body.length === 0) {
+    done(new ValidationFailure('invalid_json', "The body is empty but Content-Type is application/json: send a JSON object, or no Content-Type"));
+    return;
+  }
+  try {
+    done(null, parse(body, undefined, POISONING));
+  } catch (error) {
+    done(new ValidationFailure('invalid_json', jsonFailure(error)));
+  }
+}
+
+function jsonFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('forbidden prototype property')) return 'The body has a "__proto__" or "constructor.prototype" key, which Tally refuses';
+  return `The body is not valid JSON: ${message}`;
+}
+
+export default fp(
+  async (app) => {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  },
+  { name: 'json-body' },
+);
