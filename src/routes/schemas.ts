@@ -34,8 +34,8 @@ export const reason = z.string().max(500).describe('Why, in words a person reads
 export const idempotencyHeaders = z.object({
   'idempotency-key': z
     .string({ error: 'the Idempotency-Key header is required' })
-    .min(1)
-    .max(255)
+    .min(1, 'the Idempotency-Key header is required, and not empty')
+    .max(255, 'an Idempotency-Key is at most 255 characters (a UUID is 36)')
     .describe('A unique key per logical request (a UUID): a retry with the same key and body returns the first result and writes nothing'),
 });
 

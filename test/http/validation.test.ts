@@ -28,6 +28,7 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
     ['unknown field', spend({ amount: 1, extra: true }), 400, 'invalid_request'],
     ['missing amount', spend({}), 400, 'invalid_request'],
     ['no idempotency key', spend({ amount: 1 }, {}), 400, 'invalid_request'],
+    ['an idempotency key of 256 characters', spend({ amount: 1 }, { 'idempotency-key': 'k'.repeat(256) }), 400, 'invalid_request'],
     ['metadata too deep', spend({ amount: 1, metadata: { a: { b: 1 } } }), 400, 'invalid_request'],
     ['a metadata value too long', spend({ amount: 1, metadata: { a: 'x'.repeat(501) } }), 400, 'invalid_request'],
     ['a metadata key too long', spend({ amount: 1, metadata: { ['k'.repeat(41)]: 1 } }), 400, 'invalid_request'],
@@ -54,6 +55,9 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
   const wrongType = await spend({ amount: '5' });
   t.match(wrongType.body.error.details.issues[0], { field: 'body.amount' }, 'the error names the field');
   const metadataMessages = async (metadata: unknown) => (await spend({ amount: 1, metadata })).body.error.details.issues;
+  const keyMessage = async (headers: Record<string, string>) => (await spend({ amount: 1 }, headers)).body.error.details.issues[0]?.message;
+  t.equal(await keyMessage({}), 'the Idempotency-Key header is required');
+  t.match(await keyMessage({ 'idempotency-key': 'k'.repeat(256) }), /at most 255 characters/, 'a key too long is not called missing');
   t.same(await metadataMessages({ a: { b: 1 } }), [{ field: 'body.metadata.a', message: 'must be a string of at most 500 characters, a number, a boolean or null' }]);
   t.same(await metadataMessages({ ['k'.repeat(41)]: 1 }), [{ field: `body.metadata.${'k'.repeat(41)}`, message: 'keys are at most 40 characters' }]);
   t.same(await rowCounts(database.pool), before, 'no row was written');
