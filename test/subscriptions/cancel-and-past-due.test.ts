@@ -1,6 +1,6 @@
 import t from 'tap';
 import { build, type TestApp } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, createPlan, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const FAILS_LATER = '4000000000000341';
 
@@ -80,4 +80,34 @@ t.test('cancel now through the API', async (t) => {
   await settled(ctx);
   t.match(await subscriptionOf(ctx, 'acct_org'), { status: 'canceled' });
   t.equal((await ctx.call('POST', '/v1/subscriptions/sub_nope/cancel', {})).status, 404);
+});
+
+t.test('a subscription made under another Stripe key (test mode, then live): a change is a 409 naming it, a cancel ends it in Tally, and the account subscribes again', async (t) => {
+  const testMode = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(testMode, 'acct_org');
+  const pro = await createPlan(testMode, { name: 'Bigger', credits: 5000, unitAmount: 3000 });
+  const { subscriptionId } = await subscribe(testMode, 'acct_org', plan.id);
+  await settled(testMode);
+  t.match(await subscriptionOf(testMode, 'acct_org'), { status: 'active', live: true });
+
+  // The same database, with a Stripe account that has never seen any of it.
+  const live = await build(t, { databaseUrl: testMode.databaseUrl, listen: true });
+  const blocked = await live.call('POST', '/v1/checkout/sessions', { accountId: 'acct_org', planId: plan.id });
+  t.equal(blocked.body.error?.code, 'subscription_exists', 'the old subscription still counts as live');
+  const change = await live.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id });
+  t.equal(change.status, 409, JSON.stringify(change.body));
+  t.match(change.body.error, { code: 'stripe_subscription_missing', details: { stripeSubscriptionId: subscriptionId }, message: /cancel it/ });
+
+  const canceled = await live.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, {});
+  t.equal(canceled.status, 200, JSON.stringify(canceled.body));
+  t.match(canceled.body, { status: 'canceled', live: false, cancelAtPeriodEnd: false, nextGrant: null });
+  t.match(await subscriptionOf(live, 'acct_org'), { status: 'canceled', live: false });
+  t.equal((await live.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, {})).status, 409, 'and it stays canceled');
+  t.equal((await testMode.stripe.subscriptions.retrieve(subscriptionId)).status, 'active', 'the other Stripe account was not asked');
+  t.equal((await grantsOf(live, 'acct_org')).length, 1, 'the period granted keeps its credits');
+
+  const again = await subscribe(live, 'acct_org', plan.id);
+  await settled(live);
+  t.match(await subscriptionOf(live, 'acct_org'), { status: 'active', live: true, stripeSubscriptionId: again.subscriptionId }, 'subscribed again, on the live account');
+  t.equal((await grantsOf(live, 'acct_org')).length, 2, 'and its first period is granted');
 });

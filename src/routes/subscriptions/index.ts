@@ -44,6 +44,9 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['subscriptions'],
       summary: 'Ask Stripe to cancel, at the end of the period (default) or now; no further periods are granted',
+      description:
+        'A subscription Stripe does not know (made under another Stripe key: test mode, then live) has nothing there to cancel and can never renew: ' +
+        'it is canceled in Tally at once, whatever atPeriodEnd says, and the account may subscribe again.',
       params: subscriptionParams,
       body: z.strictObject({ atPeriodEnd: z.boolean().optional().describe('Default true') }).nullish().describe('No body (or {}) cancels at the end of the period'),
       response: { 200: subscription, ...errors(400, 401, 404, 409, 502, 503) },
@@ -55,7 +58,9 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['subscriptions'],
       summary: 'Move to another plan: an upgrade is charged and granted for the current period at once, a downgrade applies from the next period',
-      description: "409 stripe_price_missing when the plan's price is one managed in the Dashboard that Stripe does not know (a price Tally made is made again).",
+      description:
+        "409 stripe_price_missing when the plan's price is one managed in the Dashboard that Stripe does not know (a price Tally made is made again); " +
+        '409 stripe_subscription_missing when Stripe does not know the subscription (made under another Stripe key): cancel it instead.',
       params: subscriptionParams,
       body: z.strictObject({ planId: z.string().min(1).max(64) }),
       response: { 200: subscription, ...errors(400, 401, 404, 409, 502, 503) },
