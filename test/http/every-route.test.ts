@@ -1,0 +1,82 @@
+import t from 'tap';
+import { ADMIN_KEY, build, key } from '../helper.js';
+
+type Operation = { method: string; path: string; hasBody: boolean };
+
+/** Every operation the served OpenAPI document lists, with its path as a template. */
+async function operations(app: Awaited<ReturnType<typeof build>>['app']): Promise<Operation[]> {
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, hasBody: operation.requestBody !== undefined || ['POST', 'PUT', 'PATCH'].includes(method.toUpperCase()) })),
+  );
+}
+
+// Path parameters a client may get wrong: empty-looking, odd characters, long, of another kind of id.
+const PARAMS = ['acct_probe', 'x', '%20', '..', 'a%2Fb', '%F0%9F%92%B8', 'grt_' + 'z'.repeat(200), '0', '-1', 'null'];
+
+// Bodies of every wrong shape: not objects, wrong types, edges of numbers, deep and long values.
+const BODIES: Array<string | undefined> = [
+  undefined,
+  'null',
+  '[]',
+  '"text"',
+  '42',
+  'true',
+  '{}',
+  '{"amount":"1"}',
+  '{"amount":-1}',
+  '{"amount":1e308}',
+  '{"amount":1.000000001}',
+  '{"amount":1,"unknown":true}',
+  '{"accountId":123,"packId":[],"planId":{}}',
+  '{"name":"","credits":0,"unitAmount":-5,"currency":"xx"}',
+  '{"name":"n","credits":1,"unitAmount":100,"currency":"usd","interval":"week"}',
+  '{"expiresAt":"not a date","expiresInSeconds":-1}',
+  '{"metadata":{"a":{"b":{"c":1}}}}',
+  '{"metadata":[1,2,3]}',
+  `{"reason":"${'r'.repeat(20_000)}"}`,
+  '{"successUrl":"javascript:alert(1)","cancelUrl":"ftp://x"}',
+  '{"role":"root","name":null}',
+  '{"atPeriodEnd":"yes"}',
+  JSON.stringify(JSON.parse('{"a":' .repeat(60) + '1' + '}'.repeat(60))),
+];
+
+const QUERIES = ['', '?limit=0', '?limit=abc', '?limit=1&limit=2', '?cursor=%00', '?active=maybe', '?limit=99999999999999999999'];
+
+t.test('no route answers bad input with a 5xx: each is a 4xx (or a 2xx) in the error shape', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_probe', {});
+  await ctx.call('POST', '/v1/accounts/acct_probe/grants', { amount: 10 }, { 'idempotency-key': key() });
+  const counts = async () =>
+    (await ctx.database.pool.query(`SELECT (SELECT count(*) FROM ledger_entries)::int AS entries, (SELECT count(*) FROM grants)::int AS grants,
+      (SELECT count(*) FROM holds)::int AS holds, (SELECT count(*) FROM packs)::int AS packs, (SELECT count(*) FROM plans)::int AS plans,
+      (SELECT count(*) FROM bills)::int AS bills, (SELECT count(*) FROM checkouts)::int AS checkouts`)).rows[0];
+  const before = await counts();
+  const ops = await operations(ctx.app);
+  t.ok(ops.length >= 30, `the document lists the operations (${ops.length})`);
+  let requests = 0;
+  const failures: string[] = [];
+  for (const op of ops) {
+    for (const param of PARAMS) {
+      const url = op.path.replace(/\{[^}]+\}/g, param);
+      const bodies = op.hasBody ? BODIES : [undefined];
+      const queries = op.method === 'GET' ? QUERIES : [''];
+      for (const body of bodies) {
+        for (const query of queries) {
+          const reply = await ctx.app.inject({
+            method: op.method as 'GET',
+            url: url + query,
+            headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': key('every'), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+            ...(body === undefined ? {} : { payload: body }),
+          });
+          requests++;
+          const answer = reply.headers['content-type']?.toString().includes('json') ? reply.json() : undefined;
+          const shaped = reply.statusCode < 400 || (typeof answer?.error?.code === 'string' && typeof answer?.error?.message === 'string');
+          if (reply.statusCode >= 500 || !shaped) failures.push(`${op.method} ${url}${query} ${body?.slice(0, 60) ?? '(no body)'} → ${reply.statusCode} ${reply.body.slice(0, 200)}`);
+        }
+      }
+    }
+  }
+  t.same(failures, [], `${requests} requests: none answered 5xx or outside the error shape`);
+  t.same(await counts(), before, 'and none of it wrote credits, holds, packs, plans, bills or checkouts');
+});
