@@ -77,8 +77,8 @@ export const currency = z
 
 export const stripePriceId = z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)');
 
-/** The size of a page of a list. */
-export const pageLimit = z.coerce.number().int().min(1).max(200).default(50);
+/** The size of a page of a list; one message for every way to get it wrong (zod's own for `abc` was "received NaN"). */
+export const pageLimit = z.coerce.number({ error: 'must be a whole number from 1 to 200, given once' }).int().min(1).max(200).default(50);
 
 export const timestamp = z.string().describe('ISO 8601 date-time, UTC');
 

@@ -55,6 +55,10 @@ t.test('bad input gets a 4xx with the error shape and writes nothing', async (t)
   const wrongType = await spend({ amount: '5' });
   t.match(wrongType.body.error.details.issues[0], { field: 'body.amount' }, 'the error names the field');
   const metadataMessages = async (metadata: unknown) => (await spend({ amount: 1, metadata })).body.error.details.issues;
+  for (const limit of ['abc', '0', '201', '1.5', '1&limit=2']) {
+    const listed = await call('GET', `/v1/accounts/acct_v/ledger?limit=${limit}`);
+    t.same(listed.body.error?.details?.issues, [{ field: 'querystring.limit', message: 'must be a whole number from 1 to 200, given once' }], `limit=${limit}`);
+  }
   const keyMessage = async (headers: Record<string, string>) => (await spend({ amount: 1 }, headers)).body.error.details.issues[0]?.message;
   t.equal(await keyMessage({}), 'the Idempotency-Key header is required');
   t.match(await keyMessage({ 'idempotency-key': 'k'.repeat(256) }), /at most 255 characters/, 'a key too long is not called missing');
