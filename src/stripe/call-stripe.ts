@@ -34,6 +34,14 @@ export function isMissingStripeObject(error: unknown, kind: 'customer' | 'price'
   return error.details.param === kind || error.message.includes(`No such ${kind}`);
 }
 
+/** What `call` (Stripe's, through `callStripe`) answers, or undefined when Stripe does not know the `kind` object it names. */
+export async function unlessMissing<T>(kind: Parameters<typeof isMissingStripeObject>[1], call: () => Promise<T>): Promise<T | undefined> {
+  return call().catch((error) => {
+    if (isMissingStripeObject(error, kind)) return undefined;
+    throw error;
+  });
+}
+
 export function translateStripeError(what: string, error: unknown): Error {
   if (!(error instanceof Stripe.errors.StripeError)) return error as Error;
   const details = { stripeCode: error.code ?? null, stripeType: error.type, requestId: error.requestId ?? null };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { ConflictFailure, ValidationFailure } from '../../errors.js';
 import { newId } from '../../lib/ids.js';
-import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
+import { callStripe, isMissingStripeObject, unlessMissing } from '../../stripe/call-stripe.js';
 
 /**
  * What packs and plans share as Tally keeps them: an item of the catalogue, sold through a Stripe
@@ -79,17 +79,12 @@ export function remadeKeySuffix(remadeFrom: string | undefined, params: unknown)
  * key), a new product with it (`remake`).
  */
 export async function priceOnProduct<P>(productId: string, create: (productId: string) => Promise<P>, remake: () => Promise<P>): Promise<P> {
-  return create(productId).catch((error) => {
-    if (!isMissingStripeObject(error, 'product')) throw error;
-    return remake();
-  });
+  return (await unlessMissing('product', () => create(productId))) ?? remake();
 }
 
 /** Deactivates the price a new one replaces; a price Stripe does not know has nothing to deactivate. */
 export async function deactivateReplacedPrice(stripe: Stripe, priceId: string): Promise<void> {
-  await callStripe('deactivate the old price', () => stripe.prices.update(priceId, { active: false })).catch((error) => {
-    if (!isMissingStripeObject(error, 'price')) throw error;
-  });
+  await unlessMissing('price', () => callStripe('deactivate the old price', () => stripe.prices.update(priceId, { active: false })));
 }
 
 /**
@@ -104,15 +99,15 @@ export async function updateManagedProduct(
   if (!row.managedPrice || !row.stripeProductId) return;
   if (input.name === undefined && input.description === undefined && input.active === undefined) return;
   const productId = row.stripeProductId;
-  await callStripe('update the product', () =>
-    stripe.products.update(productId, {
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
-      ...(input.active !== undefined ? { active: input.active } : {}),
-    }),
-  ).catch((error) => {
-    if (!isMissingStripeObject(error, 'product')) throw error;
-  });
+  await unlessMissing('product', () =>
+    callStripe('update the product', () =>
+      stripe.products.update(productId, {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.description !== undefined ? { description: input.description ?? '' } : {}),
+        ...(input.active !== undefined ? { active: input.active } : {}),
+      }),
+    ),
+  );
 }
 
 /** The columns an update of the item's own fields writes (only those given). */

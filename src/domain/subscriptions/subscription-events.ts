@@ -100,6 +100,11 @@ export class SubscriptionEvents {
     return this.records.apply(subscription, at, 'fetched');
   }
 
+  /** Ends a subscription Stripe does not know, on a cancel (`SubscriptionRecords.endUnknown`). */
+  endUnknown(row: SubscriptionRow): Promise<SubscriptionRow> {
+    return this.records.endUnknown(row);
+  }
+
   /**
    * An upgrade without an invoice of its own (a plan change in the portal, or Tally's change seen
    * before its proration invoice): the current period is raised to the new plan's level at once, but

@@ -62,4 +62,18 @@ export class SubscriptionRecords {
     });
     return { row: (await this.find(state.stripeSubscriptionId))!, applied: count > 0 };
   }
+
+  /**
+   * The one change Tally makes without Stripe's word: a subscription Stripe does not know (made under
+   * another key: test mode before live) has nothing there to cancel and can never renew here, so a
+   * cancel of it ends it in Tally now, and the account may subscribe again. Dated now, so an older
+   * event does not bring it back, and a newer one (the old key back in place) still does.
+   */
+  async endUnknown(row: SubscriptionRow): Promise<SubscriptionRow> {
+    const now = new Date();
+    return this.prisma.subscription.update({
+      where: { id: row.id },
+      data: { status: 'canceled', cancelAtPeriodEnd: false, canceledAt: now, endedAt: now, stateAt: Math.max(row.stateAt, Math.floor(now.getTime() / 1000)) },
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, TallyError, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe, isMissingStripeObject, retrieveFromStripe } from '../../stripe/call-stripe.js';
+import { callStripe, retrieveFromStripe, unlessMissing } from '../../stripe/call-stripe.js';
 import type { Plans } from '../plans/plans.js';
 import { isLive, type SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
@@ -47,29 +47,13 @@ export class Subscriptions {
   async cancel(id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     const row = await this.row(id);
     if (row.status === 'canceled' || row.status === 'incomplete_expired') throw canceled(row);
-    const reply = await (atPeriodEnd
-      ? callStripe('schedule the cancellation', () => this.stripe.subscriptions.update(row.stripeSubscriptionId, { cancel_at_period_end: true }))
-      : callStripe('cancel the subscription', () => this.stripe.subscriptions.cancel(row.stripeSubscriptionId))
-    ).catch((error) => {
-      if (isMissingStripeObject(error, 'subscription')) return undefined;
-      throw error;
-    });
-    return reply ? this.afterReply(row, reply) : this.endUnknown(row);
-  }
-
-  /**
-   * The one change Tally makes without Stripe's word: a subscription Stripe does not know (made under
-   * another key: test mode before live) has nothing there to cancel and can never renew here, so a
-   * cancel of it ends it in Tally now, and the account may subscribe again. Dated now, so an older
-   * event does not bring it back, and a newer one (the old key back in place) still does.
-   */
-  private async endUnknown(row: SubscriptionRow): Promise<SubscriptionView> {
-    const now = new Date();
-    const ended = await this.prisma.subscription.update({
-      where: { id: row.id },
-      data: { status: 'canceled', cancelAtPeriodEnd: false, canceledAt: now, endedAt: now, stateAt: Math.max(row.stateAt, Math.floor(now.getTime() / 1000)) },
-    });
-    return this.view(ended);
+    const reply = await unlessMissing('subscription', () =>
+      atPeriodEnd
+        ? callStripe('schedule the cancellation', () => this.stripe.subscriptions.update(row.stripeSubscriptionId, { cancel_at_period_end: true }))
+        : callStripe('cancel the subscription', () => this.stripe.subscriptions.cancel(row.stripeSubscriptionId)),
+    );
+    // Stripe does not know it (made under another key): nothing there to cancel, and it can never renew.
+    return reply ? this.afterReply(row, reply) : this.view(await this.events.endUnknown(row));
   }
 
   /**
