@@ -13,8 +13,11 @@ const UNSTORABLE_TEXT = 'must not contain the character U+0000 or an unpaired UT
  */
 export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> = (routeSchema) => {
   const validate = validatorCompiler(routeSchema) as (data: unknown) => { error?: FastifySchemaValidationError[]; value?: unknown };
+  const isBody = routeSchema.httpPart === 'body';
   return (data) => {
     const result = validate(data);
+    // No body where one is needed: zod's own words would be "expected object, received null".
+    if (result.error && isBody && (data === null || data === undefined)) return { error: [issueAt([], 'required', 'a JSON body is required')] };
     if (result.error) return result;
     const unstorable = unstorableText(result.value);
     return unstorable.length > 0 ? { error: unstorable } : result;

@@ -8,8 +8,9 @@ const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
 /**
  * JSON bodies, parsed as Fastify's own parser does (secure-json-parse, refusing `__proto__` and
  * `constructor.prototype`, which could change every object's prototype), but with a 400 that says
- * what is wrong and where, where Fastify's says only "not valid JSON"; and a compressed body is a
- * 415 naming its Content-Encoding, rather than bytes read as JSON.
+ * what is wrong and where, where Fastify's says only "not valid JSON"; an empty body is no body
+ * (Fastify's is a 400 even where a route needs none); and a compressed body is a 415 naming its
+ * Content-Encoding, rather than bytes read as JSON.
  */
 export function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void): void {
   const encoding = request.headers['content-encoding'];
@@ -18,7 +19,9 @@ export function parseJsonBody(request: FastifyRequest, body: string, done: (erro
     return;
   }
   if (body.length === 0) {
-    done(new ValidationFailure('invalid_json', "The body is empty but Content-Type is application/json: send a JSON object, or no Content-Type"));
+    // No body, as many HTTP clients send it with their default Content-Type: the route's schema says
+    // whether it needs one ("No body (or {})" routes do not; the others answer which field is missing).
+    done(null, undefined);
     return;
   }
   try {

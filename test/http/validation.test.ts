@@ -82,7 +82,8 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
   const cases: Array<[string, Promise<{ statusCode: number; json(): any }>, number, string, RegExp]> = [
     ['cut short', spend('{"amount": 1'), 400, 'invalid_json', /^The body is not valid JSON: .*position 12/],
     ['a trailing comma', spend('{"amount": 1,}'), 400, 'invalid_json', /^The body is not valid JSON: /],
-    ['empty', spend(''), 400, 'invalid_json', /empty/],
+    ['empty, where a body is needed', spend(''), 400, 'invalid_request', /^Invalid request: body: a JSON body is required$/],
+    ['none, where a body is needed', app.inject({ method: 'POST', url: '/v1/accounts/acct_body/spend', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': key() } }), 400, 'invalid_request', /^Invalid request: body: a JSON body is required$/],
     ['__proto__', spend('{"amount": 1, "__proto__": {"admin": true}}'), 400, 'invalid_json', /"__proto__"/],
     ['constructor.prototype', spend('{"amount": 1, "constructor": {"prototype": {"admin": true}}}'), 400, 'invalid_json', /"constructor.prototype"/],
     ['gzip', spend(gzipSync(JSON.stringify({ amount: 1 })), { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding', /'gzip' is not supported/],
@@ -98,6 +99,10 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
   t.equal(identity.statusCode, 200, 'Content-Encoding: identity is no encoding');
   t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 99);
   t.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was touched');
+  const hold = (await call('POST', '/v1/accounts/acct_body/holds', { amount: 5 }, { 'idempotency-key': key() })).body;
+  const released = await app.inject({ method: 'POST', url: `/v1/holds/${hold.id}/release`, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, payload: '' });
+  t.equal(released.statusCode, 200, `an empty body with Content-Type: application/json is no body, where a route needs none: ${released.body}`);
+  t.equal(released.json().status, 'released');
 });
 
 t.test('text PostgreSQL cannot keep (U+0000, an unpaired surrogate) is a 400 naming the field, and writes nothing', async (t) => {
