@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { openApiDocument } from '../src/openapi-document.js';
 import { build } from './helper.js';
 
@@ -12,6 +13,15 @@ t.test('openapi.yaml is the contract the app serves', async (t) => {
   for (const path of ['/v1/accounts/{accountId}', '/v1/accounts/{accountId}/spend', '/v1/holds/{holdId}/capture', '/v1/api-keys/{id}']) {
     t.ok(paths.includes(path), `documents ${path}`);
   }
+});
+
+t.test('openapi.yaml is a valid OpenAPI 3.1 document, its references resolved, as code generators read it', async (t) => {
+  const committed = parse(await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8'));
+  t.equal(committed.openapi, '3.1.0');
+  await t.resolves(SwaggerParser.validate(committed), 'swagger-parser validates it against the OpenAPI schema');
+  const broken = structuredClone(committed);
+  broken.paths['/v1/accounts/{accountId}'].get.responses = { 200: { description: 1 } };
+  await t.rejects(SwaggerParser.validate(broken), 'and refuses a document that is not');
 });
 
 t.test('the docs are served', async (t) => {
