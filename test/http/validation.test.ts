@@ -95,9 +95,13 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
     t.match(answer.json().error, { code, message }, `${name}: ${answer.json().error?.message}`);
   }
   t.same(await rowCounts(database.pool), before, 'no row was written');
+  const withCharset = await spend(JSON.stringify({ amount: 1 }), { 'content-type': 'Application/JSON; charset=utf-8' });
+  t.equal(withCharset.statusCode, 200, `a charset parameter is still JSON: ${withCharset.body}`);
+  const otherType = await spend('<amount>1</amount>', { 'content-type': 'application/xml' });
+  t.match({ status: otherType.statusCode, code: otherType.json().error?.code }, { status: 415, code: 'unsupported_media_type' }, 'another media type is a 415');
   const identity = await spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'identity' });
   t.equal(identity.statusCode, 200, 'Content-Encoding: identity is no encoding');
-  t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 99);
+  t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 98, 'the two spends that were JSON, and only those');
   t.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was touched');
   const hold = (await call('POST', '/v1/accounts/acct_body/holds', { amount: 5 }, { 'idempotency-key': key() })).body;
   const released = await app.inject({ method: 'POST', url: `/v1/holds/${hold.id}/release`, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, payload: '' });
