@@ -20,7 +20,7 @@ export function parseJsonBody(request: FastifyRequest, body: string, done: (erro
   }
   if (body.length === 0) {
     // No body, as many HTTP clients send it with their default Content-Type: the route's schema says
-    // whether it needs one ("No body (or {})" routes do not; the others answer which field is missing).
+    // whether it needs one ("No body (or {})" routes do not; the others answer "a JSON body is required").
     done(null, undefined);
     return;
   }
