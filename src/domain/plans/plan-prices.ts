@@ -33,7 +33,7 @@ export async function createPlanProductAndPrice(
   const product = await callStripe('create the product', () =>
     stripe.products.create(params, { idempotencyKey: instance.stripeKey(`plan-${planId}-product${remadeKeySuffix(remadeFrom, params)}`) }),
   );
-  return createPlanPrice(stripe, instance, planId, product.id, input, undefined, remadeFrom);
+  return createPlanPrice(stripe, instance, planId, product.id, input, { remadeFrom });
 }
 
 /**
@@ -47,8 +47,7 @@ export async function createPlanPrice(
   planId: string,
   productId: string,
   terms: PlanPriceTerms,
-  replacing?: string,
-  remadeFrom?: string,
+  { replacing, remadeFrom }: { replacing?: string; remadeFrom?: string } = {},
 ): Promise<StripePlanPrice> {
   const params = { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } };
   const key = `plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}${replacing ? `-replacing-${replacing}` : ''}${remadeKeySuffix(remadeFrom, params)}`;

@@ -1,7 +1,6 @@
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe } from '../../stripe/call-stripe.js';
 import { checkCurrency } from '../../stripe/charge-rules.js';
 import { catalogItemChanges, catalogItemId, deactivateReplacedPrice, priceOnProduct, updateManagedProduct, withItemPrice, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
@@ -104,7 +103,7 @@ export class Plans {
       checkCurrency(terms.currency);
       price = await priceOnProduct(
         row.stripeProductId,
-        (productId) => createPlanPrice(this.stripe, this.instance, id, productId, terms, row.stripePriceId),
+        (productId) => createPlanPrice(this.stripe, this.instance, id, productId, terms, { replacing: row.stripePriceId }),
         () => createPlanProductAndPrice(this.stripe, this.instance, id, { ...row, ...input, ...terms }, row.stripePriceId),
       );
       await deactivateReplacedPrice(this.stripe, row.stripePriceId);
@@ -115,13 +114,7 @@ export class Plans {
     const adopted = price !== undefined && !termsChange;
     await updateManagedProduct(this.stripe, row, input);
     const updated = await this.prisma.$transaction(async (tx) => {
-      if (price) {
-        await tx.planPrice.upsert({
-          where: { stripePriceId: price.priceId },
-          create: { stripePriceId: price.priceId, planId: id, unitAmount: price.unitAmount, currency: price.currency },
-          update: {},
-        });
-      }
+      if (price) await keepPlanPrice(tx, id, price);
       return tx.plan.update({
         where: { id },
         data: {
@@ -143,15 +136,20 @@ export class Plans {
   private async remakePrice(stale: PlanRow): Promise<PlanRow> {
     const price = await createPlanProductAndPrice(this.stripe, this.instance, stale.id, { ...stale, interval: stale.interval as PlanInterval }, stale.stripePriceId);
     await this.prisma.$transaction(async (tx) => {
-      await tx.planPrice.upsert({
-        where: { stripePriceId: price.priceId },
-        create: { stripePriceId: price.priceId, planId: stale.id, unitAmount: price.unitAmount, currency: price.currency },
-        update: {},
-      });
+      await keepPlanPrice(tx, stale.id, price);
       await tx.plan.updateMany({ where: { id: stale.id, stripePriceId: stale.stripePriceId }, data: { stripeProductId: price.productId, stripePriceId: price.priceId } });
     });
     return this.row(stale.id);
   }
+}
+
+/** Keeps a price the plan has sold, so that it leads to the plan for good (its subscriptions, a checkout by it). */
+async function keepPlanPrice(tx: Pick<PrismaClient, 'planPrice'>, planId: string, price: StripePlanPrice): Promise<void> {
+  await tx.planPrice.upsert({
+    where: { stripePriceId: price.priceId },
+    create: { stripePriceId: price.priceId, planId, unitAmount: price.unitAmount, currency: price.currency },
+    update: {},
+  });
 }
 
 function requiredTerms(input: PlanInput) {
