@@ -1,10 +1,18 @@
 import t from 'tap';
-import { build } from '../helper.js';
+import pg from 'pg';
+import { serverUrl, type TestContext } from '../helper.js';
+import { createTestDatabase } from '../database.js';
 import { HeldConnections } from '../../src/db/held-connections.js';
 
+/** A pool of the test's own, with no app beside it: the app's background work would move the pool's counts. */
+async function ownPool(t: TestContext): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: await createTestDatabase(await serverUrl(t)), max: 4 });
+  t.teardown(() => pool.end());
+  return pool;
+}
+
 t.test('a connection is kept while more work waits, handed over at once, and given back to the pool after', async (t) => {
-  const { database } = await build(t);
-  const pool = database.pool;
+  const pool = await ownPool(t);
   let more = true;
   const connections = new HeldConnections(pool, () => more);
   const first = await connections.acquire();
@@ -25,8 +33,7 @@ t.test('a connection is kept while more work waits, handed over at once, and giv
 });
 
 t.test('a broken connection is never kept, and a kept one that fails is dropped, not left to crash the process', async (t) => {
-  const { database } = await build(t);
-  const pool = database.pool;
+  const pool = await ownPool(t);
   const connections = new HeldConnections(pool, () => true);
   const broken = await connections.acquire();
   const total = pool.totalCount;
