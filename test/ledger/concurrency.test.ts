@@ -1,5 +1,4 @@
 import t from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import { BalanceReader } from '../../src/domain/balance/balance-reader.js';
 import { build, key, ledgerSum } from '../helper.js';
@@ -92,18 +91,25 @@ t.test('a balance read sent while another read of the account is in flight does 
   const { call, database } = await build(t);
   await call('PUT', '/v1/accounts/acct_fresh', {});
   await call('POST', '/v1/accounts/acct_fresh/grants', { amount: 1000 }, { 'idempotency-key': key() });
-  // The real database, its answers held back 150 ms: a read's snapshot is taken, then it stays in flight.
+  // The real database, its answers held back until the test lets them go: the first read has its
+  // answer from PostgreSQL (its snapshot taken), and stays in flight while the spend is acknowledged.
+  let answered!: () => void;
+  const snapshotTaken = new Promise<void>((resolve) => (answered = resolve));
+  let letGo!: () => void;
+  const heldBack = new Promise<void>((resolve) => (letGo = resolve));
   const slow = { query: async (...args: unknown[]) => {
     const result = await (database.pool.query as (...a: unknown[]) => Promise<unknown>)(...args);
-    await sleep(150);
+    answered();
+    await heldBack;
     return result;
   } } as unknown as Pool;
   const reader = new BalanceReader(slow);
   const first = reader.read('acct_fresh');
-  await sleep(30);
+  await snapshotTaken;
   const spend = await call('POST', '/v1/accounts/acct_fresh/spend', { amount: 1 }, { 'idempotency-key': key() });
   t.equal(spend.status, 200, 'acknowledged while the first read is in flight');
   const second = reader.read('acct_fresh');
+  letGo();
   t.equal((await first).available, 1000, 'the first read began before the spend');
   t.equal((await second).available, 999, 'the second, sent after the acknowledgement, sees it');
 });
