@@ -13,6 +13,9 @@ t.test('openapi.yaml is the contract the app serves', async (t) => {
   for (const path of ['/v1/accounts/{accountId}', '/v1/accounts/{accountId}/spend', '/v1/holds/{holdId}/capture', '/v1/api-keys/{id}']) {
     t.ok(paths.includes(path), `documents ${path}`);
   }
+  const responses = (path: string, method: string) => Object.keys((served.paths as any)[path][method].responses);
+  t.ok(['413', '415'].every((status) => responses('/v1/accounts/{accountId}/spend', 'post').includes(status)), 'a route that reads a body documents 413 and 415');
+  t.notOk(responses('/v1/accounts/{accountId}/balance', 'get').includes('415'), 'one that reads none does not');
 });
 
 t.test('openapi.yaml is a valid OpenAPI 3.1 document, its references resolved, as code generators read it', async (t) => {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError, type FailureKind } from '../errors.js';
 
 /** The one place where a failure becomes an HTTP status. */
@@ -30,9 +30,17 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
  * parameter over routerOptions.maxParamLength): given to Fastify as `frameworkErrors`, so that they
  * too answer in the one error shape rather than Fastify's own.
  */
-export function frameworkErrorHandler(error: FastifyError, _request: unknown, reply: FastifyReply) {
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const [status, code] = FASTIFY_CODES[error.code] ?? [400, 'bad_request'];
-  return sendError(reply, status, code, error.message);
+  return sendError(reply, status, code, fastifyMessage(error, request));
+}
+
+/** Fastify's message, or ours where Fastify's does not say what to send instead. */
+function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return `Content-Type '${request.headers['content-type']}' is not supported: send the body as JSON, with Content-Type: application/json`;
+  }
+  return error.message;
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown) {
@@ -55,7 +63,7 @@ export default fp(
       }
       if (error.code && FASTIFY_CODES[error.code]) {
         const [status, code] = FASTIFY_CODES[error.code];
-        return sendError(reply, status, code, error.message);
+        return sendError(reply, status, code, fastifyMessage(error, request));
       }
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
         return sendError(reply, error.statusCode, 'bad_request', error.message);

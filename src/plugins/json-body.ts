@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
+import { errors } from '../routes/schemas.js';
 import { parse } from 'secure-json-parse';
 import { UnsupportedMediaFailure, ValidationFailure } from '../errors.js';
 
@@ -10,7 +11,7 @@ const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
  * `constructor.prototype`, which could change every object's prototype), but with a 400 that says
  * what is wrong and where, where Fastify's says only "not valid JSON"; an empty body is no body
  * (Fastify's is a 400 even where a route needs none); and a compressed body is a 415 naming its
- * Content-Encoding, rather than bytes read as JSON.
+ * Content-Encoding, rather than bytes read as JSON. Any other Content-Type is a 415.
  */
 export function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void): void {
   const encoding = request.headers['content-encoding'];
@@ -37,10 +38,23 @@ function jsonFailure(error: unknown): string {
   return `The body is not valid JSON: ${message}`;
 }
 
+/** A route that reads a body can answer 413 and 415 before it runs: its schema says so (and so openapi.yaml). */
+function documentBodyFailures(route: RouteOptions): void {
+  const methods = [route.method].flat();
+  if (!methods.some((method) => BODY_METHODS.has(method)) || route.schema?.hide) return;
+  const response = (route.schema?.response ?? {}) as Record<string, unknown>;
+  route.schema = { ...route.schema, response: { ...response, ...errors(413, 415) } };
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
 export default fp(
   async (app) => {
-    app.removeContentTypeParser('application/json');
+    // Fastify's text/plain parser goes too: a JSON route given text is a 415 that says to send JSON
+    // (as `fetch` does when given a string and no Content-Type), not zod's "expected object, received string".
+    app.removeContentTypeParser(['application/json', 'text/plain']);
     app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+    app.addHook('onRoute', documentBodyFailures);
   },
   { name: 'json-body' },
 );
