@@ -38,7 +38,9 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 /** Fastify's message, or ours where Fastify's does not say what to send instead. */
 function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return `Content-Type '${request.headers['content-type']}' is not supported: send the body as JSON, with Content-Type: application/json`;
+    const type = request.headers['content-type'];
+    const sent = type ? `Content-Type '${type}' is not supported` : 'A body was sent without a Content-Type';
+    return `${sent}: send the body as JSON, with Content-Type: application/json`;
   }
   return error.message;
 }

@@ -102,6 +102,8 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
   const text = await spend(JSON.stringify({ amount: 1 }), { 'content-type': 'text/plain;charset=UTF-8' });
   t.equal(text.statusCode, 415, 'JSON sent as text/plain (fetch with a string body and no Content-Type) is a 415');
   t.same(text.json().error, { code: 'unsupported_media_type', message: "Content-Type 'text/plain;charset=UTF-8' is not supported: send the body as JSON, with Content-Type: application/json" });
+  const untyped = await app.inject({ method: 'POST', url: '/v1/accounts/acct_body/spend', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': key() }, payload: Buffer.from('{"amount":1}') });
+  t.same({ status: untyped.statusCode, ...untyped.json().error }, { status: 415, code: 'unsupported_media_type', message: 'A body was sent without a Content-Type: send the body as JSON, with Content-Type: application/json' });
   const identity = await spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'identity' });
   t.equal(identity.statusCode, 200, 'Content-Encoding: identity is no encoding');
   t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 98, 'the two spends that were JSON, and only those');
