@@ -32,7 +32,7 @@ export function hashKey(secret: string): string {
 /** Keys are stored as sha256 hashes; the secret is shown once, at creation. */
 export class ApiKeys {
   /**
-   * Lookups remembered for CACHE_MS, by hash: keys that authenticate in one map, those that do not
+   * Lookups remembered for `cacheMs` (CACHE_MS), by hash: keys that authenticate in one map, those that do not
    * in another, so that a flood of made-up keys fills and clears only its own.
    */
   private readonly known = new Map<string, { principal: Principal; until: number }>();
@@ -46,6 +46,7 @@ export class ApiKeys {
   constructor(
     private readonly prisma: PrismaClient,
     bootstrapAdminKey?: string,
+    private readonly cacheMs = CACHE_MS,
   ) {
     this.bootstrapHash = bootstrapAdminKey ? Buffer.from(hashKey(bootstrapAdminKey), 'hex') : undefined;
   }
@@ -108,13 +109,13 @@ export class ApiKeys {
     return lookup;
   }
 
-  /** One database lookup of a key, cached for CACHE_MS unless a revocation happened meanwhile. */
+  /** One database lookup of a key, cached for `cacheMs` unless a revocation happened meanwhile. */
   private async lookUp(hash: string): Promise<Principal | undefined> {
     const generation = this.generation;
     const row = await this.prisma.apiKey.findUnique({ where: { hash } });
     const principal = row && !row.revokedAt ? { keyId: row.id, role: row.role } : undefined;
     if (generation !== this.generation) return principal;
-    const until = Date.now() + CACHE_MS;
+    const until = Date.now() + this.cacheMs;
     if (principal) remember(this.known, hash, { principal, until });
     else remember(this.unknown, hash, until);
     return principal;
