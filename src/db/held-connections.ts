@@ -13,11 +13,16 @@ export interface ConnectionSource {
  * there at once, so the next batch's first statement leaves while those responses are written.
  * A connection is kept only while `keep()` says more work waits, and `releaseKept` hands the kept
  * ones back when that work is done.
+ *
+ * A connection out of the pool has no listener for its 'error' event but the one put here: pg emits
+ * it when the server goes away (a restart, a failover), and an 'error' event nobody listens for ends
+ * the process. A connection that failed in use is given back broken (its query has failed too); a
+ * kept one that fails is dropped at once.
  */
 export class HeldConnections implements ConnectionSource {
   private readonly kept: PoolClient[] = [];
-  /** A kept connection is checked out of the pool, so nothing else listens for its errors. */
-  private readonly onError = new Map<PoolClient, (error: Error) => void>();
+  private readonly watchers = new Map<PoolClient, (error: Error) => void>();
+  private readonly failed = new Set<PoolClient>();
 
   constructor(
     private readonly pool: Pool,
@@ -26,33 +31,40 @@ export class HeldConnections implements ConnectionSource {
 
   acquire(): PoolClient | Promise<PoolClient> {
     const client = this.kept.pop();
-    if (!client) return this.pool.connect();
-    this.unwatch(client);
-    return client;
+    if (client) return client;
+    return this.pool.connect().then((connected) => this.watch(connected));
   }
 
   release(client: PoolClient, broken: boolean): void {
-    if (broken || !this.keep()) return client.release(broken);
-    const onError = () => {
-      this.kept.splice(this.kept.indexOf(client), 1);
-      this.unwatch(client);
-      client.release(true);
-    };
-    this.onError.set(client, onError);
-    client.on('error', onError);
+    if (broken || this.failed.has(client) || !this.keep()) return this.giveBack(client, broken || this.failed.has(client));
     this.kept.push(client);
   }
 
   releaseKept(): void {
-    for (const client of this.kept.splice(0)) {
-      this.unwatch(client);
-      client.release();
-    }
+    for (const client of this.kept.splice(0)) this.giveBack(client, false);
   }
 
-  private unwatch(client: PoolClient): void {
-    const onError = this.onError.get(client);
+  private watch(client: PoolClient): PoolClient {
+    const onError = () => {
+      const kept = this.kept.indexOf(client);
+      if (kept === -1) {
+        this.failed.add(client);
+        return;
+      }
+      this.kept.splice(kept, 1);
+      this.giveBack(client, true);
+    };
+    this.watchers.set(client, onError);
+    client.on('error', onError);
+    return client;
+  }
+
+  /** Back to the pool, which listens for its errors from then on (or closes it, when broken). */
+  private giveBack(client: PoolClient, broken: boolean): void {
+    const onError = this.watchers.get(client);
     if (onError) client.off('error', onError);
-    this.onError.delete(client);
+    this.watchers.delete(client);
+    this.failed.delete(client);
+    client.release(broken);
   }
 }

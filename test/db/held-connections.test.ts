@@ -52,3 +52,24 @@ t.test('a broken connection is never kept, and a kept one that fails is dropped,
   t.not((await live.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid, 'the next batch gets a live connection');
   connections.release(live, true);
 });
+
+t.test('a connection in use whose server goes away fails its query, does not crash the process, and is never handed out again', async (t) => {
+  const pool = await ownPool(t);
+  const connections = new HeldConnections(pool, () => true);
+  const inUse = await connections.acquire();
+  const pid = (await inUse.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  const sleeping = inUse.query('SELECT pg_sleep(30)').then(() => 'answered', (error: Error) => error.message);
+  // pg emits 'error' (which ends a process that does not listen for it) just before 'end'.
+  const ended = new Promise((resolve) => inUse.once('end', resolve));
+  await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+  t.match(await sleeping, /terminating connection/, 'its query fails');
+  await ended;
+  const total = pool.totalCount;
+  connections.release(inUse, false);
+  t.equal(pool.totalCount, total - 1, 'given back as broken although its user did not say so: closed, not kept');
+  const next = connections.acquire();
+  t.ok(next instanceof Promise, 'a new one comes from the pool');
+  const live = await next;
+  t.not((await live.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid);
+  connections.release(live, true);
+});
