@@ -16,7 +16,9 @@ export interface Database {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export function openDatabase(connectionString: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 });
+  // A connection that cannot be had in 10 s (a server that does not answer, a pool busy that long)
+  // fails the request with a 503 database_unavailable, rather than holding it for as long as TCP tries.
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   pool.on('error', () => {
     // An idle connection dropped by the server; the pool replaces it on next use.
   });

@@ -1,6 +1,15 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError, type FailureKind } from '../errors.js';
+import { isDatabaseUnreachable } from '../db/database-unreachable.js';
+import { documentErrors } from '../routes/schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false for a route that never asks the database, so cannot answer 503 database_unavailable. */
+    database?: false;
+  }
+}
 
 /** The one place where a failure becomes an HTTP status. */
 const STATUS: Record<FailureKind, number> = {
@@ -14,6 +23,9 @@ const STATUS: Record<FailureKind, number> = {
   third_party: 502,
   unavailable: 503,
 };
+
+const DATABASE_UNAVAILABLE =
+  'The database does not answer: send the request again in a moment (a write with the same Idempotency-Key, which applies it at most once)';
 
 const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
@@ -46,6 +58,8 @@ function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown) {
+  // A 503 passes: a client may send the request again (a write with its Idempotency-Key) a second later.
+  if (status === 503) reply.header('retry-after', '1');
   return reply.status(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 }
 
@@ -54,6 +68,10 @@ export default fp(
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof TallyError) {
         return sendError(reply, STATUS[error.kind], error.code, error.message, error.details);
+      }
+      if (isDatabaseUnreachable(error)) {
+        request.log.warn({ code: error.code, reason: error.message }, 'the database did not answer');
+        return sendError(reply, 503, 'database_unavailable', DATABASE_UNAVAILABLE);
       }
       if (error.code === 'FST_ERR_VALIDATION' && error.validation) {
         const issues = error.validation.map((v) => ({
@@ -72,6 +90,10 @@ export default fp(
       }
       request.log.error({ err: error }, 'unhandled error');
       return sendError(reply, 500, 'internal_error', 'Something went wrong on our side; it has been logged');
+    });
+    // Every route but those that never ask the database (/healthz) can answer database_unavailable.
+    app.addHook('onRoute', (route) => {
+      if (route.config?.database !== false) documentErrors(route, 503);
     });
     app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`));
   },

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyRequest, RouteOptions } from 'fastify';
-import { errors } from '../routes/schemas.js';
+import { documentErrors } from '../routes/schemas.js';
 import { parse } from 'secure-json-parse';
 import { UnsupportedMediaFailure, ValidationFailure } from '../errors.js';
 
@@ -40,10 +40,7 @@ function jsonFailure(error: unknown): string {
 
 /** A route that reads a body can answer 413 and 415 before it runs: its schema says so (and so openapi.yaml). */
 function documentBodyFailures(route: RouteOptions): void {
-  const methods = [route.method].flat();
-  if (!methods.some((method) => BODY_METHODS.has(method)) || route.schema?.hide) return;
-  const response = (route.schema?.response ?? {}) as Record<string, unknown>;
-  route.schema = { ...route.schema, response: { ...response, ...errors(413, 415) } };
+  if ([route.method].flat().some((method) => BODY_METHODS.has(method))) documentErrors(route, 413, 415);
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);

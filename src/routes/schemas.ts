@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
 import { MAX_AMOUNT, type Idempotency } from '../domain/ledger/types.js';
 
 /** Zod schemas shared by routes: the single source of validation and of the OpenAPI document. */
@@ -52,6 +52,17 @@ export const errorBody = z
   .describe('Every error has this shape');
 
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorBody]));
+
+/**
+ * Adds error answers to a route's schema (and so to openapi.yaml), for failures a plugin answers
+ * before or around the route's own (a body it cannot read, a database that does not answer). Routes
+ * hidden from the document are left as they are.
+ */
+export function documentErrors(route: RouteOptions, ...statuses: number[]): void {
+  if (route.schema?.hide) return;
+  const response = (route.schema?.response ?? {}) as Record<string, unknown>;
+  route.schema = { ...route.schema, response: { ...response, ...errors(...statuses) } };
+}
 
 /** The request's Idempotency-Key header, when it has one. */
 export function idempotencyKey(request: FastifyRequest): string | undefined {

@@ -1,0 +1,76 @@
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, freePort, type EmbeddedDatabase } from '../../src/db/embedded-postgres.js';
+import { applyMigrations } from '../../src/db/migrations.js';
+import { build, key, ledgerSum, type TestContext } from '../helper.js';
+
+/** A PostgreSQL server of this test's own, which it stops and starts again on the same port and data. */
+async function ownServer(t: TestContext): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-outage-pg-'));
+  const port = await freePort();
+  let server: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir, port });
+  const url = server.url;
+  await applyMigrations(url);
+  t.teardown(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    url,
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+    async start() {
+      server = await startEmbeddedPostgres({ dataDir, port });
+    },
+  };
+}
+
+t.test('while PostgreSQL is down every request that needs it is a 503 database_unavailable, and Tally serves again, with no restart, once it is back', async (t) => {
+  const postgres = await ownServer(t);
+  const ctx = await build(t, { databaseUrl: postgres.url });
+  const { call } = ctx;
+  await call('PUT', '/v1/accounts/acct_outage', {});
+  await call('POST', '/v1/accounts/acct_outage/grants', { amount: 100 }, { 'idempotency-key': key() });
+  t.equal((await call('POST', '/v1/accounts/acct_outage/spend', { amount: 10 }, { 'idempotency-key': key() })).body.available, 90);
+
+  // Spends in flight when the server stops: each is acknowledged, or a 503, never a 500.
+  const inFlight = Array.from({ length: 20 }, () => key());
+  const spends = inFlight.map((k) => call('POST', '/v1/accounts/acct_outage/spend', { amount: 1 }, { 'idempotency-key': k }));
+  await postgres.stop();
+  const answered = await Promise.all(spends);
+  t.same([...new Set(answered.map((a) => a.status))].filter((status) => status !== 200 && status !== 503), [], `in flight: acknowledged or 503 (${answered.map((a) => a.status).join(' ')})`);
+  const acknowledged = answered.filter((a) => a.status === 200).length;
+
+  const retried = key();
+  const requests: Array<[string, () => ReturnType<typeof call>]> = [
+    ['a spend', () => call('POST', '/v1/accounts/acct_outage/spend', { amount: 5 }, { 'idempotency-key': retried })],
+    ['a balance read', () => call('GET', '/v1/accounts/acct_outage/balance')],
+    ['a hold', () => call('POST', '/v1/accounts/acct_outage/holds', { amount: 5 }, { 'idempotency-key': key() })],
+    ['the ledger', () => call('GET', '/v1/accounts/acct_outage/ledger')],
+    ['a pack', () => call('POST', '/v1/packs', { name: 'Outage', credits: 10, unitAmount: 500, currency: 'usd' }, { 'idempotency-key': key() })],
+    ['readiness', () => call('GET', '/readyz')],
+  ];
+  for (const [name, send] of requests) {
+    const answer = await send();
+    t.equal(answer.status, 503, `${name}: ${JSON.stringify(answer.body)}`);
+    t.equal(answer.body.error?.code, 'database_unavailable', `${name}: the code`);
+    t.equal(answer.headers['retry-after'], '1', `${name}: Retry-After`);
+  }
+  t.notOk(ctx.logs.some((line) => line.includes('"level":50') && line.includes('unhandled error')), 'nothing logged as an unhandled error');
+  t.equal((await call('GET', '/healthz')).status, 200, 'the process is alive all the while');
+
+  await postgres.start();
+  const before = (await call('GET', '/v1/accounts/acct_outage/balance')).body.available;
+  t.ok(before <= 90 - acknowledged && before >= 90 - inFlight.length, `no acknowledged spend lost: ${acknowledged} acknowledged, ${before} left`);
+  const again = await call('POST', '/v1/accounts/acct_outage/spend', { amount: 5 }, { 'idempotency-key': retried });
+  t.equal(again.status, 200, `the spend that was refused, sent again with its key, goes through: ${JSON.stringify(again.body)}`);
+  const resent = await Promise.all(inFlight.map((k) => call('POST', '/v1/accounts/acct_outage/spend', { amount: 1 }, { 'idempotency-key': k })));
+  t.same(resent.map((a) => a.status), inFlight.map(() => 200), 'each spend that was in flight, sent again with its key: its first outcome, or applied now');
+  t.equal((await call('GET', '/v1/accounts/acct_outage/balance')).body.available, 90 - 20 - 5, 'each applied once, whatever the stop did to it');
+  t.equal((await call('GET', '/readyz')).status, 200, 'ready again');
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_outage')).available), 65, 'the ledger sums to the balance: nothing half-applied');
+});

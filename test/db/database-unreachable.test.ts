@@ -1,0 +1,37 @@
+import t from 'tap';
+import pg from 'pg';
+import { Prisma } from '../../src/generated/prisma/client.js';
+import { isDatabaseUnreachable } from '../../src/db/database-unreachable.js';
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+const serverError = (code: string) => Object.assign(new pg.DatabaseError('from the server', 0, 'error'), { code });
+
+t.test('errors that say PostgreSQL could not be reached or went away', async (t) => {
+  const unreachable: Array<[string, unknown]> = [
+    ['a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
+    ["Node's connect to every address of a name", new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')])],
+    ['a reset', withCode('read ECONNRESET', 'ECONNRESET')],
+    ['a name that does not resolve', withCode('getaddrinfo ENOTFOUND db', 'ENOTFOUND')],
+    ['the server shutting down (admin_shutdown)', serverError('57P01')],
+    ['the server starting or recovering (cannot_connect_now)', serverError('57P03')],
+    ['too many connections', serverError('53300')],
+    ['a connection exception (class 08)', serverError('08006')],
+    ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
+    ["pg-pool's connection timeout", new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') })],
+    ['no connection from the pool in time', new Error('timeout exceeded when trying to connect')],
+    ["Prisma's can't reach the server", new Prisma.PrismaClientKnownRequestError("Can't reach database server", { code: 'P1001', clientVersion: '7' })],
+    ['one wrapped as the cause of another', new Error('the query failed', { cause: withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED') })],
+  ];
+  for (const [name, error] of unreachable) t.ok(isDatabaseUnreachable(error), name);
+
+  const answered: Array<[string, unknown]> = [
+    ['a unique violation', serverError('23505')],
+    ['a serialization failure', serverError('40001')],
+    ['a syntax error', serverError('42601')],
+    ["Prisma's record not found", new Prisma.PrismaClientKnownRequestError('No record', { code: 'P2025', clientVersion: '7' })],
+    ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['not an error at all', 'ECONNREFUSED'],
+    ['nothing', undefined],
+  ];
+  for (const [name, error] of answered) t.notOk(isDatabaseUnreachable(error), `not: ${name}`);
+});
