@@ -9,6 +9,7 @@ const configObject = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')),
+  DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
   LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   LEDGER_CACHE_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),

@@ -6,12 +6,14 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { EmbeddedPostgresError, freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrateInChild } from './db/migrate-in-child.js';
+import { DatabaseStartError, waitForDatabase } from './db/wait-for-database.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
 
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
+  if (!embedded) await waitForDatabase(url, config.DATABASE_WAIT_SECONDS, (line) => process.stderr.write(`${line}\n`));
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
   await migrateInChild(url);
@@ -71,7 +73,7 @@ try {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
   }
-  if (error instanceof EmbeddedPostgresError) {
+  if (error instanceof EmbeddedPostgresError || error instanceof DatabaseStartError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { embeddedUrl, freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { applyMigrations } from '../src/db/migrations.js';
 
 export const TEMPLATE = 'tally_template';
@@ -50,4 +50,40 @@ export async function createTestDatabase(serverUrl: string, template = TEMPLATE)
     await admin.end();
   }
   return withDatabase(serverUrl, name);
+}
+
+export interface OwnServer {
+  url: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A PostgreSQL server of one test's own, which it may stop and start again on the same port and
+ * data (the shared server's databases are other tests'). `started: false` leaves it to the test to
+ * start, its URL known before; a started one has Tally's migrations applied.
+ */
+export async function startOwnServer(t: { teardown(fn: () => unknown): void }, { started = true } = {}): Promise<OwnServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tally-own-pg-'));
+  const port = await freePort();
+  let server: EmbeddedDatabase | undefined;
+  t.teardown(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const own: OwnServer = {
+    url: embeddedUrl(port),
+    async start() {
+      server = await startEmbeddedPostgres({ dataDir, port });
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+  if (started) {
+    await own.start();
+    await applyMigrations(own.url);
+  }
+  return own;
 }

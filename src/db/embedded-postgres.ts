@@ -60,9 +60,14 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   }
   await ensureDatabase(server);
   return {
-    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    url: embeddedUrl(port),
     stop: () => server.stop(),
   };
+}
+
+/** The URL of the embedded server's database on `port` (known before the server starts). */
+export function embeddedUrl(port: number): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 }
 
 /** The embedded server would not start: its own words, e.g. another Tally already running on the same TALLY_DATA_DIR. */

@@ -1,36 +1,9 @@
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startEmbeddedPostgres, freePort, type EmbeddedDatabase } from '../../src/db/embedded-postgres.js';
-import { applyMigrations } from '../../src/db/migrations.js';
-import { build, key, ledgerSum, type TestContext } from '../helper.js';
-
-/** A PostgreSQL server of this test's own, which it stops and starts again on the same port and data. */
-async function ownServer(t: TestContext): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tally-outage-pg-'));
-  const port = await freePort();
-  let server: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir, port });
-  const url = server.url;
-  await applyMigrations(url);
-  t.teardown(async () => {
-    await server?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return {
-    url,
-    async stop() {
-      await server?.stop();
-      server = undefined;
-    },
-    async start() {
-      server = await startEmbeddedPostgres({ dataDir, port });
-    },
-  };
-}
+import { build, key, ledgerSum } from '../helper.js';
+import { startOwnServer } from '../database.js';
 
 t.test('while PostgreSQL is down every request that needs it is a 503 database_unavailable, and Tally serves again, with no restart, once it is back', async (t) => {
-  const postgres = await ownServer(t);
+  const postgres = await startOwnServer(t);
   const ctx = await build(t, { databaseUrl: postgres.url });
   const { call } = ctx;
   await call('PUT', '/v1/accounts/acct_outage', {});

@@ -1,0 +1,32 @@
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startOwnServer } from '../database.js';
+import { startTally } from './process.js';
+
+const env = (databaseUrl: string, waitSeconds: string) => ({ DATABASE_URL: databaseUrl, DATABASE_WAIT_SECONDS: waitSeconds, TALLY_DATA_DIR: '/tmp/unused', PORT: '0', STRIPE_SIMULATOR_PORT: '0' });
+
+t.test('a start waits for a PostgreSQL that comes up after Tally, then migrates and serves', async (t) => {
+  const postgres = await startOwnServer(t, { started: false });
+  const starting = startTally(env(postgres.url, '60'), 90_000);
+  await sleep(3000);
+  await postgres.start();
+  const tally = await starting;
+  t.teardown(() => tally.child.kill('SIGKILL'));
+  t.match(tally.output(), /waiting for PostgreSQL at 127\.0\.0\.1:\d+\/tally \(up to 60 s, DATABASE_WAIT_SECONDS\): .*ECONNREFUSED/, 'it said what it waited for');
+  t.equal((await fetch(`${tally.url}/readyz`)).status, 200, 'ready: migrated and serving');
+  t.equal(await tally.stop('SIGTERM'), 0);
+
+  const elsewhere = new URL(postgres.url);
+  elsewhere.pathname = '/no_such_database';
+  const started = Date.now();
+  await t.rejects(startTally(env(elsewhere.toString(), '60'), 30_000), /Tally exited:\s*PostgreSQL at 127\.0\.0\.1:\d+\/no_such_database refused Tally: database "no_such_database" does not exist\s*$/, 'a refusal waiting cannot cure stops at once, in one line');
+  t.ok(Date.now() - started < 20_000, 'without waiting the 60 s');
+});
+
+t.test('a PostgreSQL that never answers stops the start after DATABASE_WAIT_SECONDS, naming it, with no stack trace', async (t) => {
+  const postgres = await startOwnServer(t, { started: false });
+  await t.rejects(
+    startTally(env(postgres.url, '2'), 30_000),
+    /Tally exited:[\s\S]*PostgreSQL at 127\.0\.0\.1:\d+\/tally did not answer within 2 s \(DATABASE_WAIT_SECONDS\): connect ECONNREFUSED 127\.0\.0\.1:\d+\s*$/,
+  );
+});
