@@ -45,7 +45,11 @@ export default fp(
         const { keyUse } = request;
         if (!keyUse) return payload;
         if (reply.statusCode >= 300) {
-          if (keyUse.claimed) await releaseKeyUse(pool, keyUse.use);
+          // A database gone meanwhile keeps the claim, as a process that stopped mid-create does: the
+          // same request retried runs the create again. The answer stays the one being sent (a 503).
+          if (keyUse.claimed) {
+            await releaseKeyUse(pool, keyUse.use).catch((error: unknown) => request.log.warn({ err: error }, 'the claim of a create that failed was not given back'));
+          }
         } else if (!keyUse.claimed) {
           reply.header('idempotent-replayed', 'true');
         }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { build, key, ledgerSum } from '../helper.js';
+import pg from 'pg';
+import { build, eventually, key, ledgerSum } from '../helper.js';
 import { startOwnServer } from '../database.js';
 
 t.test('while PostgreSQL is down every request that needs it is a 503 database_unavailable, and Tally serves again, with no restart, once it is back', async (t) => {
@@ -46,4 +47,29 @@ t.test('while PostgreSQL is down every request that needs it is a 503 database_u
   t.equal((await call('GET', '/v1/accounts/acct_outage/balance')).body.available, 90 - 20 - 5, 'each applied once, whatever the stop did to it');
   t.equal((await call('GET', '/readyz')).status, 200, 'ready again');
   t.equal(Number((await ledgerSum(ctx.database, 'acct_outage')).available), 65, 'the ledger sums to the balance: nothing half-applied');
+});
+
+t.test('a keyed create whose database goes away while Stripe is asked is a 503, and the same request sent again once it is back makes one pack', async (t) => {
+  const postgres = await startOwnServer(t);
+  const ctx = await build(t, { databaseUrl: postgres.url });
+  const watcher = new pg.Client({ connectionString: postgres.url });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 2000 });
+  const packKey = key();
+  const body = { name: 'Made mid-outage', credits: 10, unitAmount: 500, currency: 'usd' };
+  const creating = ctx.call('POST', '/v1/packs', body, { 'idempotency-key': packKey });
+  await watcher.connect();
+  await eventually(async () => (await watcher.query('SELECT 1 FROM idempotency_records WHERE key = $1', [packKey])).rowCount === 1);
+  await watcher.end();
+  await postgres.stop();
+  const answer = await creating;
+  t.same({ status: answer.status, code: answer.body.error?.code }, { status: 503, code: 'database_unavailable' }, `the create: ${JSON.stringify(answer.body)}`);
+  t.notOk(ctx.logs.some((line) => line.includes('unhandled error')), 'nothing logged as an unhandled error');
+
+  await postgres.start();
+  const again = await ctx.call('POST', '/v1/packs', body, { 'idempotency-key': packKey });
+  t.equal(again.status, 201, `sent again with its key: made now (${JSON.stringify(again.body)})`);
+  const packs = (await ctx.call('GET', '/v1/packs')).body.data.filter((p: { name: string }) => p.name === body.name);
+  t.equal(packs.length, 1, 'one pack');
+  const products = (await ctx.stripe.products.list({ limit: 100 })).data.filter((p) => p.name === body.name);
+  t.equal(products.length, 1, 'one Stripe product: the retry reused the first');
 });
