@@ -36,7 +36,8 @@ export class HeldConnections implements ConnectionSource {
   }
 
   release(client: PoolClient, broken: boolean): void {
-    if (broken || this.failed.has(client) || !this.keep()) return this.giveBack(client, broken || this.failed.has(client));
+    const unusable = broken || this.failed.has(client);
+    if (unusable || !this.keep()) return this.giveBack(client, unusable);
     this.kept.push(client);
   }
 
