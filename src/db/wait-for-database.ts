@@ -7,9 +7,10 @@ export class DatabaseStartError extends Error {}
 
 /**
  * Waits for PostgreSQL at start, trying each second for `waitSeconds`: in a deployment it may come
- * up after Tally (a container platform without depends_on, a database restarting). A refusal that
- * waiting cannot cure (a wrong password, a database that does not exist) stops at once. `say` hears
- * the wait every 10 s, so that a log shows what Tally is waiting for.
+ * up after Tally (a container platform without depends_on, a database restarting), and its database
+ * may be created only once the server listens. A refusal that waiting cannot cure (a wrong password,
+ * no such user) stops at once. `say` hears the wait at once and every 10 s after, so that a log
+ * shows what Tally is waiting for.
  */
 export async function waitForDatabase(url: string, waitSeconds: number, say: (line: string) => void): Promise<void> {
   const where = describeServer(url);
@@ -26,7 +27,7 @@ export async function waitForDatabase(url: string, waitSeconds: number, say: (li
       return;
     } catch (error) {
       const reason = reasonOf(error);
-      if (!isDatabaseUnreachable(error)) throw new DatabaseStartError(`PostgreSQL at ${where} refused Tally: ${reason}`);
+      if (!isDatabaseUnreachable(error) && !isDatabaseMissing(error)) throw new DatabaseStartError(`PostgreSQL at ${where} refused Tally: ${reason}`);
       if (Date.now() >= until) throw new DatabaseStartError(`PostgreSQL at ${where} did not answer within ${waitSeconds} s (DATABASE_WAIT_SECONDS): ${reason}`);
       if (Date.now() - saidAt >= 10_000) {
         say(`waiting for PostgreSQL at ${where} (up to ${waitSeconds} s, DATABASE_WAIT_SECONDS): ${reason}`);
@@ -49,4 +50,9 @@ function describeServer(url: string): string {
 function reasonOf(error: unknown): string {
   const { message, code } = error as { message?: string; code?: string };
   return message || code || String(error);
+}
+
+/** invalid_catalog_name: the server answers, its database is not made yet (or is misnamed: the wait says which). */
+function isDatabaseMissing(error: unknown): boolean {
+  return (error as { code?: string }).code === '3D000';
 }

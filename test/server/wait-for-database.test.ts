@@ -16,11 +16,19 @@ t.test('a start waits for a PostgreSQL that comes up after Tally, then migrates 
   t.equal((await fetch(`${tally.url}/readyz`)).status, 200, 'ready: migrated and serving');
   t.equal(await tally.stop('SIGTERM'), 0);
 
-  const elsewhere = new URL(postgres.url);
-  elsewhere.pathname = '/no_such_database';
+  const wrongPassword = new URL(postgres.url);
+  wrongPassword.password = 'not-the-password';
   const started = Date.now();
-  await t.rejects(startTally(env(elsewhere.toString(), '60'), 30_000), /Tally exited:\s*PostgreSQL at 127\.0\.0\.1:\d+\/no_such_database refused Tally: database "no_such_database" does not exist\s*$/, 'a refusal waiting cannot cure stops at once, in one line');
+  await t.rejects(startTally(env(wrongPassword.toString(), '60'), 30_000), /Tally exited:\s*PostgreSQL at 127\.0\.0\.1:\d+\/tally refused Tally: password authentication failed for user "tally"\s*$/, 'a refusal waiting cannot cure stops at once, in one line');
   t.ok(Date.now() - started < 20_000, 'without waiting the 60 s');
+
+  const elsewhere = new URL(postgres.url);
+  elsewhere.pathname = '/made_later';
+  await t.rejects(
+    startTally(env(elsewhere.toString(), '2'), 30_000),
+    /waiting for PostgreSQL at 127\.0\.0\.1:\d+\/made_later \(up to 2 s, DATABASE_WAIT_SECONDS\): database "made_later" does not exist[\s\S]*did not answer within 2 s/,
+    'a database not made yet is waited for (a server may listen before its database is created), and the wait says which',
+  );
 });
 
 t.test('a PostgreSQL that never answers stops the start after DATABASE_WAIT_SECONDS, naming it, with no stack trace', async (t) => {
