@@ -1,6 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
-import { build, eventually, key, ledgerSum } from '../helper.js';
+import { build, eventually, key, ledgerSum, signedEvent } from '../helper.js';
+import { grantsOf, paidSession, postEvent } from '../stripe/fixtures.js';
 import { startOwnServer } from '../database.js';
 
 t.test('while PostgreSQL is down every request that needs it is a 503 database_unavailable, and Tally serves again, with no restart, once it is back', async (t) => {
@@ -10,6 +11,8 @@ t.test('while PostgreSQL is down every request that needs it is a 503 database_u
   await call('PUT', '/v1/accounts/acct_outage', {});
   await call('POST', '/v1/accounts/acct_outage/grants', { amount: 100 }, { 'idempotency-key': key() });
   t.equal((await call('POST', '/v1/accounts/acct_outage/spend', { amount: 10 }, { 'idempotency-key': key() })).body.available, 90);
+
+  const paid = signedEvent(ctx.stripe, 'checkout.session.completed', await paidSession(ctx), { id: 'evt_during_outage' });
 
   // Spends in flight when the server stops: each is acknowledged, or a 503, never a 500.
   const inFlight = Array.from({ length: 20 }, () => key());
@@ -34,6 +37,8 @@ t.test('while PostgreSQL is down every request that needs it is a 503 database_u
     t.equal(answer.body.error?.code, 'database_unavailable', `${name}: the code`);
     t.equal(answer.headers['retry-after'], '1', `${name}: Retry-After`);
   }
+  const webhook = await postEvent(ctx, paid);
+  t.same({ status: webhook.statusCode, code: webhook.json().error?.code }, { status: 503, code: 'database_unavailable' }, 'a Stripe event is a 503: Stripe sends it again later');
   t.notOk(ctx.logs.some((line) => line.includes('"level":50') && line.includes('unhandled error')), 'nothing logged as an unhandled error');
   t.equal((await call('GET', '/healthz')).status, 200, 'the process is alive all the while');
 
@@ -46,6 +51,10 @@ t.test('while PostgreSQL is down every request that needs it is a 503 database_u
   t.same(resent.map((a) => a.status), inFlight.map(() => 200), 'each spend that was in flight, sent again with its key: its first outcome, or applied now');
   t.equal((await call('GET', '/v1/accounts/acct_outage/balance')).body.available, 90 - 20 - 5, 'each applied once, whatever the stop did to it');
   t.equal((await call('GET', '/readyz')).status, 200, 'ready again');
+  t.equal((await postEvent(ctx, paid)).statusCode, 200, "Stripe's redelivery is taken");
+  await eventually(async () => (await call('GET', '/v1/accounts/acct_buyer/balance')).body.available === 500);
+  t.equal((await postEvent(ctx, paid)).json().duplicate, true, 'a second redelivery is a duplicate');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1, 'the paid checkout granted its credits once');
   t.equal(Number((await ledgerSum(ctx.database, 'acct_outage')).available), 65, 'the ledger sums to the balance: nothing half-applied');
 });
 
