@@ -62,7 +62,8 @@ t.test('a keyed create whose database goes away while Stripe is asked is a 503, 
   const postgres = await startOwnServer(t);
   const ctx = await build(t, { databaseUrl: postgres.url });
   const watcher = new pg.Client({ connectionString: postgres.url });
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 2000 });
+  // Stripe answers the product 3.5 s late (the test client's Stripe timeout is 5 s): time for the server to stop while Tally waits for it.
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 3500 });
   const packKey = key();
   const body = { name: 'Made mid-outage', credits: 10, unitAmount: 500, currency: 'usd' };
   const creating = ctx.call('POST', '/v1/packs', body, { 'idempotency-key': packKey });
