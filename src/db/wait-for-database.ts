@@ -2,7 +2,7 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseUnreachable } from './database-unreachable.js';
 
-/** PostgreSQL did not answer at start in time, or refused Tally for a reason waiting cannot cure. */
+/** PostgreSQL was not ready at start in time, or refused Tally for a reason waiting cannot cure. */
 export class DatabaseStartError extends Error {}
 
 /**
@@ -28,7 +28,7 @@ export async function waitForDatabase(url: string, waitSeconds: number, say: (li
     } catch (error) {
       const reason = reasonOf(error);
       if (!isDatabaseUnreachable(error) && !isDatabaseMissing(error)) throw new DatabaseStartError(`PostgreSQL at ${where} refused Tally: ${reason}`);
-      if (Date.now() >= until) throw new DatabaseStartError(`PostgreSQL at ${where} did not answer within ${waitSeconds} s (DATABASE_WAIT_SECONDS): ${reason}`);
+      if (Date.now() >= until) throw new DatabaseStartError(`PostgreSQL at ${where} was not ready within ${waitSeconds} s (DATABASE_WAIT_SECONDS): ${reason}`);
       if (Date.now() - saidAt >= 10_000) {
         say(`waiting for PostgreSQL at ${where} (up to ${waitSeconds} s, DATABASE_WAIT_SECONDS): ${reason}`);
         saidAt = Date.now();

@@ -26,7 +26,7 @@ t.test('a start waits for a PostgreSQL that comes up after Tally, then migrates 
   elsewhere.pathname = '/made_later';
   await t.rejects(
     startTally(env(elsewhere.toString(), '2'), 30_000),
-    /waiting for PostgreSQL at 127\.0\.0\.1:\d+\/made_later \(up to 2 s, DATABASE_WAIT_SECONDS\): database "made_later" does not exist[\s\S]*did not answer within 2 s/,
+    /waiting for PostgreSQL at 127\.0\.0\.1:\d+\/made_later \(up to 2 s, DATABASE_WAIT_SECONDS\): database "made_later" does not exist[\s\S]*was not ready within 2 s/,
     'a database not made yet is waited for (a server may listen before its database is created), and the wait says which',
   );
 });
@@ -35,6 +35,6 @@ t.test('a PostgreSQL that never answers stops the start after DATABASE_WAIT_SECO
   const postgres = await startOwnServer(t, { started: false });
   await t.rejects(
     startTally(env(postgres.url, '2'), 30_000),
-    /Tally exited:[\s\S]*PostgreSQL at 127\.0\.0\.1:\d+\/tally did not answer within 2 s \(DATABASE_WAIT_SECONDS\): connect ECONNREFUSED 127\.0\.0\.1:\d+\s*$/,
+    /Tally exited:[\s\S]*PostgreSQL at 127\.0\.0\.1:\d+\/tally was not ready within 2 s \(DATABASE_WAIT_SECONDS\): connect ECONNREFUSED 127\.0\.0\.1:\d+\s*$/,
   );
 });
