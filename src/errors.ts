@@ -94,3 +94,10 @@ export class UnavailableFailure extends TallyError {
     super('unavailable', code, message);
   }
 }
+
+/** PostgreSQL does not answer (down, restarting, failing over, or no connection to be had in time). */
+export class DatabaseUnavailableFailure extends UnavailableFailure {
+  constructor(message = 'The database does not answer: send the request again in a moment (a write with the same Idempotency-Key, which applies it at most once)') {
+    super('database_unavailable', message);
+  }
+}

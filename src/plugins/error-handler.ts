@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { TallyError, type FailureKind } from '../errors.js';
+import { DatabaseUnavailableFailure, TallyError, type FailureKind } from '../errors.js';
 import { isDatabaseUnreachable } from '../db/database-unreachable.js';
 import { documentErrors } from '../routes/schemas.js';
 
@@ -23,9 +23,6 @@ const STATUS: Record<FailureKind, number> = {
   third_party: 502,
   unavailable: 503,
 };
-
-const DATABASE_UNAVAILABLE =
-  'The database does not answer: send the request again in a moment (a write with the same Idempotency-Key, which applies it at most once)';
 
 const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
@@ -71,7 +68,8 @@ export default fp(
       }
       if (isDatabaseUnreachable(error)) {
         request.log.warn({ code: error.code, reason: error.message }, 'the database did not answer');
-        return sendError(reply, 503, 'database_unavailable', DATABASE_UNAVAILABLE);
+        const failure = new DatabaseUnavailableFailure();
+        return sendError(reply, STATUS[failure.kind], failure.code, failure.message);
       }
       if (error.code === 'FST_ERR_VALIDATION' && error.validation) {
         const issues = error.validation.map((v) => ({

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { UnavailableFailure } from '../errors.js';
+import { DatabaseUnavailableFailure } from '../errors.js';
 import { errors } from './schemas.js';
 
 const health: FastifyPluginAsyncZod = async (app) => {
@@ -16,7 +16,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
       try {
         await app.db.pool.query('SELECT 1');
       } catch {
-        throw new UnavailableFailure('database_unavailable', 'The database does not answer');
+        throw new DatabaseUnavailableFailure('The database does not answer');
       }
       return { status: 'ready' as const };
     },
