@@ -2,7 +2,9 @@
  * Groups work that arrives while earlier work is in flight, so that many requests share one database
  * transaction. Nothing waits for a timer: an idle batcher runs a request at once; under load, each
  * finished batch starts the next with everything that queued meanwhile. When a batch of several fails
- * as a whole, each item is run again alone, so one bad item cannot fail its neighbours.
+ * as a whole, each item is run again alone, so one bad item cannot fail its neighbours; unless
+ * `runAlone` says the failure was none of theirs (a database that does not answer would fail each of
+ * them again, one after another, each after its own wait): then all of them fail with it.
  */
 export class Batcher<T, R> {
   private queue: Array<{ item: T; resolve: (value: R) => void; reject: (error: unknown) => void }> = [];
@@ -13,7 +15,7 @@ export class Batcher<T, R> {
 
   constructor(
     private readonly execute: (items: T[]) => Promise<R[]>,
-    private readonly options: { maxBatch: number; maxConcurrent: number; onIdle?: () => void },
+    private readonly options: { maxBatch: number; maxConcurrent: number; onIdle?: () => void; runAlone?: (error: unknown) => boolean },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -68,7 +70,7 @@ export class Batcher<T, R> {
       return results.map((value) => ({ ok: true as const, value }));
     } catch (error) {
       this.counts.failed++;
-      if (batch.length === 1) return [{ ok: false, error }];
+      if (batch.length === 1 || this.options.runAlone?.(error) === false) return batch.map(() => ({ ok: false as const, error }));
       const settled = [];
       for (const entry of batch) settled.push(...(await this.attempt([entry])));
       return settled;

@@ -43,7 +43,7 @@ export default fp(
       });
     readThrough('tally_ledger_batches_total', 'Ledger transactions run (a batch that failed as a whole and was run again command by command counts each run)', () => ledger.batchStats().batches);
     readThrough('tally_ledger_commands_total', 'Ledger commands (spends, grants, holds, captures, releases, ...) run in those transactions', () => ledger.batchStats().commands);
-    readThrough('tally_ledger_failed_batches_total', 'Ledger transactions that failed as a whole (their commands are then run one by one)', () => ledger.batchStats().failed);
+    readThrough('tally_ledger_failed_batches_total', 'Ledger transactions that failed as a whole (their commands are then run one by one, unless the database did not answer)', () => ledger.batchStats().failed);
     readThrough('tally_ledger_cache_decided_total', "Ledger batches decided on this process's kept account states, without a load", () => ledger.cacheStats().decided);
     readThrough('tally_ledger_cache_refused_total', 'Ledger batches whose kept states PostgreSQL refused (another process had written the accounts)', () => ledger.cacheStats().refused);
     readThrough('tally_ledger_cache_pauses_total', 'Times the account cache paused because most of its kept states were refused', () => ledger.cacheStats().pauses);

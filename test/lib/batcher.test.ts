@@ -65,6 +65,37 @@ t.test('a failed batch runs each of its items again alone, so one bad item fails
   t.same(batcher.counts, { batches: 5, items: 7, failed: 2 }, 'counted as run: every attempt, its items, and the two that failed (the batch of three, then 13 alone)');
 });
 
+t.test('a batch that failed for none of its items (runAlone says so) fails them all with its error, none run again', async (t) => {
+  const calls: number[][] = [];
+  const gone = new Error('the database did not answer');
+  const batcher = new Batcher(
+    async (items: number[]) => {
+      calls.push(items);
+      if (items.includes(13)) throw new Error('thirteen');
+      if (items.length > 1) throw gone;
+      return items.map((i) => i * 10);
+    },
+    { maxBatch: 100, maxConcurrent: 1, runAlone: (error) => error !== gone },
+  );
+  const blocker = batcher.submit(0);
+  const unreachable = Promise.allSettled([1, 2, 3].map((i) => batcher.submit(i)));
+  await blocker;
+  t.same(
+    (await unreachable).map((r) => (r as PromiseRejectedResult).reason),
+    [gone, gone, gone],
+    'each caller gets the error of the batch',
+  );
+  const blocker2 = batcher.submit(0);
+  const refused = Promise.allSettled([13, 4].map((i) => batcher.submit(i)));
+  await blocker2;
+  t.same(
+    (await refused).map((r) => r.status),
+    ['rejected', 'fulfilled'],
+    'any other failure: each item alone, as before',
+  );
+  t.same(calls, [[0], [1, 2, 3], [0], [13, 4], [13], [4]]);
+});
+
 t.test('no more batches than maxConcurrent run at once, none larger than maxBatch; onIdle and flush follow the last', async (t) => {
   const { batches, execute } = manualBatches();
   let idle = 0;

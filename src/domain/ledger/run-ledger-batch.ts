@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { KeyReusedFailure } from '../../errors.js';
+import { isDatabaseUnreachable } from '../../db/database-unreachable.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
 import { checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
 import type { AccountCache, CachedAccounts } from './account-cache.js';
@@ -44,12 +45,12 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
     }
     return await runOnLoaded(client, requests, accountIds, leaders, followers, cache, newId);
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
+    // A connection the database did not answer is dropped (PostgreSQL rolls back what it began):
+    // a ROLLBACK sent on it would wait as long again. One that cannot even roll back is dropped too.
+    if (isDatabaseUnreachable(error)) broken = true;
+    else await client.query('ROLLBACK').catch(() => (broken = true));
     throw error;
   } finally {
-    // A connection that cannot even roll back is dropped rather than handed to the next caller.
     connections.release(client, broken);
   }
 }
