@@ -17,7 +17,7 @@ async function main(config: Config): Promise<void> {
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
   await migrateInChild(url);
-  const database = openDatabase(url, config.DATABASE_POOL_SIZE);
+  const database = openDatabase(url, config.DATABASE_POOL_SIZE, config.DATABASE_TIMEOUT_MS);
   const stripe = await setUpStripe(config);
   // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.
   const port = config.PORT || (await freePort());

@@ -73,7 +73,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const simulatorUrl = options.stripeOf?.simulatorUrl ?? (await simulator.listen(0));
   if (!options.stripeOf) t.teardown(() => simulator.close());
   const stripe = createStripeClient({ secretKey: options.stripeSecretKey ?? 'sk_test_tally', apiUrl: simulatorUrl, timeoutMs: Number(options.env?.STRIPE_TIMEOUT_MS ?? 5000), maxRetries: Number(options.env?.STRIPE_MAX_RETRIES ?? 0) });
-  const database = openDatabase(url, 10);
+  const database = openDatabase(url, 10, config.DATABASE_TIMEOUT_MS);
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {

@@ -1,8 +1,9 @@
 /**
- * Whether an error says that PostgreSQL could not be reached or went away (a connection refused,
- * reset or timed out, the server shutting down or not yet accepting connections, too many
- * connections), as pg, Node's sockets or Prisma (over the same pool) report it, rather than that a
- * statement failed. Such a request may be sent again: its outcome is decided by its Idempotency-Key.
+ * Whether an error says that PostgreSQL could not be reached, went away or did not answer in time (a
+ * connection refused, reset or timed out, the server shutting down or not yet accepting connections,
+ * too many connections, a statement cancelled at its time limit, no answer at all), as pg, Node's
+ * sockets or Prisma (over the same pool) report it, rather than that a statement was refused. Such
+ * a request may be sent again: its outcome is decided by its Idempotency-Key.
  */
 export function isDatabaseUnreachable(error: unknown): boolean {
   return causes(error).some(
@@ -20,18 +21,24 @@ interface ErrorLike {
   message?: string;
 }
 
-/** The error, its `cause` chain and an AggregateError's errors (Node's connect tries each address). */
+/**
+ * The error, its `cause` chain, an AggregateError's errors (Node's connect tries each address), and
+ * the driver's error inside a Prisma error (`meta.driverAdapterError`, whose cause has PostgreSQL's code).
+ */
 function causes(error: unknown, depth = 0): ErrorLike[] {
   if (typeof error !== 'object' || error === null || depth > 4) return [];
-  const own = error as ErrorLike & { cause?: unknown; errors?: unknown };
-  const inner = Array.isArray(own.errors) ? own.errors : [];
-  return [{ code: typeof own.code === 'string' ? own.code : undefined, message: own.message }, ...[own.cause, ...inner].flatMap((e) => causes(e, depth + 1))];
+  const own = error as ErrorLike & { cause?: unknown; errors?: unknown; meta?: { driverAdapterError?: unknown } };
+  const inner = [own.cause, ...(Array.isArray(own.errors) ? own.errors : []), own.meta?.driverAdapterError];
+  return [{ code: typeof own.code === 'string' ? own.code : undefined, message: own.message }, ...inner.flatMap((e) => causes(e, depth + 1))];
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** admin_shutdown, crash_shutdown, cannot_connect_now (starting or in recovery), too_many_connections. */
-const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * admin_shutdown, crash_shutdown, cannot_connect_now (starting or in recovery), too_many_connections;
+ * query_canceled (statement_timeout, or an operator's cancel) and idle_in_transaction_session_timeout.
+ */
+const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25P03']);
 
 /** SQLSTATE class 08: connection_exception and its kinds. */
 const CONNECTION_EXCEPTION_CLASS = '08';
@@ -39,5 +46,5 @@ const CONNECTION_EXCEPTION_CLASS = '08';
 /** Can't reach the server, timed out reaching it, the server closed the connection, no connection from the pool in time. */
 const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 
-/** pg's own words for a connection lost mid-query, and for a pool that found none in time. */
-const POOL_MESSAGES = ['Connection terminated', 'timeout exceeded when trying to connect'];
+/** pg's own words for a connection lost mid-query, for a pool that found none in time, and for no answer within query_timeout. */
+const POOL_MESSAGES = ['Connection terminated', 'timeout exceeded when trying to connect', 'Query read timeout'];

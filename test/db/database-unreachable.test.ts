@@ -6,7 +6,7 @@ import { isDatabaseUnreachable } from '../../src/db/database-unreachable.js';
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 const serverError = (code: string) => Object.assign(new pg.DatabaseError('from the server', 0, 'error'), { code });
 
-t.test('errors that say PostgreSQL could not be reached or went away', async (t) => {
+t.test('errors that say PostgreSQL could not be reached, went away or did not answer in time', async (t) => {
   const unreachable: Array<[string, unknown]> = [
     ['a refused connection', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
     ["Node's connect to every address of a name", new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED'), withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')])],
@@ -19,6 +19,17 @@ t.test('errors that say PostgreSQL could not be reached or went away', async (t)
     ['a connection lost mid-query', new Error('Connection terminated unexpectedly')],
     ["pg-pool's connection timeout", new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') })],
     ['no connection from the pool in time', new Error('timeout exceeded when trying to connect')],
+    ['a statement cancelled at statement_timeout (query_canceled)', serverError('57014')],
+    ['a session ended at idle_in_transaction_session_timeout', serverError('25P03')],
+    ['no answer within query_timeout', new Error('Query read timeout')],
+    [
+      "Prisma's driver error for a statement timeout",
+      new Prisma.PrismaClientKnownRequestError('Database error. Code: `57014`', {
+        code: 'P2039',
+        clientVersion: '7',
+        meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'postgres', code: '57014', originalCode: '57014' } } },
+      }),
+    ],
     ["Prisma's can't reach the server", new Prisma.PrismaClientKnownRequestError("Can't reach database server", { code: 'P1001', clientVersion: '7' })],
     ['one wrapped as the cause of another', new Error('the query failed', { cause: withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED') })],
   ];
@@ -29,6 +40,10 @@ t.test('errors that say PostgreSQL could not be reached or went away', async (t)
     ['a serialization failure', serverError('40001')],
     ['a syntax error', serverError('42601')],
     ["Prisma's record not found", new Prisma.PrismaClientKnownRequestError('No record', { code: 'P2025', clientVersion: '7' })],
+    [
+      "Prisma's driver error for a unique violation",
+      new Prisma.PrismaClientKnownRequestError('Unique constraint failed', { code: 'P2002', clientVersion: '7', meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'UniqueConstraintViolation', originalCode: '23505' } } } }),
+    ],
     ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['not an error at all', 'ECONNREFUSED'],
     ['nothing', undefined],

@@ -1,0 +1,93 @@
+import t from 'tap';
+import pg from 'pg';
+import { build, key, ledgerSum, serverUrl, type TestApp } from '../helper.js';
+import { createTestDatabase } from '../database.js';
+import { startSilentProxy } from '../silent-proxy.js';
+
+const spend = (ctx: TestApp, accountId: string, amount: number, idempotencyKey: string) => ctx.call('POST', `/v1/accounts/${accountId}/spend`, { amount }, { 'idempotency-key': idempotencyKey });
+
+async function funded(ctx: TestApp, accountId: string, amount: number): Promise<void> {
+  await ctx.call('PUT', `/v1/accounts/${accountId}`, {});
+  await ctx.call('POST', `/v1/accounts/${accountId}/grants`, { amount }, { 'idempotency-key': key() });
+}
+
+/** Status and error code of each answer, and Retry-After. */
+const refusals = (answers: Array<{ status: number; body: any; headers: Record<string, unknown> }>) => answers.map((a) => `${a.status} ${a.body.error?.code} ${a.headers['retry-after']}`);
+
+t.test('while the database is silent (packets dropped, not refused) every request that needs it is a 503 database_unavailable, each ledger command tried once, and Tally serves again once it answers', async (t) => {
+  const proxy = await startSilentProxy(await createTestDatabase(await serverUrl(t)));
+  t.teardown(() => proxy.close());
+  const ctx = await build(t, { databaseUrl: proxy.url, env: { DATABASE_TIMEOUT_MS: '1000' } });
+  await funded(ctx, 'acct_silent', 100);
+  t.equal((await spend(ctx, 'acct_silent', 10, key())).body.available, 90);
+
+  proxy.silence();
+  const before = ctx.app.ledger.batchStats();
+  const keys = Array.from({ length: 30 }, () => key());
+  const spends = await Promise.all(keys.map((k) => spend(ctx, 'acct_silent', 1, k)));
+  t.same(refusals(spends), keys.map(() => '503 database_unavailable 1'), 'every spend: a 503 to send again');
+  t.equal(ctx.app.ledger.batchStats().commands - before.commands, keys.length, 'each spend was tried once: a batch the database did not answer is not run again command by command, each waiting as long');
+  const others = await Promise.all([
+    ctx.call('GET', '/v1/accounts/acct_silent/balance'),
+    ctx.call('POST', '/v1/accounts/acct_silent/holds', { amount: 5 }, { 'idempotency-key': key() }),
+    ctx.call('GET', '/v1/accounts/acct_silent/ledger'),
+    ctx.call('PUT', '/v1/accounts/acct_silent', { metadata: { plan: 'pro' } }),
+    ctx.call('POST', '/v1/packs', { name: 'Silent', credits: 10, unitAmount: 500, currency: 'usd' }, { 'idempotency-key': key() }),
+    ctx.call('GET', '/readyz'),
+  ]);
+  t.same(refusals(others), others.map(() => '503 database_unavailable 1'), 'a balance read, a hold, the ledger, an account update (Prisma), a pack, readiness: each a 503');
+  t.notOk(ctx.logs.some((line) => line.includes('unhandled error')), 'nothing logged as an unhandled error');
+
+  proxy.heal();
+  const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_silent', 1, k)));
+  t.same(
+    resent.map((a) => a.status),
+    keys.map(() => 200),
+    'each spend sent again with its key goes through once the database answers, with no restart',
+  );
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_silent/balance')).body.available, 60, 'each applied once');
+  t.same(await ledgerSum(ctx.database, 'acct_silent'), { available: 60, held: 0, entries: 32 }, 'the ledger: the grant and 31 spends, nothing half-applied');
+});
+
+t.test('a transaction left open by a Tally that stopped (frozen, or cut off) is ended by PostgreSQL with its locks, and the spends that waited for them go through', async (t) => {
+  const ctx = await build(t, { env: { DATABASE_TIMEOUT_MS: '2000' } });
+  await funded(ctx, 'acct_frozen', 100);
+  // One of Tally's own connections, as a Tally that stopped right after locking the account leaves it.
+  const stuck = await ctx.database.pool.connect();
+  const ended = new Promise<Error>((resolve) => stuck.on('error', resolve));
+  await stuck.query('BEGIN');
+  await stuck.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', ['acct_frozen']);
+
+  const spent = await spend(ctx, 'acct_frozen', 10, key());
+  t.same({ status: spent.status, available: spent.body.available }, { status: 200, available: 90 }, `the spend waited for the lock, then went through: ${JSON.stringify(spent.body)}`);
+  t.match((await ended).message, /idle-in-transaction timeout/, 'the stopped transaction was ended by PostgreSQL');
+  stuck.release(true);
+  t.same(await ledgerSum(ctx.database, 'acct_frozen'), { available: 90, held: 0, entries: 2 }, 'the ledger sums to the balance');
+});
+
+t.test('a request that waits for a lock longer than the timeout is a 503 database_unavailable, each ledger command tried once, and goes through once sent again', async (t) => {
+  const ctx = await build(t, { env: { DATABASE_TIMEOUT_MS: '1000' } });
+  await funded(ctx, 'acct_locked', 100);
+  // Another program's session, with no time limits of its own, keeps the account locked.
+  const other = new pg.Client({ connectionString: ctx.databaseUrl });
+  await other.connect();
+  t.teardown(() => other.end());
+  await other.query('BEGIN');
+  await other.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', ['acct_locked']);
+
+  const before = ctx.app.ledger.batchStats();
+  const keys = Array.from({ length: 5 }, () => key());
+  const answers = await Promise.all([...keys.map((k) => spend(ctx, 'acct_locked', 1, k)), ctx.call('PUT', '/v1/accounts/acct_locked', { metadata: { plan: 'pro' } })]);
+  t.same(refusals(answers), answers.map(() => '503 database_unavailable 1'), 'five spends and an account update (Prisma): each a 503');
+  t.equal(ctx.app.ledger.batchStats().commands - before.commands, keys.length, 'each spend was tried once');
+
+  await other.query('ROLLBACK');
+  const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_locked', 1, k)));
+  t.same(
+    resent.map((a) => a.status),
+    keys.map(() => 200),
+    'sent again with their keys once the lock is gone: applied',
+  );
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_locked', { metadata: { plan: 'pro' } })).status, 200, 'the update too');
+  t.same(await ledgerSum(ctx.database, 'acct_locked'), { available: 95, held: 0, entries: 6 }, 'each spend applied once');
+});
