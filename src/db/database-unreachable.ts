@@ -16,6 +16,13 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   );
 }
 
+/**
+ * The Batcher's `runAlone` for batches of database work: a batch that failed is run again item by
+ * item, so that one bad item fails only itself, unless the database did not answer it: each item
+ * alone would wait as long again, one after another, while the rest queue behind.
+ */
+export const unlessDatabaseUnreachable = (error: unknown): boolean => !isDatabaseUnreachable(error);
+
 interface ErrorLike {
   code?: string;
   message?: string;

@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { dueEvents, leaseEvents, markEventFailed, markEvents, storeEvents } from '../db/stripe-event-queries.js';
+import { unlessDatabaseUnreachable } from '../db/database-unreachable.js';
+import { BackgroundFailures } from '../lib/background-failures.js';
 import { Batcher } from '../lib/batcher.js';
 import { startPeriodic } from '../lib/periodic.js';
 import type { EventHandlers } from './handlers/index.js';
@@ -42,12 +44,12 @@ export class StripeEventProcessor {
         seen.add(event.id);
         return isNew;
       });
-    }, { maxBatch: 200, maxConcurrent: 1 });
+    }, { maxBatch: 200, maxConcurrent: 1, runAlone: unlessDatabaseUnreachable });
     // Stored events are already leased to this process: no second statement to take the lease.
     this.work = new Batcher(async (events) => {
       await this.processLeased(events.map((payload) => ({ payload, attempts: 1 })));
       return events.map(() => undefined);
-    }, { maxBatch: 500, maxConcurrent: 1 });
+    }, { maxBatch: 500, maxConcurrent: 1, runAlone: unlessDatabaseUnreachable });
   }
 
   /**
@@ -98,24 +100,15 @@ export class StripeEventProcessor {
 
   /** Picks up what is due: failures to retry, and events whose lease lapsed (their process died before finishing them). */
   start(intervalMs: number): void {
-    this.stopSweep = startPeriodic(
-      async () => {
-        await this.processDue();
-      },
-      intervalMs,
-      (error) => this.logger.error({ err: error }, 'stripe event retry sweep failed'),
-    );
+    const failures = new BackgroundFailures(this.logger, 'stripe event retry sweep');
+    this.stopSweep = startPeriodic(() => failures.run(() => this.processDue()), intervalMs, failures.failed);
   }
 
+  /** Processes up to `limit` events that are due; how many there were. */
   async processDue(limit = 100): Promise<number> {
-    try {
-      const ids = await dueEvents(this.pool, limit);
-      await this.processMany(ids);
-      return ids.length;
-    } catch (error) {
-      this.logger.error({ err: error }, 'stripe event retry sweep failed');
-      return 0;
-    }
+    const ids = await dueEvents(this.pool, limit);
+    await this.processMany(ids);
+    return ids.length;
   }
 
   async stop(): Promise<void> {

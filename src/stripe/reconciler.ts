@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { BackgroundFailures } from '../lib/background-failures.js';
 import { startPeriodic } from '../lib/periodic.js';
 
 /** What every reconciliation pass is given (CHECKOUT_RECONCILE_AFTER_SECONDS, CHECKOUT_RECONCILE_BATCH). */
@@ -30,10 +31,9 @@ export const FIRST_PASS_AFTER_MS = 30_000;
  */
 export function startReconciler(passes: ReconcilePass[], intervalMs: number, logger: Logger, firstPassAfterMs = Math.min(intervalMs, FIRST_PASS_AFTER_MS)): () => Promise<void> {
   if (intervalMs === 0) return async () => {};
+  const runs = passes.map((pass) => ({ pass, failures: new BackgroundFailures(logger, pass.name) }));
   const tick = async () => {
-    for (const pass of passes) {
-      await pass.run().catch((error) => logger.error({ err: error }, `${pass.name} failed`));
-    }
+    for (const { pass, failures } of runs) await failures.run(() => pass.run());
   };
-  return startPeriodic(tick, intervalMs, (error) => logger.error({ err: error }, 'reconciliation with Stripe failed'), firstPassAfterMs);
+  return startPeriodic(tick, intervalMs, new BackgroundFailures(logger, 'reconciliation with Stripe').failed, firstPassAfterMs);
 }

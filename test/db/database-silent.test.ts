@@ -1,6 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
-import { build, key, ledgerSum, serverUrl, type TestApp } from '../helper.js';
+import { build, eventually, key, ledgerSum, serverUrl, signedEvent, type TestApp } from '../helper.js';
+import { grantsOf, paidSession, postEvent } from '../stripe/fixtures.js';
 import { createTestDatabase } from '../database.js';
 import { startSilentProxy } from '../silent-proxy.js';
 
@@ -20,6 +21,8 @@ t.test('while the database is silent (packets dropped, not refused) every reques
   const ctx = await build(t, { databaseUrl: proxy.url, env: { DATABASE_TIMEOUT_MS: '1000' } });
   await funded(ctx, 'acct_silent', 100);
   t.equal((await spend(ctx, 'acct_silent', 10, key())).body.available, 90);
+  const paid = signedEvent(ctx.stripe, 'checkout.session.completed', await paidSession(ctx), { id: 'evt_while_silent' });
+  const said = (words: string) => ctx.logs.filter((line) => line.includes(words)).length;
 
   proxy.silence();
   const before = ctx.app.ledger.batchStats();
@@ -36,7 +39,12 @@ t.test('while the database is silent (packets dropped, not refused) every reques
     ctx.call('GET', '/readyz'),
   ]);
   t.same(refusals(others), others.map(() => '503 database_unavailable 1'), 'a balance read, a hold, the ledger, an account update (Prisma), a pack, readiness: each a 503');
-  t.notOk(ctx.logs.some((line) => line.includes('unhandled error')), 'nothing logged as an unhandled error');
+  const webhook = await postEvent(ctx, paid);
+  t.same({ status: webhook.statusCode, code: webhook.json().error?.code }, { status: 503, code: 'database_unavailable' }, 'a Stripe event is a 503: Stripe sends it again later');
+  // The retry sweep for Stripe events runs every 200 ms here, and fails each time while the database is silent.
+  await eventually(async () => said('stripe event retry sweep: the database does not answer') > 0);
+  t.notOk(ctx.logs.some((line) => line.includes('"level":50')), 'nothing logged as an error: no unhandled error, no failed sweep every interval');
+  t.equal(said('stripe event retry sweep: the database does not answer'), 1, 'the retry sweep says once (a warning) that the database does not answer');
 
   proxy.heal();
   const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_silent', 1, k)));
@@ -47,6 +55,10 @@ t.test('while the database is silent (packets dropped, not refused) every reques
   );
   t.equal((await ctx.call('GET', '/v1/accounts/acct_silent/balance')).body.available, 60, 'each applied once');
   t.same(await ledgerSum(ctx.database, 'acct_silent'), { available: 60, held: 0, entries: 32 }, 'the ledger: the grant and 31 spends, nothing half-applied');
+  await eventually(async () => said('stripe event retry sweep: the database answers again') === 1);
+  t.equal((await postEvent(ctx, paid)).statusCode, 200, "Stripe's redelivery is taken");
+  await eventually(async () => (await grantsOf(ctx, 'acct_buyer')).length === 1);
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 500, 'the paid checkout granted its credits once');
 });
 
 t.test('a transaction left open by a Tally that stopped (frozen, or cut off) is ended by PostgreSQL with its locks, and the spends that waited for them go through', async (t) => {

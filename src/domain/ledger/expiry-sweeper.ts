@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { accountsWithLapses } from '../../db/balance-queries.js';
+import { BackgroundFailures } from '../../lib/background-failures.js';
 import { startPeriodic } from '../../lib/periodic.js';
 import type { Ledger } from './ledger.js';
 
@@ -14,5 +15,6 @@ export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, i
     await Promise.all(accounts.map((accountId) => ledger.settle(accountId)));
     if (accounts.length) logger.info({ accounts: accounts.length }, 'settled expired grants and holds');
   };
-  return startPeriodic(sweep, intervalMs, (error) => logger.error({ err: error }, 'expiry sweep failed'));
+  const failures = new BackgroundFailures(logger, 'expiry sweep');
+  return startPeriodic(() => failures.run(sweep), intervalMs, failures.failed);
 }

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { purgeIdempotencyRecords } from '../../db/idempotency-queries.js';
+import { BackgroundFailures } from '../../lib/background-failures.js';
 import { startPeriodic } from '../../lib/periodic.js';
 
 /** Rows deleted per statement: a purge never holds a long transaction. */
@@ -32,5 +33,6 @@ export function startIdempotencyPurge(pool: Pool, logger: Logger, { retentionHou
     const deleted = await purgeIdempotency(pool, retentionHours);
     if (deleted) logger.info({ deleted, retentionHours }, 'purged idempotency records');
   };
-  return startPeriodic(purge, intervalMs, (error) => logger.error({ err: error }, 'idempotency purge failed'));
+  const failures = new BackgroundFailures(logger, 'idempotency purge');
+  return startPeriodic(() => failures.run(purge), intervalMs, failures.failed);
 }

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { TallyError } from '../../errors.js';
-import { isDatabaseUnreachable } from '../../db/database-unreachable.js';
+import { unlessDatabaseUnreachable } from '../../db/database-unreachable.js';
 import { HeldConnections } from '../../db/held-connections.js';
 import { Batcher } from '../../lib/batcher.js';
 import { newId } from '../../lib/ids.js';
@@ -40,8 +40,7 @@ export class Ledger {
       maxBatch: options.maxBatch ?? 256,
       maxConcurrent: options.maxConcurrent ?? 4,
       onIdle: () => connections.releaseKept(),
-      // A batch the database did not answer fails as a whole: each command again alone would wait as long.
-      runAlone: (error) => !isDatabaseUnreachable(error),
+      runAlone: unlessDatabaseUnreachable,
     });
   }
 
