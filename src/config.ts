@@ -12,7 +12,7 @@ const configObject = z.object({
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
-  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_DATABASE_TIMEOUT_MS),
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(DEFAULT_DATABASE_TIMEOUT_MS),
   LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   LEDGER_CACHE_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   TALLY_DATA_DIR: z.string().min(1).default('.data'),

@@ -48,3 +48,9 @@ t.test('contradictory or incomplete Stripe settings are refused, each naming its
   // An empty variable (as docker-compose passes an unset one) counts as unset.
   t.match(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' }), /STRIPE_SECRET_KEY: required when NODE_ENV=production/);
 });
+
+t.test('DATABASE_TIMEOUT_MS: 10 s unless set, at least one second', async (t) => {
+  t.equal(loadConfig({}).DATABASE_TIMEOUT_MS, 10_000);
+  t.equal(loadConfig({ DATABASE_TIMEOUT_MS: '3000' }).DATABASE_TIMEOUT_MS, 3000);
+  t.match(refusal({ DATABASE_TIMEOUT_MS: '500' }), /DATABASE_TIMEOUT_MS: .*1000/, 'half a second would end transactions idle a quarter of one: refused, naming the variable');
+});
