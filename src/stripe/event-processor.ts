@@ -29,6 +29,8 @@ export class StripeEventProcessor {
   private stopSweep: (() => Promise<void>) | undefined;
   private readonly store: Batcher<VerifiedEvent, boolean>;
   private readonly work: Batcher<Stripe.Event, undefined>;
+  /** Processing right after the 2xx: what fails is left to the retry sweep, and said as a background task's failure. */
+  private readonly workFailures: BackgroundFailures;
 
   constructor(
     private readonly pool: Pool,
@@ -50,6 +52,7 @@ export class StripeEventProcessor {
       await this.processLeased(events.map((payload) => ({ payload, attempts: 1 })));
       return events.map(() => undefined);
     }, { maxBatch: 500, maxConcurrent: 1, runAlone: unlessDatabaseUnreachable });
+    this.workFailures = new BackgroundFailures(logger, 'stripe event processing');
   }
 
   /**
@@ -58,7 +61,7 @@ export class StripeEventProcessor {
    */
   async ingest(event: Stripe.Event, payload: string): Promise<boolean> {
     const isNew = await this.store.submit({ event, payload });
-    if (isNew) void this.work.submit(event).catch((error) => this.logger.error({ err: error }, 'stripe event processing failed'));
+    if (isNew) void this.work.submit(event).then(this.workFailures.succeeded, this.workFailures.failed);
     return isNew;
   }
 
