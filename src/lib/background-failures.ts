@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isDatabaseUnreachable } from '../db/database-unreachable.js';
+import type { RunReport } from './periodic.js';
 
 /** How often a database that still does not answer is said again. */
 export const OUTAGE_REPEAT_MS = 60_000;
@@ -12,7 +13,7 @@ export const OUTAGE_REPEAT_MS = 60_000;
  * alerts on errors for what /readyz and the 503s already say. Any other failure is an error, each
  * time, as a bug should be.
  */
-export class BackgroundFailures {
+export class BackgroundFailures implements RunReport {
   private outage: { since: number; saidAt: number; runs: number } | undefined;
 
   constructor(

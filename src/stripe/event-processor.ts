@@ -103,8 +103,7 @@ export class StripeEventProcessor {
 
   /** Picks up what is due: failures to retry, and events whose lease lapsed (their process died before finishing them). */
   start(intervalMs: number): void {
-    const failures = new BackgroundFailures(this.logger, 'stripe event retry sweep');
-    this.stopSweep = startPeriodic(() => failures.run(() => this.processDue()), intervalMs, failures.failed);
+    this.stopSweep = startPeriodic(() => this.processDue(), intervalMs, new BackgroundFailures(this.logger, 'stripe event retry sweep'));
   }
 
   /** Processes up to `limit` events that are due; how many there were. */

@@ -35,5 +35,5 @@ export function startReconciler(passes: ReconcilePass[], intervalMs: number, log
   const tick = async () => {
     for (const { pass, failures } of runs) await failures.run(() => pass.run());
   };
-  return startPeriodic(tick, intervalMs, new BackgroundFailures(logger, 'reconciliation with Stripe').failed, firstPassAfterMs);
+  return startPeriodic(tick, intervalMs, { failed: (error) => logger.error({ err: error }, 'reconciliation with Stripe failed') }, firstPassAfterMs);
 }

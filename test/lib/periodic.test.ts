@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('the first run comes after firstRunAfterMs, then one interval after another', async (t) => {
   const runs: number[] = [];
-  const stop = startPeriodic(async () => void runs.push(Date.now()), HOUR, () => {}, 20);
+  const stop = startPeriodic(async () => void runs.push(Date.now()), HOUR, { failed: () => {} }, 20);
   t.teardown(stop);
   await eventually(async () => runs.length === 1);
   await sleep(200);
@@ -19,7 +19,7 @@ t.test('the first run comes after firstRunAfterMs, then one interval after anoth
 
 t.test('without firstRunAfterMs the first run waits one interval', async (t) => {
   let runs = 0;
-  const stop = startPeriodic(async () => void runs++, HOUR, () => {});
+  const stop = startPeriodic(async () => void runs++, HOUR, { failed: () => {} });
   await sleep(200);
   await stop();
   t.equal(runs, 0);
@@ -31,6 +31,7 @@ t.test('runs never overlap, a failure does not stop the next run, and stop waits
   let runs = 0;
   let finished = 0;
   const errors: unknown[] = [];
+  let succeeded = 0;
   const stop = startPeriodic(
     async () => {
       runs++;
@@ -42,7 +43,7 @@ t.test('runs never overlap, a failure does not stop the next run, and stop waits
       if (runs === 1) throw new Error('first run fails');
     },
     10,
-    (error) => errors.push(error),
+    { failed: (error) => errors.push(error), succeeded: () => succeeded++ },
     0,
   );
   await eventually(async () => runs >= 3);
@@ -50,7 +51,8 @@ t.test('runs never overlap, a failure does not stop the next run, and stop waits
   const after = runs;
   t.equal(finished, runs, 'stop returned only once the run in progress had finished');
   t.equal(most, 1, 'one run at a time, although the interval is shorter than a run');
-  t.match(errors, [/first run fails/], 'the failure went to onError');
+  t.match(errors, [/first run fails/], 'the failure went to the report');
+  t.equal(succeeded, runs - 1, 'and every other run, as gone through');
   await sleep(100);
   t.equal(runs, after, 'nothing runs after stop');
 });

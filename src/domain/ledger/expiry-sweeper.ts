@@ -15,6 +15,5 @@ export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, i
     await Promise.all(accounts.map((accountId) => ledger.settle(accountId)));
     if (accounts.length) logger.info({ accounts: accounts.length }, 'settled expired grants and holds');
   };
-  const failures = new BackgroundFailures(logger, 'expiry sweep');
-  return startPeriodic(() => failures.run(sweep), intervalMs, failures.failed);
+  return startPeriodic(sweep, intervalMs, new BackgroundFailures(logger, 'expiry sweep'));
 }

@@ -33,6 +33,5 @@ export function startIdempotencyPurge(pool: Pool, logger: Logger, { retentionHou
     const deleted = await purgeIdempotency(pool, retentionHours);
     if (deleted) logger.info({ deleted, retentionHours }, 'purged idempotency records');
   };
-  const failures = new BackgroundFailures(logger, 'idempotency purge');
-  return startPeriodic(() => failures.run(purge), intervalMs, failures.failed);
+  return startPeriodic(purge, intervalMs, new BackgroundFailures(logger, 'idempotency purge'));
 }
