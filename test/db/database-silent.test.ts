@@ -2,6 +2,7 @@ import t from 'tap';
 import pg from 'pg';
 import { build, eventually, key, ledgerSum, serverUrl, signedEvent, type TestApp } from '../helper.js';
 import { grantsOf, paidSession, postEvent } from '../stripe/fixtures.js';
+import { accountAndPlan, subscribe } from '../subscriptions/fixtures.js';
 import { createTestDatabase } from '../database.js';
 import { startSilentProxy } from '../silent-proxy.js';
 
@@ -102,4 +103,31 @@ t.test('a request that waits for a lock longer than the timeout is a 503 databas
   );
   t.equal((await ctx.call('PUT', '/v1/accounts/acct_locked', { metadata: { plan: 'pro' } })).status, 200, 'the update too');
   t.same(await ledgerSum(ctx.database, 'acct_locked'), { available: 95, held: 0, entries: 6 }, 'each spend applied once');
+});
+
+t.test('a database that falls silent while Stripe events are processed right after their 2xx: one warning, no error per event', async (t) => {
+  const proxy = await startSilentProxy(await createTestDatabase(await serverUrl(t)));
+  t.teardown(() => proxy.close());
+  const ctx = await build(t, { databaseUrl: proxy.url, env: { DATABASE_TIMEOUT_MS: '1000' } });
+  const { plan } = await accountAndPlan(ctx);
+  const { subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+  const invoice = await ctx.stripe.invoices.retrieve(invoiceId);
+  // A failed payment makes Tally ask Stripe for the subscription; Stripe answers 1.5 s late: time for
+  // the database to fall silent after the events are stored and acknowledged, before they are recorded.
+  ctx.simulator.failNext({ method: 'GET', path: `/v1/subscriptions/${subscriptionId}`, delayMs: 1500, count: 3 });
+  const answers = [];
+  for (const id of ['evt_unpaid_1', 'evt_unpaid_2', 'evt_unpaid_3']) answers.push(await postEvent(ctx, signedEvent(ctx.stripe, 'invoice.payment_failed', invoice, { id })));
+  t.same(
+    answers.map((a) => a.statusCode),
+    [200, 200, 200],
+    'stored, and acknowledged to Stripe',
+  );
+  proxy.silence();
+  const said = (words: string) => ctx.logs.filter((line) => line.includes(words)).length;
+  await eventually(async () => said('stripe event processing failed; will retry') === 3);
+  // Each handler failed; then writing down each failure meets the silent database too, within the
+  // timeout and its 2 s for an answer: every event's processing has ended 4 s later.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  t.notOk(ctx.logs.some((line) => line.includes('"level":50')), 'nothing logged as an error');
+  t.equal(said('stripe event processing: the database does not answer'), 1, 'the processing says once that the database does not answer');
 });
