@@ -34,7 +34,7 @@ export const DEFAULT_DATABASE_TIMEOUT_MS = 10_000;
  * - idle connections are probed by TCP keepalive, so one to a server that is gone is found out.
  * Both server settings are sent as startup parameters (a PgBouncer in between must accept them).
  */
-export function poolLimits(timeoutMs: number) {
+function poolLimits(timeoutMs: number) {
   return {
     connectionTimeoutMillis: timeoutMs,
     statement_timeout: timeoutMs,

@@ -23,6 +23,15 @@ export function isDatabaseUnreachable(error: unknown): boolean {
  */
 export const unlessDatabaseUnreachable = (error: unknown): boolean => !isDatabaseUnreachable(error);
 
+/**
+ * The words of a database failure for a log line: its message, or its code where the message is
+ * empty (Node's connect to several addresses fails with an AggregateError that has none).
+ */
+export function unreachableReason(error: unknown): string {
+  const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
+  return message || code || String(error);
+}
+
 interface ErrorLike {
   code?: string;
   message?: string;

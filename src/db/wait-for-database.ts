@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnreachable } from './database-unreachable.js';
+import { isDatabaseUnreachable, unreachableReason } from './database-unreachable.js';
 
 /** PostgreSQL was not ready at start in time, or refused Tally for a reason waiting cannot cure. */
 export class DatabaseStartError extends Error {}
@@ -26,7 +26,7 @@ export async function waitForDatabase(url: string, waitSeconds: number, say: (li
       await client.query('SELECT 1');
       return;
     } catch (error) {
-      const reason = reasonOf(error);
+      const reason = unreachableReason(error);
       if (!isDatabaseUnreachable(error) && !isDatabaseMissing(error)) throw new DatabaseStartError(`PostgreSQL at ${where} refused Tally: ${reason}`);
       if (Date.now() >= until) throw new DatabaseStartError(`PostgreSQL at ${where} was not ready within ${waitSeconds} s (DATABASE_WAIT_SECONDS): ${reason}`);
       if (Date.now() - saidAt >= 10_000) {
@@ -44,12 +44,6 @@ export async function waitForDatabase(url: string, waitSeconds: number, say: (li
 function describeServer(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-}
-
-/** Node's connect to several addresses fails with an AggregateError whose message is empty. */
-function reasonOf(error: unknown): string {
-  const { message, code } = error as { message?: string; code?: string };
-  return message || code || String(error);
 }
 
 /** invalid_catalog_name: the server answers, its database is not made yet (or is misnamed: the wait says which). */

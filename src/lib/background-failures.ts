@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { isDatabaseUnreachable } from '../db/database-unreachable.js';
+import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
 import type { RunReport } from './periodic.js';
 
 /** How often a database that still does not answer is said again. */
@@ -30,7 +30,7 @@ export class BackgroundFailures implements RunReport {
       return;
     }
     const now = this.now();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = unreachableReason(error);
     if (!this.outage) {
       this.outage = { since: now, saidAt: now, runs: 1 };
       this.logger.warn({ reason }, `${this.task}: the database does not answer; trying again every interval`);

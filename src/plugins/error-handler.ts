@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseUnavailableFailure, TallyError, type FailureKind } from '../errors.js';
-import { isDatabaseUnreachable } from '../db/database-unreachable.js';
+import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
 import { documentErrors } from '../routes/schemas.js';
 
 declare module 'fastify' {
@@ -67,7 +67,7 @@ export default fp(
         return sendError(reply, STATUS[error.kind], error.code, error.message, error.details);
       }
       if (isDatabaseUnreachable(error)) {
-        request.log.warn({ code: error.code, reason: error.message }, 'the database did not answer');
+        request.log.warn({ code: error.code, reason: unreachableReason(error) }, 'the database did not answer');
         const failure = new DatabaseUnavailableFailure();
         return sendError(reply, STATUS[failure.kind], failure.code, failure.message);
       }
