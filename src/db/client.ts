@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { gatedPool, SilenceGate } from './silence-gate.js';
 
 export type { PrismaClient };
 
@@ -8,6 +9,8 @@ export interface Database {
   /** The ledger's hot path speaks SQL over this pool; Prisma shares it for everything else. */
   pool: pg.Pool;
   prisma: PrismaClient;
+  /** Whether the database has gone silent; while it is, the pool fails every connection asked for at once. */
+  silence: SilenceGate;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,9 @@ export const DEFAULT_DATABASE_TIMEOUT_MS = 10_000;
  * - an answer that does not come at all, not even PostgreSQL's cancellation, within T + 2 s (the
  *   server or the network went silent) fails the query on Tally's side (query_timeout), and its
  *   connection is not used again;
- * - idle connections are probed by TCP keepalive, so one to a server that is gone is found out.
+ * - idle connections are probed by TCP keepalive, so one to a server that is gone is found out;
+ * - once a connection or an answer did not come in time, every connection asked for fails at once
+ *   until the database answers again (silence-gate.ts).
  * Both server settings are sent as startup parameters (a PgBouncer in between must accept them).
  */
 function poolLimits(timeoutMs: number) {
@@ -49,7 +54,9 @@ function poolLimits(timeoutMs: number) {
 const ANSWER_MARGIN_MS = 2_000;
 
 export function openDatabase(connectionString: string, poolSize: number, timeoutMs = DEFAULT_DATABASE_TIMEOUT_MS): Database {
-  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, ...poolLimits(timeoutMs) });
+  const limits = poolLimits(timeoutMs);
+  const silence = new SilenceGate({ connectionString, ...limits });
+  const pool = gatedPool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000, ...limits }, silence);
   pool.on('error', () => {
     // An idle connection dropped by the server; the pool replaces it on next use.
   });
@@ -57,7 +64,9 @@ export function openDatabase(connectionString: string, poolSize: number, timeout
   return {
     pool,
     prisma,
+    silence,
     async close() {
+      silence.stop();
       await prisma.$disconnect();
       await pool.end();
     },

@@ -1,9 +1,12 @@
+import { DATABASE_SILENT } from './silence-gate.js';
+
 /**
  * Whether an error says that PostgreSQL could not be reached, went away or did not answer in time (a
  * connection refused, reset or timed out, the server shutting down or not yet accepting connections,
- * too many connections, a statement cancelled at its time limit, no answer at all), as pg, Node's
- * sockets or Prisma (over the same pool) report it, rather than that a statement was refused. Such
- * a request may be sent again: its outcome is decided by its Idempotency-Key.
+ * too many connections, a statement cancelled at its time limit, no answer at all, or none lately:
+ * silence-gate.ts), as pg, Node's sockets or Prisma (over the same pool) report it, rather than that
+ * a statement was refused. Such a request may be sent again: its outcome is decided by its
+ * Idempotency-Key.
  */
 export function isDatabaseUnreachable(error: unknown): boolean {
   return causes(error).some(
@@ -12,6 +15,7 @@ export function isDatabaseUnreachable(error: unknown): boolean {
       SERVER_GONE_STATES.has(cause.code ?? '') ||
       (cause.code ?? '').startsWith(CONNECTION_EXCEPTION_CLASS) ||
       PRISMA_UNREACHABLE.has(cause.code ?? '') ||
+      cause.code === DATABASE_SILENT ||
       POOL_MESSAGES.some((message) => (cause.message ?? '').startsWith(message)),
   );
 }

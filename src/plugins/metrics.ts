@@ -49,6 +49,7 @@ export default fp(
     readThrough('tally_ledger_cache_pauses_total', 'Times the account cache paused because most of its kept states were refused', () => ledger.cacheStats().pauses);
     readThrough('tally_foreign_stripe_objects_total', 'Times a checkout session or subscription made by another Tally on the same Stripe account was met (an event, a sync) and left alone (README, Deployment)', () => app.instance.foreignObjectsSeen);
     gauge(register, 'tally_ledger_commands_waiting', 'Ledger commands waiting for a transaction', () => ledger.batchStats().waiting);
+    gauge(register, 'tally_database_silent', 'Whether the database has gone silent (1: every request that needs it is a 503 at once until it answers again)', () => (app.db.silence.silent ? 1 : 0));
     gauge(register, 'tally_ledger_cache_accounts', 'Accounts whose state this process keeps', () => ledger.cacheStats().accounts);
 
     const pool = app.db.pool;

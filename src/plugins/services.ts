@@ -45,6 +45,11 @@ export default fp<ServicesOptions>(
     app.decorate('config', config);
     app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool)), app.log));
     app.decorate('db', database);
+    const stopTelling = database.silence.listen((change) =>
+      change.silent
+        ? app.log.warn({ reason: change.reason }, 'the database does not answer: every request that needs it is a 503 at once until it does')
+        : app.log.info({ silentForMs: change.silentForMs }, 'the database answers again'),
+    );
     app.decorate('ledger', ledger);
     app.decorate('balances', new BalanceReader(database.pool));
     app.decorate('holds', new HoldReader(database.pool));
@@ -53,6 +58,7 @@ export default fp<ServicesOptions>(
     const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, config.SWEEP_INTERVAL_MS);
     const stopPurge = startIdempotencyPurge(database.pool, app.log, { retentionHours: config.IDEMPOTENCY_RETENTION_HOURS, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
     app.addHook('onClose', async () => {
+      stopTelling();
       await stopSweeper();
       await stopPurge();
       await ledger.drain();

@@ -13,6 +13,9 @@ async function funded(ctx: TestApp, accountId: string, amount: number): Promise<
   await ctx.call('POST', `/v1/accounts/${accountId}/grants`, { amount }, { 'idempotency-key': key() });
 }
 
+/** 503s whose log line gives the silence gate's refusal as the reason: refused without asking the database. */
+const refusedAtOnce = (ctx: TestApp) => ctx.logs.filter((line) => line.includes('"msg":"the database did not answer"') && line.includes('The database has not answered since')).length;
+
 /** Status and error code of each answer, and Retry-After. */
 const refusals = (answers: Array<{ status: number; body: any; headers: Record<string, unknown> }>) => answers.map((a) => `${a.status} ${a.body.error?.code} ${a.headers['retry-after']}`);
 
@@ -40,6 +43,8 @@ t.test('while the database is silent (packets dropped, not refused) every reques
     ctx.call('GET', '/readyz'),
   ]);
   t.same(refusals(others), others.map(() => '503 database_unavailable 1'), 'a balance read, a hold, the ledger, an account update (Prisma), a pack, readiness: each a 503');
+  t.equal(said('the database does not answer: every request that needs it is a 503 at once'), 1, 'the silence was noticed, and said once');
+  t.ok(refusedAtOnce(ctx) >= others.length - 1, 'the requests after it were refused at once, without waiting for the database (/readyz logs no 503 line)');
   const webhook = await postEvent(ctx, paid);
   t.same({ status: webhook.statusCode, code: webhook.json().error?.code }, { status: 503, code: 'database_unavailable' }, 'a Stripe event is a 503: Stripe sends it again later');
   // The retry sweep for Stripe events runs every 200 ms here, and fails each time while the database is silent.
@@ -48,6 +53,7 @@ t.test('while the database is silent (packets dropped, not refused) every reques
   t.equal(said('stripe event retry sweep: the database does not answer'), 1, 'the retry sweep says once (a warning) that the database does not answer');
 
   proxy.heal();
+  await eventually(async () => said('the database answers again') === 1);
   const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_silent', 1, k)));
   t.same(
     resent.map((a) => a.status),
@@ -93,6 +99,7 @@ t.test('a request that waits for a lock longer than the timeout is a 503 databas
   const answers = await Promise.all([...keys.map((k) => spend(ctx, 'acct_locked', 1, k)), ctx.call('PUT', '/v1/accounts/acct_locked', { metadata: { plan: 'pro' } })]);
   t.same(refusals(answers), answers.map(() => '503 database_unavailable 1'), 'five spends and an account update (Prisma): each a 503');
   t.equal(ctx.app.ledger.batchStats().commands - before.commands, keys.length, 'each spend was tried once');
+  t.notOk(ctx.app.db.silence.silent, 'a statement cancelled at its time limit is an answer: the database is not taken for silent');
 
   await other.query('ROLLBACK');
   const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_locked', 1, k)));
@@ -130,4 +137,44 @@ t.test('a database that falls silent while Stripe events are processed right aft
   await new Promise((resolve) => setTimeout(resolve, 4000));
   t.notOk(ctx.logs.some((line) => line.includes('"level":50')), 'nothing logged as an error');
   t.equal(said('stripe event processing: the database does not answer'), 1, 'the processing says once that the database does not answer');
+});
+
+t.test('once the database has gone silent, every request that needs it is refused at once, until a probe finds it answering again', async (t) => {
+  const proxy = await startSilentProxy(await createTestDatabase(await serverUrl(t)));
+  t.teardown(() => proxy.close());
+  const ctx = await build(t, { databaseUrl: proxy.url, env: { DATABASE_TIMEOUT_MS: '2000' } });
+  await funded(ctx, 'acct_gate', 100);
+  const silentGauge = async () => Number(/^tally_database_silent (\d)/m.exec((await ctx.call('GET', '/metrics')).body)?.[1]);
+  t.equal(await silentGauge(), 0, 'the metric: answering');
+
+  proxy.silence();
+  const first = await spend(ctx, 'acct_gate', 1, key());
+  t.same(refusals([first]), ['503 database_unavailable 1'], 'the spend that meets the silence: a 503 after the timeout');
+  t.ok(ctx.app.db.silence.silent, 'the silence is known');
+  t.equal(await silentGauge(), 1, 'the metric says so');
+
+  const before = { commands: ctx.app.ledger.batchStats().commands, refused: refusedAtOnce(ctx) };
+  const started = Date.now();
+  const keys = Array.from({ length: 20 }, () => key());
+  const answers = await Promise.all([
+    ...keys.map((k) => spend(ctx, 'acct_gate', 1, k)),
+    ctx.call('GET', '/v1/accounts/acct_gate/balance'),
+    ctx.call('PUT', '/v1/accounts/acct_gate', { metadata: { plan: 'pro' } }),
+  ]);
+  t.comment(`${answers.length} requests answered in ${Date.now() - started} ms (DATABASE_TIMEOUT_MS 2000)`);
+  t.same(refusals(answers), answers.map(() => '503 database_unavailable 1'), 'twenty spends, a balance read, an account update (Prisma): each a 503');
+  t.equal(refusedAtOnce(ctx) - before.refused, answers.length, 'each refused by the gate, without waiting for the database');
+  t.equal(ctx.app.ledger.batchStats().commands - before.commands, keys.length, 'each spend tried once');
+
+  proxy.heal();
+  await eventually(async () => !ctx.app.db.silence.silent);
+  t.equal(ctx.logs.filter((line) => line.includes('the database answers again')).length, 1, 'its return is said once');
+  t.equal(await silentGauge(), 0, 'the metric: answering again');
+  const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_gate', 1, k)));
+  t.same(
+    resent.map((a) => a.status),
+    keys.map(() => 200),
+    'each spend sent again with its key goes through',
+  );
+  t.same(await ledgerSum(ctx.database, 'acct_gate'), { available: 80, held: 0, entries: 21 }, 'each applied once: the grant and twenty spends');
 });

@@ -22,6 +22,7 @@ t.test('errors that say PostgreSQL could not be reached, went away or did not an
     ['a statement cancelled at statement_timeout (query_canceled)', serverError('57014')],
     ['a session ended at idle_in_transaction_session_timeout', serverError('25P03')],
     ['no answer within query_timeout', new Error('Query read timeout')],
+    ['a connection refused by the silence gate', withCode('The database has not answered since …', 'TALLY_DATABASE_SILENT')],
     [
       "Prisma's driver error for a statement timeout",
       new Prisma.PrismaClientKnownRequestError('Database error. Code: `57014`', {
