@@ -64,3 +64,16 @@ t.test('ledger entries cannot be updated or deleted', async (t) => {
   await t.rejects(database.pool.query('UPDATE ledger_entries SET amount = 500'), /append-only/);
   await t.rejects(database.pool.query('DELETE FROM ledger_entries'), /append-only/);
 });
+
+t.test('an expiresAt past the year 9999 in UTC is a 400; the last moment of 9999 counts as a date like any other', async (t) => {
+  const { call, database } = await build(t, { env: { LEDGER_CACHE_ACCOUNTS: '0' } });
+  await call('PUT', '/v1/accounts/acct_y9999', {});
+  // 23:59:59 on 9999-12-31 in New York is 04:59:59 on 10000-01-01 in UTC, which PostgreSQL keeps and writes back with a five-digit year.
+  const refused = await call('POST', '/v1/accounts/acct_y9999/grants', { amount: 100, expiresAt: '9999-12-31T23:59:59-05:00' }, { 'idempotency-key': key() });
+  t.same({ status: refused.status, code: refused.body.error?.code, field: refused.body.error?.details?.field }, { status: 400, code: 'invalid_request', field: 'body.expiresAt' }, 'a 400 naming the field');
+  const latest = await call('POST', '/v1/accounts/acct_y9999/grants', { amount: 100, expiresAt: '9999-12-31T23:59:59.999Z' }, { 'idempotency-key': key() });
+  t.same({ status: latest.status, expiresAt: latest.body.expiresAt }, { status: 201, expiresAt: '9999-12-31T23:59:59.999Z' }, 'the latest allowed');
+  t.equal((await call('GET', '/v1/accounts/acct_y9999/balance')).body.available, 100, 'the balance counts it');
+  t.equal((await call('POST', '/v1/accounts/acct_y9999/spend', { amount: 1 }, { 'idempotency-key': key() })).status, 200, 'a spend draws on it');
+  t.same(await ledgerSum(database, 'acct_y9999'), { available: 99, held: 0, entries: 2 }, 'no expiry written: the grant and the spend');
+});

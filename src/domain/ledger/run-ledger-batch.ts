@@ -43,7 +43,16 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       const outcomes = kept && (await runOnKept(client, requests, leaders, kept, now, cache, newId));
       if (outcomes) return outcomes;
     }
-    return await runOnLoaded(client, requests, accountIds, leaders, followers, cache, newId);
+    try {
+      return await runOnLoaded(client, requests, accountIds, leaders, followers, cache, newId);
+    } catch (error) {
+      // A key this batch did not find was written meanwhile by another transaction (another
+      // process's batch, or a keyed create), whose commit this one's insert waited for: loaded
+      // again, it is found (a retry replayed, another request under it a 409).
+      if (!isKeyTaken(error)) throw error;
+      await client.query('ROLLBACK');
+      return await runOnLoaded(client, requests, accountIds, leaders, followers, cache, newId);
+    }
   } catch (error) {
     // A connection the database did not answer is dropped (PostgreSQL rolls back what it began):
     // a ROLLBACK sent on it would wait as long again. One that cannot even roll back is dropped too.
@@ -82,7 +91,11 @@ async function runOnLoaded(
   const entryIds = await writeAndCommit(client, changes, storedResults(requests, leaders, computed));
   if (cache) keepWritten(cache, decided.accounts, changes, entryIds);
   computed.forEach((c, i) => c && (outcomes[i] = withEntryId(c, entryIds)));
-  for (const [i, leader] of followers) outcomes[i] = follow(requests[i].idempotency!, requests[leader].idempotency!, outcomes[leader]!);
+  for (const [i, leader] of followers) {
+    // A key already stored is answered from its record, whatever the request ahead of this one under it was.
+    const stored = loaded.existing.get(requests[i].idempotency!.key);
+    outcomes[i] = stored ? replay(requests[i].idempotency!, stored) : follow(requests[i].idempotency!, requests[leader].idempotency!, outcomes[leader]!);
+  }
   return outcomes as Outcome[];
 }
 
@@ -90,7 +103,8 @@ async function runOnLoaded(
  * A batch decided on copies of kept account states (no load), checked and written in one
  * round trip. Returns undefined, with nothing written, when PostgreSQL finds an account changed since
  * it was kept (the write is guarded, and its transaction commits empty), or a key already used (a
- * retry, whose load will replay it; rolled back): the caller then runs the batch with a load.
+ * retry, whose load will replay it; rolled back), or before writing when a keyed command was refused
+ * (whether its key was used before, only a load tells): the caller then runs the batch with a load.
  */
 async function runOnKept(
   client: PoolClient,
@@ -107,12 +121,15 @@ async function runOnKept(
     newId,
   );
   const { computed, changes } = decided;
+  // A keyed command refused on the kept state (not enough credits, a hold not active) writes no
+  // record, so nothing here would show that its key was used before: the first request's answer
+  // must be replayed, and another request under that key is a 409. Only a load finds its record.
+  if ([...leaders.values()].some((i) => !computed[i]?.outcome.ok)) return undefined;
   let written: Awaited<ReturnType<typeof checkWriteAndCommit>>;
   try {
     written = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
   } catch (error) {
-    const keyTaken = (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
-    if (!keyTaken) throw error;
+    if (!isKeyTaken(error)) throw error;
     await client.query('ROLLBACK');
     cache.keyTaken();
     return undefined;
@@ -127,6 +144,9 @@ async function runOnKept(
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/** An idempotency record this batch wrote was written first by another transaction. */
+const isKeyTaken = (error: unknown) => (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
 
 /**
  * The commands decided on their accounts' state alone, which a batch may decide on kept states. The

@@ -15,6 +15,8 @@ const grantResponse = z.object({
   available: z.number().int(),
 });
 
+const LATEST_EXPIRY = Date.parse('9999-12-31T23:59:59.999Z');
+
 const credits: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/accounts/:accountId/grants', {
     config: { access: 'admin' },
@@ -26,7 +28,7 @@ const credits: FastifyPluginAsyncZod = async (app) => {
       body: z.strictObject({
         amount,
         source: z.string().min(1).max(100).regex(/^[a-z0-9_:.-]+$/i, 'letters, digits and _ : . -').optional().describe('Where the credits come from; default "manual"'),
-        expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the credits stop counting; absent: never'),
+        expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the credits stop counting, in the future and no later than 9999-12-31T23:59:59.999Z; absent: never'),
         reason: reason.optional(),
         metadata: metadata.optional(),
       }),
@@ -36,6 +38,8 @@ const credits: FastifyPluginAsyncZod = async (app) => {
       const { amount: credits, source, expiresAt, reason: why, metadata: meta } = request.body;
       const expiry = expiresAt ? new Date(expiresAt) : null;
       if (expiry && expiry.getTime() <= Date.now()) throw new ValidationFailure('invalid_request', 'expiresAt must be in the future', { field: 'body.expiresAt' });
+      // Past the year 9999 (in UTC), PostgreSQL writes the year with five digits, which no date parser reads back.
+      if (expiry && expiry.getTime() > LATEST_EXPIRY) throw new ValidationFailure('invalid_request', 'expiresAt must be no later than 9999-12-31T23:59:59.999Z (leave it out for credits that never expire)', { field: 'body.expiresAt' });
       const { value, replayed } = await app.ledger.grant(
         { accountId: request.params.accountId, amount: credits, source: source ?? 'manual', expiresAt: expiry, reason: why ?? null, metadata: meta ?? {} },
         idempotencyOf(request, 'grant'),

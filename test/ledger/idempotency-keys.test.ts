@@ -1,0 +1,74 @@
+import t, { type Test } from 'tap';
+import { build, eventually, key, ledgerSum, type TestApp } from '../helper.js';
+import { HeldConnections } from '../../src/db/held-connections.js';
+import { runLedgerBatch } from '../../src/domain/ledger/run-ledger-batch.js';
+import { newId } from '../../src/lib/ids.js';
+
+// An Idempotency-Key's first answer is the answer, whichever way a batch is run: decided on a kept
+// account state, loaded, raced by another transaction writing the same key, or behind another
+// request under that key in the same batch.
+
+async function funded(t: Test, account: string, amount: number, env: Record<string, string> = {}): Promise<TestApp> {
+  const ctx = await build(t, { env });
+  await ctx.call('PUT', `/v1/accounts/${account}`, {});
+  await ctx.call('POST', `/v1/accounts/${account}/grants`, { amount }, { 'idempotency-key': key() });
+  return ctx;
+}
+
+/** Without the account cache: every batch loads. */
+const LOADING = { LEDGER_CACHE_ACCOUNTS: '0' };
+
+t.test('on a kept account: a retried spend or hold that the balance no longer covers replays its first answer; another request under its key is a 409', async (t) => {
+  const ctx = await funded(t, 'acct_spent_out', 10);
+  const decided = ctx.app.ledger.cacheStats().decided;
+  const k = key('all');
+  const first = await ctx.call('POST', '/v1/accounts/acct_spent_out/spend', { amount: 10 }, { 'idempotency-key': k });
+  t.same({ status: first.status, available: first.body.available }, { status: 200, available: 0 }, 'the first spend takes every credit');
+  t.ok(ctx.app.ledger.cacheStats().decided > decided, 'decided on the kept state');
+  const again = await ctx.call('POST', '/v1/accounts/acct_spent_out/spend', { amount: 10 }, { 'idempotency-key': k });
+  t.same({ status: again.status, body: again.body, replayed: again.headers['idempotent-replayed'] }, { status: 200, body: first.body, replayed: 'true' }, 'sent again: its first answer, not a 402');
+  const other = await ctx.call('POST', '/v1/accounts/acct_spent_out/spend', { amount: 7 }, { 'idempotency-key': k });
+  t.same({ status: other.status, code: other.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, 'another spend under the key: a 409, not a 402');
+
+  await ctx.call('POST', '/v1/accounts/acct_spent_out/grants', { amount: 5 }, { 'idempotency-key': key() });
+  const hk = key('hold');
+  const held = await ctx.call('POST', '/v1/accounts/acct_spent_out/holds', { amount: 5 }, { 'idempotency-key': hk });
+  t.equal(held.status, 201, 'a hold of every credit');
+  const heldAgain = await ctx.call('POST', '/v1/accounts/acct_spent_out/holds', { amount: 5 }, { 'idempotency-key': hk });
+  t.same({ status: heldAgain.status, body: heldAgain.body }, { status: 201, body: held.body }, 'sent again: its first answer');
+
+  const pack = await ctx.call('POST', '/v1/packs', { name: 'Keyed', credits: 10, unitAmount: 500, currency: 'usd' }, { 'idempotency-key': 'pack-key-then-spend' });
+  t.equal(pack.status, 201, 'a pack created under a key');
+  const spendUnderPackKey = await ctx.call('POST', '/v1/accounts/acct_spent_out/spend', { amount: 1 }, { 'idempotency-key': 'pack-key-then-spend' });
+  t.same({ status: spendUnderPackKey.status, code: spendUnderPackKey.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, "a spend the balance does not cover, under a pack's key: a 409");
+  t.same(await ledgerSum(ctx.database, 'acct_spent_out'), { available: 0, held: 5, entries: 4 }, 'two grants, one spend, one hold');
+});
+
+t.test('a key written by another transaction while a loaded batch waits for it: a 409 (or its replay), not a 500', async (t) => {
+  const ctx = await funded(t, 'acct_raced', 10, LOADING);
+  const k = key('raced');
+  // Another process's batch (another account) or a keyed create has written the key, not yet committed.
+  const other = await ctx.database.pool.connect();
+  t.teardown(() => other.release());
+  await other.query('BEGIN');
+  await other.query(`INSERT INTO idempotency_records (key, operation, fingerprint, result) VALUES ($1, 'spend', 'another account', '{}')`, [k]);
+  const pending = ctx.call('POST', '/v1/accounts/acct_raced/spend', { amount: 1 }, { 'idempotency-key': k });
+  // The spend's batch did not see the key, and its insert now waits for the other transaction.
+  await eventually(async () => (await ctx.database.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).rowCount);
+  await other.query('COMMIT');
+  const answer = await pending;
+  t.same({ status: answer.status, code: answer.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, 'a 409');
+  t.same(await ledgerSum(ctx.database, 'acct_raced'), { available: 10, held: 0, entries: 1 }, 'nothing spent');
+});
+
+t.test('in one batch, a request behind another under the same stored key is answered from its record', async (t) => {
+  const ctx = await funded(t, 'acct_behind', 10, LOADING);
+  const spend = (amount: number) => ({ command: { type: 'spend' as const, accountId: 'acct_behind', amount }, idempotency: { key: 'behind', operation: 'spend', fingerprint: `amount ${amount}` } });
+  const connections = new HeldConnections(ctx.database.pool);
+  const [first] = await runLedgerBatch(connections, [spend(1)], newId);
+  t.ok(first.ok, 'the key stored with a spend of 1');
+  const [changed, retried] = await runLedgerBatch(connections, [spend(2), spend(1)], newId);
+  t.match(changed, { ok: false, error: { code: 'idempotency_key_reused' } }, 'a spend of 2 under it: refused');
+  t.same(retried, { ...first, replayed: true }, 'the spend of 1 behind it: its first answer');
+  t.same(await ledgerSum(ctx.database, 'acct_behind'), { available: 9, held: 0, entries: 2 }, 'spent once');
+});
