@@ -135,6 +135,18 @@ t.test('an account with a grant expiring within the margin is loaded, so its exp
   await agrees(t, ctx, 'acct_expiring', 10);
 });
 
+t.test('an account whose used-up grant expiring within the margin is drawn on by an active hold is loaded: a release gives credits back to it', async (t) => {
+  const ctx = await funded(t, 'acct_drawn', 10, { expiresAt: new Date(Date.now() + 30_000).toISOString() });
+  await ctx.call('POST', '/v1/accounts/acct_drawn/grants', { amount: 100 }, { 'idempotency-key': key() });
+  const hold = await ctx.call('POST', '/v1/accounts/acct_drawn/holds', { amount: 10 }, { 'idempotency-key': key() });
+  t.match(hold.body, { status: 'active', available: 100, held: 10 }, 'the hold drew on the grant expiring first, using it up');
+  const decided = ctx.app.ledger.cacheStats().decided;
+  const released = await ctx.call('POST', `/v1/holds/${hold.body.id}/release`, {});
+  t.match(released.body, { status: 'released', available: 110, held: 0 });
+  t.equal(ctx.app.ledger.cacheStats().decided, decided, "decided on a load (the database's clock), not on the kept state");
+  await agrees(t, ctx, 'acct_drawn', 110);
+});
+
 t.test('LEDGER_CACHE_ACCOUNTS=0 keeps nothing', async (t) => {
   const ctx = await build(t, { env: { LEDGER_CACHE_ACCOUNTS: '0' } });
   await ctx.call('PUT', '/v1/accounts/acct_uncached', {});

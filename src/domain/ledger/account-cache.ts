@@ -135,11 +135,18 @@ export class AccountCache {
   }
 }
 
+/**
+ * Whether an expiry near enough to be judged by a clock is among a kept state's grants with credits
+ * left, the grants an active hold drew on (a release or an expired hold gives credits back to them,
+ * used up or not), and its active holds.
+ */
 function expiresSoon(kept: Kept, now: Date): boolean {
   const horizon = now.getTime() + EXPIRY_MARGIN_MS;
+  const active = kept.holds.filter((h) => h.status === 'active');
+  const drawnOn = new Set(active.flatMap((h) => h.allocations.map((a) => a.grantId)));
   return (
-    kept.grants.some(([, , remaining, , expiresAt]) => remaining > 0 && expiresAt !== null && expiresAt <= horizon) ||
-    kept.holds.some((h) => h.status === 'active' && h.expiresAt.getTime() <= horizon)
+    kept.grants.some(([id, , remaining, , expiresAt]) => (remaining > 0 || drawnOn.has(id)) && expiresAt !== null && expiresAt <= horizon) ||
+    active.some((h) => h.expiresAt.getTime() <= horizon)
   );
 }
 
