@@ -225,3 +225,21 @@ t.test('packs and plans: a Dashboard price given to an item Tally priced is the 
   }
   t.equal((await ctx.stripe.products.retrieve(dashboard.id)).name, 'Dashboard product', 'nor is its product renamed');
 });
+
+t.test("packs and plans: a Stripe price another pack or plan sells is a 409 price_in_use, before Stripe is asked for anything", async (t) => {
+  const ctx = await build(t);
+  const packs = [0, 1].map(async (i) => (await ctx.call('POST', '/v1/packs', { name: `Pack ${i}`, credits: 10, unitAmount: 500 + i, currency: 'usd' })).body);
+  const plans = [0, 1].map(async (i) => (await ctx.call('POST', '/v1/plans', { name: `Plan ${i}`, credits: 10, unitAmount: 900 + i, currency: 'usd', interval: 'month' })).body);
+  const [packA, packB, planA, planB] = await Promise.all([...packs, ...plans]);
+  const inUse = (answer: { status: number; body: any }) => ({ status: answer.status, code: answer.body.error?.code, price: answer.body.error?.details?.stripePriceId });
+  for (const [path, a, b] of [['packs', packA, packB], ['plans', planA, planB]] as const) {
+    const changed = await ctx.call('PATCH', `/v1/${path}/${b.id}`, { name: 'Renamed', stripePriceId: a.stripePriceId });
+    t.same(inUse(changed), { status: 409, code: 'price_in_use', price: a.stripePriceId }, `PATCH ${path}: a 409, not a 500`);
+    t.match((await ctx.call('GET', `/v1/${path}/${b.id}`)).body, { name: b.name, stripePriceId: b.stripePriceId }, `${path}: nothing changed`);
+    t.equal((await ctx.stripe.products.retrieve(b.stripeProductId)).name, b.name, `${path}: its Stripe product not renamed`);
+    const created = await ctx.call('POST', `/v1/${path}`, { name: 'Copy', credits: 5, stripePriceId: a.stripePriceId }, { 'idempotency-key': key() });
+    t.same(inUse(created), { status: 409, code: 'price_in_use', price: a.stripePriceId }, `POST ${path}: a 409, not a 404 for an item never made`);
+  }
+  t.equal((await ctx.call('GET', '/v1/packs')).body.data.length, 2, 'no pack made');
+  t.equal((await ctx.call('PATCH', `/v1/packs/${packA.id}`, { stripePriceId: packA.stripePriceId, name: 'Same price' })).status, 200, 'its own price is no conflict');
+});

@@ -33,6 +33,22 @@ export async function retrieveStripePrice(stripe: Stripe, priceId: string): Prom
   return price as Stripe.Price & { unit_amount: number };
 }
 
+/**
+ * A Stripe price sells one item: adopting one that another pack or plan sells (named by `ownerId`,
+ * when one does) is a 409, found before Stripe is asked for anything, or from the unique violation
+ * when two adoptions race.
+ */
+export function checkPriceFree(kind: 'pack' | 'plan', priceId: string, itemId: string, ownerId: string | undefined): void {
+  if (ownerId !== undefined && ownerId !== itemId) throw priceInUse(kind, priceId);
+}
+
+export function priceInUse(kind: 'pack' | 'plan', priceId: string): ConflictFailure {
+  return new ConflictFailure('price_in_use', `Stripe price ${priceId} already belongs to another ${kind}`, { stripePriceId: priceId });
+}
+
+/** Prisma's unique violation. */
+export const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
+
 export function productIdOf(price: Stripe.Price): string {
   return typeof price.product === 'string' ? price.product : price.product.id;
 }

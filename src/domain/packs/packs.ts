@@ -7,7 +7,10 @@ import type { TallyInstance } from '../../stripe/tally-instance.js';
 import {
   catalogItemChanges,
   catalogItemId,
+  checkPriceFree,
   deactivateReplacedPrice,
+  isUniqueViolation,
+  priceInUse,
   priceOnProduct,
   productIdOf,
   remadeKeySuffix,
@@ -44,7 +47,7 @@ export class Packs {
     const id = catalogItemId('pack', requestKey);
     const existing = await this.prisma.pack.findUnique({ where: { id } });
     if (existing) return { pack: packView(existing), created: false };
-    const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId) : await this.createProductAndPrice(id, input);
+    const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId, id) : await this.createProductAndPrice(id, input);
     const row = await this.prisma.pack
       .create({
       data: {
@@ -61,11 +64,15 @@ export class Packs {
       },
       })
       .catch(async (error) => {
-        // The same create retried concurrently: the other one stored it first.
-        if (error?.code === 'P2002') return null;
+        // The same create retried concurrently: the other one stored it first (or another pack adopted the price).
+        if (isUniqueViolation(error)) return null;
         throw error;
       });
-    if (!row) return { pack: packView(await this.row(id)), created: false };
+    if (!row) {
+      const stored = await this.prisma.pack.findUnique({ where: { id } });
+      if (!stored) throw priceInUse('pack', stripeIds.priceId);
+      return { pack: packView(stored), created: false };
+    }
     return { pack: packView(row), created: true };
   }
 
@@ -116,22 +123,28 @@ export class Packs {
       );
       await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
-      price = await this.adoptPrice(input.stripePriceId);
+      price = await this.adoptPrice(input.stripePriceId, id);
       // The price is the Dashboard's now: a later change of amount is made there, not by Tally.
       managedPrice = false;
     }
     await updateManagedProduct(this.stripe, row, input);
-    const updated = await this.prisma.pack.update({
-      where: { id },
-      data: {
-        ...catalogItemChanges(input),
-        stripeProductId: price.productId,
-        stripePriceId: price.priceId,
-        managedPrice,
-        unitAmount: price.unitAmount,
-        currency: price.currency,
-      },
-    });
+    const updated = await this.prisma.pack
+      .update({
+        where: { id },
+        data: {
+          ...catalogItemChanges(input),
+          stripeProductId: price.productId,
+          stripePriceId: price.priceId,
+          managedPrice,
+          unitAmount: price.unitAmount,
+          currency: price.currency,
+        },
+      })
+      .catch((error) => {
+        // Another pack adopted the same price meanwhile.
+        if (isUniqueViolation(error)) throw priceInUse('pack', price.priceId);
+        throw error;
+      });
     return packView(updated);
   }
 
@@ -163,7 +176,9 @@ export class Packs {
     return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };
   }
 
-  private async adoptPrice(priceId: string) {
+  /** A price of the Dashboard's for pack `packId`: one another pack sells is a 409, before Stripe is asked. */
+  private async adoptPrice(priceId: string, packId: string) {
+    checkPriceFree('pack', priceId, packId, (await this.prisma.pack.findUnique({ where: { stripePriceId: priceId } }))?.id);
     const price = await retrieveStripePrice(this.stripe, priceId);
     if (price.recurring) throw new ValidationFailure('invalid_request', 'A pack needs a one-time price; this one is recurring', { field: 'stripePriceId' });
     return { productId: productIdOf(price), priceId: price.id, unitAmount: price.unit_amount, currency: price.currency };

@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { checkCurrency } from '../../stripe/charge-rules.js';
-import { catalogItemChanges, catalogItemId, deactivateReplacedPrice, priceOnProduct, updateManagedProduct, withItemPrice, type CatalogItemInput } from '../catalog/catalog-item.js';
+import { catalogItemChanges, catalogItemId, checkPriceFree, deactivateReplacedPrice, isUniqueViolation, priceInUse, priceOnProduct, updateManagedProduct, withItemPrice, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
 import { planView, type PlanRow, type PlanView } from './plan-view.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
@@ -32,6 +32,7 @@ export class Plans {
     const id = catalogItemId('plan', requestKey);
     const existing = await this.prisma.plan.findUnique({ where: { id } });
     if (existing) return { plan: planView(existing), created: false };
+    if (input.stripePriceId) checkPriceFree('plan', input.stripePriceId, id, await this.ownerOf(input.stripePriceId));
     const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, this.instance, id, { ...input, ...requiredTerms(input) });
     const row = await this.prisma
       .$transaction(async (tx) => {
@@ -56,12 +57,12 @@ export class Plans {
       })
       .catch((error) => {
         // The same create retried concurrently: the other one stored it first.
-        if (error?.code === 'P2002') return null;
+        if (isUniqueViolation(error)) return null;
         throw error;
       });
     if (!row) {
       const stored = await this.prisma.plan.findUnique({ where: { id } });
-      if (!stored) throw new ConflictFailure('price_in_use', `Stripe price ${price.priceId} already belongs to another plan`, { stripePriceId: price.priceId });
+      if (!stored) throw priceInUse('plan', price.priceId);
       return { plan: planView(stored), created: false };
     }
     return { plan: planView(row), created: true };
@@ -80,6 +81,11 @@ export class Plans {
     const row = await this.prisma.plan.findUnique({ where: { id } });
     if (!row) throw new NotFoundFailure('plan', id);
     return row;
+  }
+
+  /** The id of the plan that sells or sold a Stripe price. */
+  private async ownerOf(stripePriceId: string): Promise<string | undefined> {
+    return (await this.prisma.planPrice.findUnique({ where: { stripePriceId } }))?.planId;
   }
 
   /** The plan a Stripe price belongs to, current or earlier; undefined when it is none of Tally's. */
@@ -108,23 +114,30 @@ export class Plans {
       );
       await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
+      checkPriceFree('plan', input.stripePriceId, id, await this.ownerOf(input.stripePriceId));
       price = await adoptPlanPrice(this.stripe, input.stripePriceId);
     }
     // An adopted price is the Dashboard's: a later change of terms is made there, not by Tally.
     const adopted = price !== undefined && !termsChange;
     await updateManagedProduct(this.stripe, row, input);
-    const updated = await this.prisma.$transaction(async (tx) => {
-      if (price) await keepPlanPrice(tx, id, price);
-      return tx.plan.update({
-        where: { id },
-        data: {
-          ...catalogItemChanges(input),
-          ...(input.rollover !== undefined ? { rollover: input.rollover } : {}),
-          ...(price ? { stripeProductId: price.productId, stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
-          ...(adopted ? { managedPrice: false } : {}),
-        },
+    const updated = await this.prisma
+      .$transaction(async (tx) => {
+        if (price) await keepPlanPrice(tx, id, price);
+        return tx.plan.update({
+          where: { id },
+          data: {
+            ...catalogItemChanges(input),
+            ...(input.rollover !== undefined ? { rollover: input.rollover } : {}),
+            ...(price ? { stripeProductId: price.productId, stripePriceId: price.priceId, unitAmount: price.unitAmount, currency: price.currency, interval: price.interval } : {}),
+            ...(adopted ? { managedPrice: false } : {}),
+          },
+        });
+      })
+      .catch((error) => {
+        // Another plan adopted the same price meanwhile.
+        if (price && isUniqueViolation(error)) throw priceInUse('plan', price.priceId);
+        throw error;
       });
-    });
     return planView(updated);
   }
 
@@ -143,13 +156,14 @@ export class Plans {
   }
 }
 
-/** Keeps a price the plan has sold, so that it leads to the plan for good (its subscriptions, a checkout by it). */
+/** Keeps a price the plan has sold, so that it leads to the plan for good (its subscriptions, a checkout by it); one another plan sells is a 409. */
 async function keepPlanPrice(tx: Pick<PrismaClient, 'planPrice'>, planId: string, price: StripePlanPrice): Promise<void> {
-  await tx.planPrice.upsert({
+  const kept = await tx.planPrice.upsert({
     where: { stripePriceId: price.priceId },
     create: { stripePriceId: price.priceId, planId, unitAmount: price.unitAmount, currency: price.currency },
     update: {},
   });
+  checkPriceFree('plan', price.priceId, planId, kept.planId);
 }
 
 function requiredTerms(input: PlanInput) {
