@@ -22,7 +22,8 @@ export default fp(
       const access = url?.startsWith('/docs') ? 'public' : (request.routeOptions.config?.access ?? 'service');
       if (access === 'public' || !url) return;
       const header = request.headers.authorization;
-      const secret = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      // The scheme's name is case-insensitive (RFC 9110, 11.1).
+      const secret = header && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
       if (!secret) throw new AuthenticationFailure();
       const principal = await app.apiKeys.verify(secret);
       if (!principal) throw new AuthenticationFailure('Unknown or revoked API key');

@@ -21,6 +21,10 @@ t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) =>
   t.match(created.body, { name: 'billing backend', role: 'service', revokedAt: null });
   t.match(created.body.secret, /^tally_svc_/);
   t.equal((await call('GET', '/v1/accounts/acct_k/balance', undefined, { key: created.body.secret })).status, 200);
+  for (const scheme of ['bearer', 'BEARER']) {
+    const answer = await app.inject({ method: 'GET', url: '/v1/accounts/acct_k/balance', headers: { authorization: `${scheme} ${created.body.secret}` } });
+    t.equal(answer.statusCode, 200, `the scheme is case-insensitive: ${scheme}`);
+  }
   const listed = await call('GET', '/v1/api-keys');
   t.ok(listed.body.data.some((k: { id: string }) => k.id === created.body.id));
   t.notOk(JSON.stringify(listed.body).includes(created.body.secret), 'secrets are never listed');

@@ -55,6 +55,14 @@ t.test('ledger pages newest first with a cursor', async (t) => {
   t.same(third.data.map((e: { amount: number }) => e.amount), [1]);
   t.equal(third.nextCursor, null);
   t.same(third.data[0].availableAfter, 1);
+
+  // A cursor this account's pages never gave would read as the end of its ledger, or skip entries.
+  await call('PUT', '/v1/accounts/acct_other', {});
+  const othersEntry = (await call('POST', '/v1/accounts/acct_other/grants', { amount: 1 }, { 'idempotency-key': key() })).body.entryId;
+  for (const cursor of [othersEntry, '0']) {
+    const refused = await call('GET', `/v1/accounts/acct_p/ledger?cursor=${cursor}`);
+    t.same({ status: refused.status, code: refused.body.error?.code, field: refused.body.error?.details?.field }, { status: 400, code: 'invalid_request', field: 'querystring.cursor' }, `cursor ${cursor}: a 400`);
+  }
 });
 
 t.test('ledger entries cannot be updated or deleted', async (t) => {

@@ -1,4 +1,4 @@
-import { NotFoundFailure } from '../../errors.js';
+import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { NewEntry } from '../ledger/types.js';
@@ -50,6 +50,10 @@ export class Accounts {
   /** Newest first; `cursor` is the id of the last entry of the previous page. */
   async ledger(id: string, limit: number, cursor?: string): Promise<{ entries: LedgerEntryView[]; nextCursor: string | null }> {
     await this.get(id);
+    // An unknown cursor (another account's entry, or none) would otherwise read as the end of the ledger, or skip entries.
+    if (cursor && !(await this.prisma.ledgerEntry.findFirst({ where: { id: BigInt(cursor), accountId: id }, select: { id: true } }))) {
+      throw new ValidationFailure('invalid_request', 'cursor must be a cursor returned by a previous page of this account', { field: 'querystring.cursor' });
+    }
     const rows = await this.prisma.ledgerEntry.findMany({
       where: { accountId: id, ...(cursor ? { id: { lt: BigInt(cursor) } } : {}) },
       orderBy: { id: 'desc' },
