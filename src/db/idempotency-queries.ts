@@ -15,11 +15,11 @@ export async function purgeIdempotencyRecords(pool: Pool, retentionHours: number
   return rowCount ?? 0;
 }
 
-/** What a key was first used for: its operation and the fingerprint of its request. */
-export type KeyUse = Pick<Idempotency, 'operation' | 'fingerprint'>;
+/** What a key was first used for: its operation and the fingerprint of its request, and what its create kept (`keepKeyResult`; empty until then). */
+export type KeyUse = Pick<Idempotency, 'operation' | 'fingerprint'> & { result: Record<string, unknown> };
 
 async function findKeyUse(pool: Pool, key: string): Promise<KeyUse | undefined> {
-  const { rows } = await pool.query<KeyUse>('SELECT operation, fingerprint FROM idempotency_records WHERE key = $1', [key]);
+  const { rows } = await pool.query<KeyUse>('SELECT operation, fingerprint, result FROM idempotency_records WHERE key = $1', [key]);
   return rows[0];
 }
 
@@ -32,7 +32,7 @@ async function findKeyUse(pool: Pool, key: string): Promise<KeyUse | undefined> 
 export async function claimKeyUse(pool: Pool, use: Idempotency): Promise<{ claimed: boolean; first: KeyUse }> {
   const { rows } = await pool.query<KeyUse>(
     `INSERT INTO idempotency_records (key, operation, fingerprint, result) VALUES ($1, $2, $3, '{}')
-     ON CONFLICT (key) DO NOTHING RETURNING operation, fingerprint`,
+     ON CONFLICT (key) DO NOTHING RETURNING operation, fingerprint, result`,
     [use.key, use.operation, use.fingerprint],
   );
   if (rows[0]) return { claimed: true, first: rows[0] };
@@ -40,6 +40,15 @@ export async function claimKeyUse(pool: Pool, use: Idempotency): Promise<{ claim
   const first = await findKeyUse(pool, use.key);
   // Released meanwhile (its create failed): the key is free again.
   return first ? { claimed: false, first } : claimKeyUse(pool, use);
+}
+
+/**
+ * Keeps with a claimed key what its create made, for a create whose result the key alone does not
+ * lead back to (a checkout: Stripe names the session), so that a replay answers it without running the
+ * create again (which, with the pack's price changed meanwhile, would open a second session).
+ */
+export async function keepKeyResult(pool: Pool, use: Idempotency, result: Record<string, unknown>): Promise<void> {
+  await pool.query('UPDATE idempotency_records SET result = $4 WHERE key = $1 AND operation = $2 AND fingerprint = $3', [use.key, use.operation, use.fingerprint, JSON.stringify(result)]);
 }
 
 /** Gives a claimed key back when its create failed, so that it can be retried, corrected. */

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify';
-import { claimKeyUse, releaseKeyUse, type KeyUse } from '../db/idempotency-queries.js';
+import { claimKeyUse, keepKeyResult, releaseKeyUse, type KeyUse } from '../db/idempotency-queries.js';
 import type { Idempotency } from '../domain/ledger/types.js';
 import { KeyReusedFailure } from '../errors.js';
 import { idempotencyOf } from '../routes/schemas.js';
@@ -14,7 +14,12 @@ declare module 'fastify' {
     keyedCreate?: string;
   }
   interface FastifyRequest {
-    keyUse?: { use: Idempotency; claimed: boolean };
+    /**
+     * The key's use; for a replay (`claimed` false), what the first create kept with it (`kept`). A
+     * route whose result the key alone does not lead back to sets `keep`, kept with the key once the
+     * create has succeeded.
+     */
+    keyUse?: { use: Idempotency; claimed: boolean; kept: Record<string, unknown>; keep?: Record<string, unknown> };
   }
 }
 
@@ -39,7 +44,7 @@ export default fp(
         if (!use) return;
         const { claimed, first } = await claimKeyUse(pool, use);
         if (!sameRequest(first, use)) throw new KeyReusedFailure(use.key);
-        request.keyUse = { use, claimed };
+        request.keyUse = { use, claimed, kept: claimed ? {} : first.result };
       };
       const settleKey: onSendHookHandler = async (request: FastifyRequest, reply: FastifyReply, payload) => {
         const { keyUse } = request;
@@ -52,6 +57,9 @@ export default fp(
           }
         } else if (!keyUse.claimed) {
           reply.header('idempotent-replayed', 'true');
+        } else if (keyUse.keep) {
+          // Not kept (the database gone meanwhile): a replay runs the create again, as before it was kept.
+          await keepKeyResult(pool, keyUse.use, keyUse.keep).catch((error: unknown) => request.log.warn({ err: error }, 'the result of a create was not kept with its key'));
         }
         return payload;
       };
@@ -62,6 +70,6 @@ export default fp(
   { name: 'keyed-creates', dependencies: ['services'] },
 );
 
-const sameRequest = (a: KeyUse, b: KeyUse) => a.operation === b.operation && a.fingerprint === b.fingerprint;
+const sameRequest = (a: KeyUse, b: Idempotency) => a.operation === b.operation && a.fingerprint === b.fingerprint;
 
 const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);

@@ -79,3 +79,23 @@ t.test('two different requests racing with one new key: one creates, the other i
   const bills = await Promise.all([5000, 6000].map((amount) => ctx.call('POST', '/v1/bills', { accountId: 'acct_race', name: 'Setup', amount, currency: 'usd' }, { 'idempotency-key': k })));
   t.same(bills.map((r) => r.status).sort(), [201, 409]);
 });
+
+t.test("a checkout sent again with its key answers the session it opened, whatever became of the pack or plan since: never a second session", async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx, 'acct_replayed');
+  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Basic', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' })).body;
+  const sessions = async () => (await ctx.stripe.checkout.sessions.list({ limit: 100 })).data.map((s) => `${s.id} ${s.status}`).sort();
+  for (const [name, body, path] of [['pack', { accountId: 'acct_replayed', packId: pack.id }, `/v1/packs/${pack.id}`], ['plan', { accountId: 'acct_replayed', planId: plan.id }, `/v1/plans/${plan.id}`]] as const) {
+    const k = key(name);
+    const first = await ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': k });
+    t.equal(first.status, 201, `${name}: opened`);
+    const opened = await sessions();
+    t.equal((await ctx.call('PATCH', path, { unitAmount: 1200 })).status, 200, `${name}: a new price`);
+    const repriced = await ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': k });
+    t.same({ status: repriced.status, id: repriced.body.id, url: repriced.body.url, replayed: repriced.headers['idempotent-replayed'] }, { status: 201, id: first.body.id, url: first.body.url, replayed: 'true' }, `${name}: the first session`);
+    t.equal((await ctx.call('PATCH', path, { active: false })).status, 200, `${name}: taken off sale`);
+    const offSale = await ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': k });
+    t.same({ status: offSale.status, id: offSale.body.id }, { status: 201, id: first.body.id }, `${name}: still the first session, not a 400`);
+    t.same(await sessions(), opened, `${name}: no second session at Stripe, and the first still open`);
+  }
+});

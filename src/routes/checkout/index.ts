@@ -54,7 +54,10 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);
-      const view = await app.checkouts.open(request.body, key);
+      // A replay answers the session its key opened, whatever became of the pack or plan since.
+      const opened = request.keyUse?.kept.checkoutId;
+      const view = typeof opened === 'string' ? await app.checkouts.get(opened) : await app.checkouts.open(request.body, key);
+      if (request.keyUse) request.keyUse.keep = { checkoutId: view.id };
       return reply.status(201).send({ id: view.id, kind: view.kind, url: view.url, expiresAt: view.expiresAt, status: view.status, credits: view.credits });
     },
   });
