@@ -27,7 +27,9 @@ export interface RecordedCheckout {
 /**
  * Records what Stripe says of several checkouts, one statement for each time a session recurs in
  * the list (an upsert may touch a row once), in order. A fulfilled checkout stays complete and keeps
- * its grant and payment status, whatever older or later view of the session arrives.
+ * its grant and payment status, whatever older or later view of the session arrives. What a completed
+ * session charged is recorded over what it was opened for (a promotion code lowers it on Stripe's
+ * page), until the checkout is fulfilled: refunds and disputes take credits back in proportion to it.
  */
 export async function recordCheckouts(pool: Pool, checkouts: CheckoutState[]): Promise<RecordedCheckout[]> {
   const results = new Array<RecordedCheckout>(checkouts.length);
@@ -53,6 +55,8 @@ async function upsertCheckouts(pool: Pool, c: CheckoutState[]): Promise<Map<stri
        payment_status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.payment_status ELSE excluded.payment_status END,
        grant_id = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.grant_id ELSE excluded.grant_id END,
        fulfilled_at = coalesce(checkouts.fulfilled_at, excluded.fulfilled_at),
+       amount_total = CASE WHEN checkouts.fulfilled_at IS NULL AND excluded.status = 'complete' THEN excluded.amount_total ELSE checkouts.amount_total END,
+       currency = CASE WHEN checkouts.fulfilled_at IS NULL AND excluded.status = 'complete' THEN excluded.currency ELSE checkouts.currency END,
        updated_at = now()
      RETURNING id, status, fulfilled_at`,
     [

@@ -41,6 +41,8 @@ export interface StripeSimulator {
   now(): number;
   advanceClock(seconds: number): Promise<void>;
   pay(sessionId: string, card?: string): Promise<void>;
+  /** Pays by card after entering a promotion code worth `amountOff` (a session created with `allow_promotion_codes`, payment mode). */
+  payWithPromotionCode(sessionId: string, amountOff: number, card?: string): Promise<void>;
   /** Pays by bank debit: the session completes unpaid until `settleBankDebit`. */
   payByBankDebit(sessionId: string): Promise<void>;
   settleBankDebit(sessionId: string, succeeded: boolean): Promise<void>;
@@ -111,6 +113,10 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
     },
     async pay(sessionId, card = '4242424242424242') {
       const result = completeCheckoutSession(ctx, sessionOf(sessionId), card);
+      if (!result.paid) throw new Error(result.message);
+    },
+    async payWithPromotionCode(sessionId, amountOff, card = '4242424242424242') {
+      const result = completeCheckoutSession(ctx, sessionOf(sessionId), card, { promotionCodeAmountOff: amountOff });
       if (!result.paid) throw new Error(result.message);
     },
     async payByBankDebit(sessionId) {

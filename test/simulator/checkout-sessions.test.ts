@@ -136,6 +136,23 @@ t.test('mode rules', async (t) => {
   t.match(unknownPrice, { statusCode: 400, code: 'resource_missing', param: 'line_items[0][price]' });
 });
 
+t.test('a promotion code lowers what a session allowing them charges, and only such a session', async (t) => {
+  const { stripe, simulator } = await startSimulator(t);
+  const lineItems = [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 500, product_data: { name: '500 credits' } } }];
+  const plain = await stripe.checkout.sessions.create({ mode: 'payment', line_items: lineItems, success_url });
+  await t.rejects(simulator.payWithPromotionCode(plain.id, 250), /does not accept promotion codes/);
+  t.equal((await stripe.checkout.sessions.retrieve(plain.id)).status, 'open', 'refused: nothing paid');
+
+  const session = await stripe.checkout.sessions.create({ mode: 'payment', line_items: lineItems, success_url, allow_promotion_codes: true });
+  await t.rejects(simulator.payWithPromotionCode(session.id, 501), /does not apply/);
+  await simulator.payWithPromotionCode(session.id, 250);
+  const paid = await stripe.checkout.sessions.retrieve(session.id, { expand: ['line_items'] });
+  t.match(paid, { status: 'complete', payment_status: 'paid', amount_subtotal: 500, amount_total: 250, total_details: { amount_discount: 250 } });
+  t.match(paid.line_items!.data[0], { amount_subtotal: 500, amount_discount: 250, amount_total: 250 });
+  const charges = await stripe.charges.list({ payment_intent: paid.payment_intent as string });
+  t.equal(charges.data[0]!.amount, 250, 'the charge is for the discounted total');
+});
+
 t.test('billing portal sessions', async (t) => {
   const { stripe, url } = await startSimulator(t);
   const customer = await stripe.customers.create({ email: 'p@example.com' });

@@ -53,6 +53,28 @@ t.test("refunds, partial then the rest, take back their share of the pack's cred
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1, 'the pack was granted once');
 });
 
+t.test('a pack paid with a promotion code: its refunds take back their share of what was charged, not of the price', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id, { allowPromotionCodes: true });
+  await ctx.simulator.payWithPromotionCode(checkout.id, 250); // a 50% code typed on Stripe's page: $2.50 charged
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 500, 'the whole pack granted');
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  t.match(session, { amount_subtotal: 500, amount_total: 250, total_details: { amount_discount: 250 } });
+  const { rows } = await ctx.database.pool.query('SELECT amount_total, currency FROM checkouts WHERE id = $1', [checkout.id]);
+  t.same(rows, [{ amount_total: 250, currency: 'usd' }], 'the checkout records what Stripe charged, not what it was opened for');
+
+  const paymentIntent = session.payment_intent as string;
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 100 });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 300, '$1.00 of the $2.50 charged refunded: 200 of the 500 credits taken back');
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+  await settled(ctx);
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'all that was charged refunded: every credit taken back');
+  t.match(await adjustments(ctx, 'acct_buyer'), [{ amount: -200, requested: 200 }, { amount: -300, requested: 300 }]);
+});
+
 t.test('credits already spent stay spent: a refund takes what is left, and says how many it asked for', async (t) => {
   const ctx = await build(t, { listen: true });
   const { paymentIntent } = await paidPack(ctx);

@@ -144,7 +144,8 @@ export class PaymentReversals {
     return {
       accountId: row.accountId,
       purchase: { stripeCheckoutSessionId: row.id },
-      amount: row.amountTotal ?? session.amount_total ?? 0,
+      // What Stripe charged (after any promotion code), not what the checkout was opened for.
+      amount: session.amount_total ?? row.amountTotal ?? 0,
       grants: row.grantId ? [{ grantId: row.grantId, credits: Number(row.credits) }] : [],
     };
   }

@@ -9,6 +9,7 @@ import { createCharge } from '../payments/create-charge.js';
 import { settleCharge } from '../payments/settle-charge.js';
 import { createCustomer } from '../resources/customer-routes.js';
 import type { CheckoutSession, Customer } from '../stripe-objects.js';
+import { applyPromotionCode } from './apply-promotion-code.js';
 import { expireIfDue } from './expire-checkout-session.js';
 
 export type PaymentResult = { paid: true; session: CheckoutSession } | { paid: false; message: string };
@@ -16,9 +17,15 @@ export type PaymentResult = { paid: true; session: CheckoutSession } | { paid: f
 /**
  * What pressing Pay on the checkout page does. A declined card changes nothing. `bankDebit`: the
  * customer pays by a bank debit (an asynchronous payment method): the session completes unpaid, and
- * the money arrives, or not, when `settleBankDebit` says (payment mode only).
+ * the money arrives, or not, when `settleBankDebit` says (payment mode only). `promotionCodeAmountOff`:
+ * the customer entered a promotion code worth that much (see applyPromotionCode).
  */
-export function completeCheckoutSession(ctx: SimulatorContext, session: CheckoutSession, cardInput: string, { bankDebit = false } = {}): PaymentResult {
+export function completeCheckoutSession(
+  ctx: SimulatorContext,
+  session: CheckoutSession,
+  cardInput: string,
+  { bankDebit = false, promotionCodeAmountOff }: { bankDebit?: boolean; promotionCodeAmountOff?: number } = {},
+): PaymentResult {
   expireIfDue(ctx, session);
   if (session.status !== 'open') {
     return { paid: false, message: `This Checkout Session is ${session.status === 'complete' ? 'already paid' : 'expired'}.` };
@@ -27,6 +34,12 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
   const card = normalizeCard(cardInput);
   const problem = cardProblem(card);
   if (problem) return { paid: false, message: problem };
+  const options = ctx.store.checkoutOptions.get(session.id);
+  const lineItems = ctx.store.checkoutLineItems.get(session.id) ?? [];
+  if (promotionCodeAmountOff !== undefined) {
+    const refused = applyPromotionCode(session, lineItems, promotionCodeAmountOff);
+    if (refused) return { paid: false, message: refused };
+  }
 
   const customer = resolveCustomer(ctx, session);
   if (customer) ctx.store.cards.set(customer.id, card);
@@ -36,8 +49,6 @@ export function completeCheckoutSession(ctx: SimulatorContext, session: Checkout
     email: session.customer_email ?? customer?.email ?? 'customer@example.com',
     name: customer?.name ?? null,
   };
-  const options = ctx.store.checkoutOptions.get(session.id);
-  const lineItems = ctx.store.checkoutLineItems.get(session.id) ?? [];
   if (session.mode === 'subscription' && customer) {
     const { subscription, invoice } = startSubscription(ctx, {
       customer: customer.id,
