@@ -62,7 +62,7 @@ export default fp<BillingOptions>(
     const billPayments = new BillPayments(app.db.prisma, app.ledger);
     const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);
     const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
-    const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, app.log);
+    const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, subscriptionEvents, app.log);
     const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals }), app.log);
     app.decorate('stripe', stripe);
     app.decorate('webhookSecret', webhookSecret);

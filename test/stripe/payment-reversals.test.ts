@@ -250,6 +250,53 @@ t.test("a refunded subscription invoice takes back its own period's credits", as
   t.same((await adjustments(ctx, 'acct_org')).map((a) => a.amount), [-250, -1000]);
 });
 
+/** A subscription (1,000 credits a month for $10) whose first period Tally granted, renewed at Stripe, Tally told nothing of the renewal: its paid invoice and payment intent. */
+async function renewedUnheard(ctx: TestApp) {
+  const { plan } = await accountAndPlan(ctx);
+  const { checkout, subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+  await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`);
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  const renewal = (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data.find((invoice) => invoice.id !== invoiceId)!;
+  const [payment] = (await ctx.stripe.invoicePayments.list({ invoice: renewal.id })).data;
+  return { renewal, paymentIntent: payment!.payment.payment_intent as string };
+}
+
+t.test("a renewal refunded before its invoice.paid is processed: the period is granted, then taken back; the late invoice.paid grants nothing", async (t) => {
+  const ctx = await build(t); // not listening: Stripe's webhooks go nowhere until posted by hand
+  const { renewal, paymentIntent } = await renewedUnheard(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1000, 'the first period only');
+  const refund = await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+  const charge = (await ctx.stripe.charges.list({ payment_intent: paymentIntent })).data[0]!;
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', charge))).statusCode, 200);
+  await handled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1000, "the renewal's period granted and taken back whole");
+  const { rows: period } = await ctx.database.pool.query('SELECT grant_id, credits FROM subscription_grants WHERE stripe_invoice_id = $1', [renewal.id]);
+  t.match(period, [{ credits: '1000' }], 'granted through the invoice.paid path, keyed by its period');
+  t.match(await adjustments(ctx, 'acct_org'), [{ amount: -1000, requested: 1000, key: `refund:${refund.id}:${period[0].grant_id}` }]);
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'invoice.paid', renewal))).statusCode, 200);
+  await handled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1000, 'the late invoice.paid finds the period granted');
+  t.equal((await ctx.database.pool.query('SELECT count(*)::int AS n FROM subscription_grants WHERE stripe_invoice_id = $1', [renewal.id])).rows[0].n, 1);
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_org')).available), 1000, 'the ledger sums to the balance');
+});
+
+t.test("a renewal disputed before its invoice.paid is processed: the period is granted, then taken back", async (t) => {
+  const ctx = await build(t);
+  const { renewal, paymentIntent } = await renewedUnheard(ctx);
+  const charge = (await ctx.stripe.charges.list({ payment_intent: paymentIntent })).data[0]!;
+  const dispute = await ctx.stripe.disputes.retrieve(await ctx.simulator.openDispute(charge.id));
+
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.dispute.funds_withdrawn', dispute))).statusCode, 200);
+  await handled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1000, "the renewal's period granted and taken back whole");
+  t.match(await adjustments(ctx, 'acct_org'), [{ amount: -1000, requested: 1000, key: new RegExp(`^dispute:${dispute.id}:grt_`) }]);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'invoice.paid', renewal))).statusCode, 200);
+  await handled(ctx);
+  t.equal(await available(ctx, 'acct_org'), 1000, 'the late invoice.paid grants nothing');
+});
+
 t.test('creditShares: each part takes the difference of the rounded-down running shares', async (t) => {
   t.same(creditShares(500, 500, [200, 300]), [200, 300]);
   t.same(creditShares(100, 300, [100, 100, 100]), [33, 33, 34], 'the whole amount takes back every credit');

@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { SubscriptionEvents } from '../subscriptions/subscription-events.js';
 import type { Checkouts } from './checkouts.js';
 
 /** Refunds whose money is on its way back, or back, to the customer. */
@@ -34,6 +35,7 @@ export class PaymentReversals {
     private readonly stripe: Stripe,
     private readonly ledger: Ledger,
     private readonly checkouts: Checkouts,
+    private readonly subscriptionEvents: SubscriptionEvents,
     private readonly logger: Logger,
   ) {}
 
@@ -150,7 +152,12 @@ export class PaymentReversals {
     };
   }
 
-  /** The subscription invoice a payment intent paid, and the period credits it granted. */
+  /**
+   * The subscription invoice a payment intent paid, and the period credits it granted. An invoice that
+   * granted nothing yet (its `invoice.paid` comes later, or is processed at the same time) is granted
+   * now, through the same once-only path as `invoice.paid`, so that its credits can be taken back: else
+   * the reversal would find nothing and be done for good, and the late `invoice.paid` grant the period.
+   */
   private async invoicePaidBy(paymentIntent: string): Promise<PaidCredits | undefined> {
     const payments = await callStripe('find the invoice of a payment', () =>
       this.stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntent }, limit: 1 }),
@@ -158,7 +165,14 @@ export class PaymentReversals {
     const payment = payments.data[0];
     const invoice = typeof payment?.invoice === 'string' ? payment.invoice : payment?.invoice?.id;
     if (!payment || !invoice) return undefined;
-    const rows = await this.prisma.subscriptionGrant.findMany({ where: { stripeInvoiceId: invoice }, orderBy: { createdAt: 'asc' } });
+    const find = () => this.prisma.subscriptionGrant.findMany({ where: { stripeInvoiceId: invoice }, orderBy: { createdAt: 'asc' } });
+    let rows = await find();
+    if (rows.length === 0) {
+      const paidInvoice = await callStripe('retrieve the invoice of a payment', () => this.stripe.invoices.retrieve(invoice));
+      // Stripe's copy of the subscription, fetched if Tally has none, is at least as new as the payment.
+      await this.subscriptionEvents.onInvoicePaid(paidInvoice, paidInvoice.status_transitions?.paid_at ?? paidInvoice.created);
+      rows = await find();
+    }
     if (rows.length === 0) return undefined;
     return {
       accountId: rows[0].accountId,
