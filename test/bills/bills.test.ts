@@ -80,6 +80,45 @@ t.test('a bill left to expire is expired, then re-opened and paid', async (t) =>
   t.same(rows.map((r) => r.status), ['expired', 'complete'], 'both checkouts are on record');
 });
 
+t.test('a bill paid by bank debit: 409 bill_payment_pending while the debit is on its way; once it fails, the bill expires, and is reopened and paid', async (t) => {
+  const ctx = await build(t, { listen: true });
+  await account(ctx);
+  const bill = await createBill(ctx, { credits: 100 });
+  await ctx.simulator.payByBankDebit(bill.checkoutSessionId);
+  await settled(ctx);
+  t.equal((await billOf(ctx, bill.id)).status, 'open', 'the money is not there yet');
+  for (const path of ['cancel', 'checkout']) {
+    const reply = await ctx.call('POST', `/v1/bills/${bill.id}/${path}`);
+    t.equal(reply.status, 409);
+    t.match(reply.body, { error: { code: 'bill_payment_pending', details: { billId: bill.id } } }, `${path}: not paid, not yet failed`);
+  }
+
+  await ctx.simulator.settleBankDebit(bill.checkoutSessionId, false);
+  await settled(ctx);
+  t.match(await billOf(ctx, bill.id), { status: 'expired', paidAt: null, grantId: null }, 'the debit failed: the checkout can never pay the bill');
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_org')).available), 0, 'nothing granted');
+  const reopened = await ctx.call('POST', `/v1/bills/${bill.id}/checkout`);
+  t.equal(reopened.status, 200);
+  t.match(reopened.body, { status: 'open', url: /\/checkout\/cs_/ });
+  t.not(reopened.body.checkoutSessionId, bill.checkoutSessionId, 'on a fresh checkout');
+  await ctx.simulator.pay(reopened.body.checkoutSessionId);
+  await waitForBill(ctx, bill.id, 'paid');
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((grant) => grant.amount), [100], 'granted once, by the card');
+});
+
+t.test('a bill whose bank debit failed, its webhook lost: canceling it finds the failure and cancels', async (t) => {
+  const ctx = await build(t); // not listening: nothing is delivered
+  await account(ctx);
+  const bill = await createBill(ctx, { credits: 100 });
+  await ctx.simulator.payByBankDebit(bill.checkoutSessionId);
+  await ctx.simulator.settleBankDebit(bill.checkoutSessionId, false);
+  const canceled = await ctx.call('POST', `/v1/bills/${bill.id}/cancel`);
+  t.equal(canceled.status, 200);
+  t.match(canceled.body, { status: 'canceled', paidAt: null, grantId: null });
+  t.same(await grantsOf(ctx, 'acct_org'), []);
+});
+
 t.test('canceling a bill expires its checkout', async (t) => {
   const ctx = await build(t, { listen: true });
   await account(ctx);

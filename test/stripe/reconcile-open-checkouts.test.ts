@@ -85,15 +85,33 @@ t.test('a subscription paid with no webhook: one pass records it and grants its 
   t.match(await subscriptionOf(ctx, 'acct_org'), { status: 'active', currentPeriodCredits: 1000 });
 });
 
-t.test('a bill paid with no webhook: a pass marks it paid and grants its credits', async (t) => {
-  const ctx = await build(t, { env: NOW }); // not listening: nothing is delivered
+/** A bill of 10 credits for $100, Tally not listening: Stripe's webhooks about it go nowhere. */
+async function billWithoutWebhooks(t: Parameters<typeof build>[0]) {
+  const ctx = await build(t, { env: NOW });
   await account(ctx);
-  const bill = await createBill(ctx, { name: 'Training', amount: 10_000, credits: 10 });
+  return { ctx, bill: await createBill(ctx, { name: 'Training', amount: 10_000, credits: 10 }) };
+}
+
+t.test('a bill paid with no webhook: a pass marks it paid and grants its credits', async (t) => {
+  const { ctx, bill } = await billWithoutWebhooks(t);
   await ctx.simulator.pay(bill.checkoutSessionId);
 
   t.same(await pass(ctx), [{ id: bill.checkoutSessionId, status: 'complete', granted: true }]);
   t.equal((await billOf(ctx, bill.id)).status, 'paid');
   t.equal(await available(ctx, 'acct_org'), 10);
+});
+
+t.test('a bill whose bank debit failed with no webhook: a pass records the bill expired, so it can be reopened; nothing granted', async (t) => {
+  const { ctx, bill } = await billWithoutWebhooks(t);
+  await ctx.simulator.payByBankDebit(bill.checkoutSessionId);
+  t.same(await pass(ctx), [{ id: bill.checkoutSessionId, status: 'complete', granted: false }]);
+  t.equal((await billOf(ctx, bill.id)).status, 'open', 'pending: still open');
+
+  await ctx.simulator.settleBankDebit(bill.checkoutSessionId, false);
+  t.same(await pass(ctx), [{ id: bill.checkoutSessionId, status: 'complete', granted: false }]);
+  t.equal((await billOf(ctx, bill.id)).status, 'expired', 'failed: the bill expired');
+  t.equal(await available(ctx, 'acct_org'), 0);
+  t.equal((await ctx.call('POST', `/v1/bills/${bill.id}/checkout`)).status, 200, 'and can be reopened');
 });
 
 t.test('a checkout left unpaid until it expires at Stripe: a pass records it expired, grants nothing', async (t) => {

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
+import { callStripe } from '../../stripe/call-stripe.js';
 import { isPaid, readCheckoutMetadata } from '../checkout/checkout-metadata.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { BillRow } from './bill-view.js';
@@ -9,24 +10,33 @@ export interface BillPayment {
   granted: boolean;
   grantId: string | null;
   available?: number;
+  /**
+   * The payment of the session: `pending` for one complete with an asynchronous payment (a bank
+   * debit) still on its way, `failed` for one whose asynchronous payment failed; `none` for a
+   * session not complete (or not a bill's).
+   */
+  payment: 'paid' | 'pending' | 'failed' | 'none';
 }
 
-/** What a bill's Checkout Sessions do to it: paid grants once, expired expires. */
+/** What a bill's Checkout Sessions do to it: paid grants once; expired, or its payment failed, expires. */
 export class BillPayments {
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly stripe: Stripe,
     private readonly ledger: Ledger,
   ) {}
 
   /**
-   * Any Checkout Session event of a bill (webhook, success page, cancel and reopen): a paid session
-   * grants the bill's credits once, keyed by the bill; an expired one expires the bill if it is still
-   * the bill's current checkout (a reopened bill ignores its old session).
+   * Any Checkout Session event of a bill (webhook, success page, reconciler, cancel and reopen): a
+   * paid session grants the bill's credits once, keyed by the bill; one expired, or complete with its
+   * asynchronous payment failed (it can never be paid), expires the bill if it is still the bill's
+   * current checkout (a reopened bill ignores its old session): the bill can then be reopened or
+   * canceled. Nothing is granted or marked paid before the money is there.
    */
   async onCheckout(session: Stripe.Checkout.Session): Promise<BillPayment> {
     const meta = readCheckoutMetadata(session);
     const billId = meta?.tally_bill_id;
-    if (!meta || !billId) return { granted: false, grantId: null };
+    if (!meta || !billId) return { granted: false, grantId: null, payment: 'none' };
     const bill = (await this.prisma.bill.findUnique({ where: { id: billId } })) ?? (await this.restore(session, billId));
     if (isPaid(session)) {
       const credits = bill.credits === null ? 0 : Number(bill.credits);
@@ -44,12 +54,25 @@ export class BillPayments {
         where: { id: bill.id, status: { not: 'paid' } },
         data: { status: 'paid', paidAt: new Date(), grantId: grant?.value.grant.id ?? null },
       });
-      return { granted: grant?.value.created ?? false, grantId: grant?.value.grant.id ?? null, available: grant?.value.available };
+      return { granted: grant?.value.created ?? false, grantId: grant?.value.grant.id ?? null, available: grant?.value.available, payment: 'paid' };
     }
-    if (session.status === 'expired') {
+    const payment = session.status === 'complete' ? ((await this.asyncPaymentFailed(session)) ? 'failed' : 'pending') : 'none';
+    if (session.status === 'expired' || payment === 'failed') {
       await this.prisma.bill.updateMany({ where: { id: bill.id, status: 'open', stripeCheckoutSessionId: session.id }, data: { status: 'expired' } });
     }
-    return { granted: false, grantId: null };
+    return { granted: false, grantId: null, payment };
+  }
+
+  /**
+   * Whether the asynchronous payment of a session complete and unpaid failed. Stripe leaves such a
+   * session as it was (complete, unpaid) whether the money is still on its way or will never come;
+   * its payment's charge tells: `pending`, or `failed`.
+   */
+  private async asyncPaymentFailed(session: Stripe.Checkout.Session): Promise<boolean> {
+    const paymentIntent = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+    if (!paymentIntent) return false;
+    const charges = await callStripe('list the charges of a payment', () => this.stripe.charges.list({ payment_intent: paymentIntent, limit: 1 }));
+    return charges.data[0]?.status === 'failed';
   }
 
   /** The session was made but the bill row never written (the database failed after Stripe answered). */

@@ -144,9 +144,11 @@ export class Bills {
   }
 
   /**
-   * Stripe's view of the bill's current checkout; a paid one is recorded on the way. Undefined when
-   * Stripe does not know it (made under another key or account): it can never be paid, so it and the
-   * bill are recorded expired, and the bill can be canceled or reopened.
+   * Stripe's view of the bill's current checkout; a paid one is recorded on the way (409 bill_paid),
+   * and so is one whose asynchronous payment failed (the bill expired: it can be canceled or
+   * reopened). One whose payment is still on its way may yet be paid: 409 bill_payment_pending.
+   * Undefined when Stripe does not know it (made under another key or account): it can never be
+   * paid, so it and the bill are recorded expired, and the bill can be canceled or reopened.
    */
   private async currentSession(bill: BillRow): Promise<Stripe.Checkout.Session | undefined> {
     const session = await retrieveFromStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(bill.stripeCheckoutSessionId));
@@ -155,8 +157,11 @@ export class Bills {
       return undefined;
     }
     if (session.status === 'complete') {
-      await this.payments.onCheckout(session);
-      throw paidAlready(bill);
+      const { payment } = await this.payments.onCheckout(session);
+      if (payment === 'pending') {
+        throw new ConflictFailure('bill_payment_pending', `Bill ${bill.id} has a payment on its way (a bank debit, say): it is paid or can be reopened once the payment succeeds or fails`, { billId: bill.id });
+      }
+      if (payment !== 'failed') throw paidAlready(bill);
     }
     return session;
   }

@@ -75,6 +75,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['bills'],
       summary: "Cancel an unpaid bill: its checkout is expired at Stripe (409 bill_paid if it was paid)",
+      description: '409 `bill_paid`: the bill was paid. 409 `bill_payment_pending`: its checkout was paid by an asynchronous method (a bank debit) whose money is still on its way; once that payment fails the bill is `expired` and can be canceled.',
       params: billParams,
       response: { 200: bill, ...errors(401, 404, 409, 502, 503) },
     },
@@ -85,6 +86,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['bills'],
       summary: 'A fresh checkout for a bill whose checkout expired unpaid',
+      description: 'For a bill whose checkout expired, or whose asynchronous payment (a bank debit) failed. 409 `bill_paid`: the bill was paid. 409 `bill_payment_pending`: its payment is still on its way. 409 `bill_checkout_open`: its checkout can still be paid. 409 `bill_canceled`.',
       params: billParams,
       body: z.strictObject({ expiresInSeconds: expiresInSeconds.optional().describe("Default: the bill's own") }).nullish().describe("No body (or {}) keeps the bill's expiresInSeconds"),
       response: { 200: bill, ...errors(400, 401, 404, 409, 502, 503) },
