@@ -156,6 +156,10 @@ t.test('changing the price and canceling now', async (t) => {
   const prorations = await stripe.invoices.list({ subscription: subscription.id });
   const prorationInvoice = prorations.data.find((invoice) => invoice.billing_reason === 'subscription_update');
   t.ok(prorationInvoice && prorationInvoice.amount_paid > 0 && prorationInvoice.amount_paid <= 2000, 'always_invoice charges the prorated difference');
+  const prorationLines = prorationInvoice!.lines.data.map((line) => [line.pricing?.price_details?.price, Math.sign(line.amount), line.period.end]);
+  const end = subscription.items.data[0]!.current_period_end;
+  t.same(prorationLines, [[basic.id, -1, end], [pro.id, 1, end]], "as Stripe: unused time on the old price, credited, and remaining time on the new one, to the period's end");
+  t.equal(prorationInvoice!.lines.data.reduce((sum, line) => sum + line.amount, 0), prorationInvoice!.amount_paid);
 
   const unknownItem = await stripe.subscriptions.update(subscription.id, { items: [{ id: 'si_nope', price: pro.id }] }).catch((e: unknown) => e);
   t.ok(unknownItem instanceof Stripe.errors.StripeInvalidRequestError);

@@ -1,6 +1,23 @@
 import t from 'tap';
-import { build } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, deliver, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+import { build, type TestApp } from '../helper.js';
+import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, deliver, grantsOf, handled, settled, subscribe, subscriptionOf } from './fixtures.js';
+
+const available = async (ctx: TestApp) => (await ctx.call('GET', '/v1/accounts/acct_org/balance')).body.available;
+
+/** The invoice each tranche of the subscription's periods is recorded as paid by, by the level it starts from. */
+async function tranchePayers(ctx: TestApp) {
+  const { rows } = await ctx.database.pool.query('SELECT from_level, credits, stripe_invoice_id FROM subscription_grants ORDER BY period_end, from_level');
+  return rows.map((row) => ({ from: Number(row.from_level), credits: Number(row.credits), invoice: row.stripe_invoice_id as string | null }));
+}
+
+/** Refunds, in full, the payment of an invoice. */
+async function refundInvoice(ctx: TestApp, invoiceId: string) {
+  const [payment] = (await ctx.stripe.invoicePayments.list({ invoice: invoiceId })).data;
+  return ctx.stripe.refunds.create({ payment_intent: payment!.payment.payment_intent as string });
+}
+
+const prorationOf = async (ctx: TestApp, subscriptionId: string) =>
+  (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data.find((invoice) => invoice.billing_reason === 'subscription_update')!;
 
 t.test('an upgrade mid-period grants the difference once; a downgrade applies from the next period', async (t) => {
   const ctx = await build(t, { listen: true });
@@ -45,6 +62,57 @@ t.test('an upgrade mid-period grants the difference once; a downgrade applies fr
   const same = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: basic.id });
   t.equal(same.status, 200, 'changing to the current plan changes nothing');
   t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: 'plan_nope' })).status, 404);
+});
+
+t.test("an upgrade's proration refunded in full takes back the upgrade's credits, though Tally handled Stripe's reply before its invoice.paid", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', basic.id);
+  await settled(ctx);
+  await ctx.simulator.advanceClock(10 * DAY);
+  ctx.simulator.setWebhookUrl(undefined); // the proration's invoice.paid comes after the reply, as it usually does
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id }, { key: ctx.serviceKey })).status, 200);
+  t.equal(await available(ctx), 5000, 'raised at once, from the reply');
+  ctx.simulator.setWebhookUrl(`${ctx.url}/v1/webhooks/stripe`);
+  await settled(ctx);
+  const proration = await prorationOf(ctx, subscriptionId);
+  t.ok(proration.amount_paid > 0, 'the upgrade was charged now');
+  t.same(await tranchePayers(ctx), [{ from: 0, credits: 1000, invoice: invoiceId }, { from: 1000, credits: 4000, invoice: proration.id }], "the rise is the proration's");
+
+  await refundInvoice(ctx, proration.id);
+  await settled(ctx);
+  t.equal(await available(ctx), 1000, "the upgrade's 4,000 credits taken back; the first invoice's stay");
+  await refundInvoice(ctx, invoiceId);
+  await settled(ctx);
+  t.equal(await available(ctx), 0, "and the first invoice's 1,000 with its own refund");
+});
+
+t.test("a renewal's invoice.paid after its period's upgrade and proration: each invoice keeps the credits it paid for", async (t) => {
+  const ctx = await build(t); // not listening: events are posted by hand, in the order chosen
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { checkout, subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', basic.id);
+  t.equal((await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`)).status, 200);
+  await advancePastPeriodEnd(ctx, subscriptionId); // renewed and paid at Stripe; Tally hears nothing of it
+  const renewal = (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data.find((invoice) => invoice.billing_reason === 'subscription_cycle')!;
+  await ctx.simulator.advanceClock(10 * DAY);
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id }, { key: ctx.serviceKey })).status, 200);
+  const proration = await prorationOf(ctx, subscriptionId);
+
+  await deliver(ctx, 'invoice.paid', proration);
+  await handled(ctx);
+  t.equal(await available(ctx), 1000 + 5000, 'the first period, and the new one at the new plan\'s level');
+  await deliver(ctx, 'invoice.paid', renewal);
+  await handled(ctx);
+  t.equal(await available(ctx), 6000, 'the late renewal grants nothing more');
+  t.same((await tranchePayers(ctx)).slice(1), [{ from: 0, credits: 1000, invoice: renewal.id }, { from: 1000, credits: 4000, invoice: proration.id }], "the period's base is the renewal's, the rise the proration's");
+
+  await refundInvoice(ctx, proration.id);
+  await deliver(ctx, 'charge.refunded', (await ctx.stripe.charges.list({ payment_intent: (await ctx.stripe.invoicePayments.list({ invoice: proration.id })).data[0]!.payment.payment_intent as string })).data[0]);
+  await handled(ctx);
+  t.equal(await available(ctx), 2000, "the proration refunded: the upgrade's 4,000 taken back");
+  t.not(invoiceId, renewal.id);
 });
 
 t.test('an upgrade in the portal (no invoice of its own) is granted from customer.subscription.updated, once', async (t) => {

@@ -50,22 +50,26 @@ export class SubscriptionEvents {
     for (const line of lines) {
       if (line.priceId && !plans.has(line.priceId)) plans.set(line.priceId, credits(await this.plans.forPrice(line.priceId)));
     }
-    const current = row.planId ? credits(await this.plans.row(row.planId)) : undefined;
     const result: CheckoutGrant = { granted: false, grantId: null };
-    for (const target of computePeriodTargets(lines, (priceId) => plans.get(priceId))) {
-      // An upgrade Tally saw before this invoice: the period it is in gets the new plan's level.
-      const upgraded = current && isCurrentPeriod(row, target.end) && isInGoodStanding(row.status) && current.credits > target.credits;
+    const targets = computePeriodTargets(lines, (priceId) => plans.get(priceId));
+    for (const target of targets) {
       const done = await topUpPeriod(this.ledger, this.prisma, {
         accountId: row.accountId,
         stripeSubscriptionId: subscriptionId,
         stripeInvoiceId: invoice.id,
         start: target.start,
         end: target.end,
-        ...(upgraded ? { planId: current.id, target: current.credits, rollover: current.rollover } : { planId: target.planId, target: target.credits, rollover: target.rollover }),
+        planId: target.planId,
+        target: target.credits,
+        base: target.base,
+        rollover: target.rollover,
       });
       result.granted ||= done.granted > 0;
       result.grantId ??= done.grantId;
     }
+    // An upgrade Tally saw before this invoice: the period it is in is raised to the new plan's level,
+    // above what this invoice paid for (a proration invoice of the upgrade claims that rise).
+    if (targets.some((target) => isCurrentPeriod(row, target.end))) await this.topUpCurrentPeriod(row);
     return result;
   }
 

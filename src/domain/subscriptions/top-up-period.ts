@@ -12,6 +12,12 @@ export interface PeriodTopUp {
   end: number;
   /** The credits the period should have in total once this is done. */
   target: number;
+  /**
+   * The level below which another invoice paid for the period (an upgrade's proration pays from the
+   * old plan's level up): tranches below it are granted, when missing, for no invoice, and left to
+   * the invoice that paid for them. 0 unless told.
+   */
+  base?: number;
   rollover: boolean;
 }
 
@@ -34,30 +40,40 @@ const MAX_TRANCHES = 50;
  * key make one grant; the loser reads it and walks on, so the period ends at the highest target asked
  * for, never at a sum of them. `checkout.session.completed` and `invoice.paid` for the first invoice
  * both ask for the plan's credits from level 0: one grant.
+ *
+ * Each tranche is recorded with the invoice that paid for it, which refunds and disputes take back
+ * from. An upgrade seen on the subscription before its proration invoice is granted for no invoice;
+ * that invoice, walking the chain from its `base`, then claims the tranches above it that no invoice
+ * paid for, and a period's own invoice claims a base tranche its proration granted first. Every
+ * caller at a key asks for the same amount (up to the base, else up to its target), so which one
+ * wins does not change the chain.
  */
 export async function topUpPeriod(ledger: Ledger, prisma: PrismaClient, request: PeriodTopUp): Promise<TopUpResult> {
+  const base = request.base ?? 0;
   let level = 0;
   let granted = 0;
   let grantId: string | null = null;
   for (let step = 0; step < MAX_TRANCHES && level < request.target; step++) {
     const sourceKey = `subscription:${request.stripeSubscriptionId}:period:${request.end}:from:${level}`;
+    const paidByAnother = level < base;
+    const stripeInvoiceId = paidByAnother ? null : request.stripeInvoiceId;
     const { value } = await ledger.grant({
       accountId: request.accountId,
-      amount: request.target - level,
+      amount: (paidByAnother ? Math.min(base, request.target) : request.target) - level,
       source: `subscription:${request.stripeSubscriptionId}`,
       sourceKey,
       // Without rollover, what is left of a period's credits is written off when the period ends.
       expiresAt: request.rollover ? null : new Date(request.end * 1000),
       reason: level === 0 ? `Subscription period ending ${new Date(request.end * 1000).toISOString()}` : `Plan upgrade: credits for the rest of the period ending ${new Date(request.end * 1000).toISOString()}`,
-      metadata: { stripeSubscriptionId: request.stripeSubscriptionId, stripeInvoiceId: request.stripeInvoiceId, planId: request.planId, periodStart: request.start, periodEnd: request.end },
+      metadata: { stripeSubscriptionId: request.stripeSubscriptionId, stripeInvoiceId, planId: request.planId, periodStart: request.start, periodEnd: request.end },
     });
-    await prisma.subscriptionGrant.createMany({
+    const record = prisma.subscriptionGrant.createMany({
       data: [{
         sourceKey,
         stripeSubscriptionId: request.stripeSubscriptionId,
         accountId: request.accountId,
         planId: request.planId,
-        stripeInvoiceId: request.stripeInvoiceId,
+        stripeInvoiceId,
         periodStart: new Date(request.start * 1000),
         periodEnd: new Date(request.end * 1000),
         fromLevel: BigInt(level),
@@ -66,6 +82,9 @@ export async function topUpPeriod(ledger: Ledger, prisma: PrismaClient, request:
       }],
       skipDuplicates: true,
     });
+    // A tranche granted first for no invoice is this invoice's: claimed once, never taken from another.
+    const claim = stripeInvoiceId ? [prisma.subscriptionGrant.updateMany({ where: { sourceKey, stripeInvoiceId: null }, data: { stripeInvoiceId } })] : [];
+    await prisma.$transaction([record, ...claim]);
     if (value.created) {
       granted += value.grant.amount;
       grantId = value.grant.id;

@@ -85,21 +85,32 @@ function restartPeriod(subscription: Subscription, now: number): InvoiceLineInpu
   });
 }
 
+/**
+ * As Stripe prorates a changed item: a credit line for the unused time on the old price (negative)
+ * and a line for the remaining time on the new one, both over the rest of the period. Only a change
+ * that costs more is invoiced (a credit to the customer's balance is not simulated).
+ */
 function prorate(oldItems: SubscriptionItem[], items: SubscriptionItem[], now: number, proration: ProrationBehavior): InvoiceLineInput[] {
   if (proration !== 'always_invoice') return [];
   const lines: InvoiceLineInput[] = [];
+  const after = new Date(now * 1000).toISOString().slice(0, 10);
   for (const item of items) {
     const before = oldItems.find((old) => old.id === item.id);
-    const oldAmount = before ? before.price.unit_amount * before.quantity : 0;
-    const newAmount = item.price.unit_amount * item.quantity;
     const length = item.current_period_end - item.current_period_start;
     const remaining = length > 0 ? (item.current_period_end - now) / length : 0;
-    const amount = Math.round((newAmount - oldAmount) * remaining);
-    if (amount <= 0) continue;
+    const unused = before ? Math.round(before.price.unit_amount * before.quantity * remaining) : 0;
+    const amount = Math.round(item.price.unit_amount * item.quantity * remaining);
+    if (amount - unused <= 0) continue;
+    const period = { start: now, end: item.current_period_end };
+    if (before && unused > 0) {
+      lines.push({
+        price: before.price, quantity: before.quantity, amount: -unused, proration: true, subscriptionItem: item.id, period,
+        description: `Unused time on ${before.quantity} × price ${before.price.id} after ${after}`,
+      });
+    }
     lines.push({
-      price: item.price, quantity: item.quantity, amount, proration: true, subscriptionItem: item.id,
-      period: { start: now, end: item.current_period_end },
-      description: `Remaining time on ${item.quantity} × price ${item.price.id} after ${new Date(now * 1000).toISOString().slice(0, 10)}`,
+      price: item.price, quantity: item.quantity, amount, proration: true, subscriptionItem: item.id, period,
+      description: `Remaining time on ${item.quantity} × price ${item.price.id} after ${after}`,
     });
   }
   return lines;
