@@ -89,9 +89,12 @@ export default fp(
       request.log.error({ err: error }, 'unhandled error');
       return sendError(reply, 500, 'internal_error', 'Something went wrong on our side; it has been logged');
     });
-    // Every route but those that never ask the database (/healthz) can answer database_unavailable.
+    // What the framework answers for every route, documented on each: database_unavailable unless it
+    // never asks the database (/healthz); 400 where it validates input; path_too_long where its path has parameters.
     app.addHook('onRoute', (route) => {
       if (route.config?.database !== false) documentErrors(route, 503);
+      if (route.schema?.params || route.schema?.querystring || route.schema?.body || route.schema?.headers) documentErrors(route, 400);
+      if (route.url.includes('/:')) documentErrors(route, 414);
     });
     app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`));
   },

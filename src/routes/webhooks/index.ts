@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type Stripe from 'stripe';
+import { z } from 'zod';
 import { sendError } from '../../plugins/error-handler.js';
+import { errors } from '../schemas.js';
 
 // Decoded once here as the SDK would decode it (TextDecoder, utf-8): the SDK then verifies and parses
 // that same text, and it is what gets stored.
@@ -22,6 +24,10 @@ const webhooks: FastifyPluginAsync = async (app) => {
       tags: ['webhooks'],
       summary: "Stripe's webhook endpoint (signed with STRIPE_WEBHOOK_SECRET; no API key)",
       security: [],
+      response: {
+        200: z.object({ received: z.literal(true), duplicate: z.boolean().describe('Stored already: a redelivery') }),
+        ...errors(400),
+      },
     },
     handler: async (request, reply) => {
       const signature = request.headers['stripe-signature'];
