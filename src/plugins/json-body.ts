@@ -11,12 +11,19 @@ const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
  * `constructor.prototype`, which could change every object's prototype), but with a 400 that says
  * what is wrong and where, where Fastify's says only "not valid JSON"; an empty body is no body
  * (Fastify's is a 400 even where a route needs none); and a compressed body is a 415 naming its
- * Content-Encoding, rather than bytes read as JSON. Any other Content-Type is a 415.
+ * Content-Encoding, rather than bytes read as JSON, and so is a charset other than UTF-8. Any other
+ * Content-Type is a 415.
  */
 export function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void): void {
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     done(new UnsupportedMediaFailure('unsupported_content_encoding', `Content-Encoding '${encoding}' is not supported: send the body uncompressed`));
+    return;
+  }
+  // JSON is UTF-8 (RFC 8259, 8.1); a body said to be in another charset would be read as the wrong text.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    done(new UnsupportedMediaFailure('unsupported_charset', `charset '${charset}' is not supported: send the JSON body in UTF-8`));
     return;
   }
   if (body.length === 0) {

@@ -88,6 +88,8 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
     ['constructor.prototype', spend('{"amount": 1, "constructor": {"prototype": {"admin": true}}}'), 400, 'invalid_json', /"constructor.prototype"/],
     ['gzip', spend(gzipSync(JSON.stringify({ amount: 1 })), { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding', /'gzip' is not supported/],
     ['br, even of plain bytes', spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'br' }), 415, 'unsupported_content_encoding', /'br'/],
+    ['a charset other than UTF-8', spend(JSON.stringify({ amount: 1 }), { 'content-type': 'application/json; charset=utf-16' }), 415, 'unsupported_charset', /'utf-16' is not supported/],
+    ['a quoted charset', spend(JSON.stringify({ amount: 1 }), { 'content-type': 'application/json; charset="latin1"' }), 415, 'unsupported_charset', /'latin1'/],
   ];
   for (const [name, reply, status, code, message] of cases) {
     const answer = await reply;
@@ -97,6 +99,7 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
   t.same(await rowCounts(database.pool), before, 'no row was written');
   const withCharset = await spend(JSON.stringify({ amount: 1 }), { 'content-type': 'Application/JSON; charset=utf-8' });
   t.equal(withCharset.statusCode, 200, `a charset parameter is still JSON: ${withCharset.body}`);
+  t.equal((await spend(JSON.stringify({ amount: 1 }), { 'content-type': 'application/json;charset=UTF8' })).statusCode, 200, 'UTF8, without a space or a dash');
   const otherType = await spend('<amount>1</amount>', { 'content-type': 'application/xml' });
   t.match({ status: otherType.statusCode, code: otherType.json().error?.code }, { status: 415, code: 'unsupported_media_type' }, 'another media type is a 415');
   const text = await spend(JSON.stringify({ amount: 1 }), { 'content-type': 'text/plain;charset=UTF-8' });
@@ -106,7 +109,7 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
   t.same({ status: untyped.statusCode, ...untyped.json().error }, { status: 415, code: 'unsupported_media_type', message: 'A body was sent without a Content-Type: send the body as JSON, with Content-Type: application/json' });
   const identity = await spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'identity' });
   t.equal(identity.statusCode, 200, 'Content-Encoding: identity is no encoding');
-  t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 98, 'the two spends that were JSON, and only those');
+  t.equal((await call('GET', '/v1/accounts/acct_body/balance')).body.available, 97, 'the three spends that were JSON, and only those');
   t.equal(({} as Record<string, unknown>).admin, undefined, 'no prototype was touched');
   const hold = (await call('POST', '/v1/accounts/acct_body/holds', { amount: 5 }, { 'idempotency-key': key() })).body;
   const released = await app.inject({ method: 'POST', url: `/v1/holds/${hold.id}/release`, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, payload: '' });
