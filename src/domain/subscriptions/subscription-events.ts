@@ -6,7 +6,7 @@ import type { Plans } from '../plans/plans.js';
 import { computePeriodTargets, type CreditLine, type PlanCredits } from './compute-period-targets.js';
 import { isInGoodStanding, type SubscriptionStatus } from './read-subscription-state.js';
 import type { ApplyOutcome, SubscriptionRecords, SubscriptionRow } from './subscription-records.js';
-import { periodLevel, topUpPeriod } from './top-up-period.js';
+import { periodLevel, periodPlanId, topUpPeriod } from './top-up-period.js';
 
 export interface CheckoutGrant {
   granted: boolean;
@@ -112,13 +112,17 @@ export class SubscriptionEvents {
   /**
    * An upgrade without an invoice of its own (a plan change in the portal, or Tally's change seen
    * before its proration invoice): the current period is raised to the new plan's level at once, but
-   * only once the period has been paid for (it has credits) and the subscription is in good standing.
+   * only once the period has been paid for (it has credits) and the subscription is in good standing,
+   * and only when the subscription is on another plan than the one the period was last granted for: a
+   * plan whose credits were raised (PATCH) gives its subscribers more from their next renewal, which
+   * pays for them, not for the period already paid.
    */
   async topUpCurrentPeriod(row: SubscriptionRow): Promise<void> {
     if (!row.planId || !row.currentPeriodEnd || !row.currentPeriodStart || !isInGoodStanding(row.status as SubscriptionStatus)) return;
     const plan = await this.plans.row(row.planId);
     const level = await periodLevel(this.prisma, row.stripeSubscriptionId, row.currentPeriodEnd);
     if (level === 0 || Number(plan.credits) <= level) return;
+    if ((await periodPlanId(this.prisma, row.stripeSubscriptionId, row.currentPeriodEnd)) === plan.id) return;
     await topUpPeriod(this.ledger, this.prisma, {
       accountId: row.accountId,
       stripeSubscriptionId: row.stripeSubscriptionId,

@@ -3,7 +3,7 @@ import { ConflictFailure, NotFoundFailure, TallyError, ValidationFailure } from 
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, retrieveFromStripe, unlessMissing } from '../../stripe/call-stripe.js';
 import type { Plans } from '../plans/plans.js';
-import { isLive, type SubscriptionStatus } from './read-subscription-state.js';
+import { isInGoodStanding, isLive, type SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
 import type { SubscriptionRow } from './subscription-records.js';
 import { subscriptionView, type SubscriptionView } from './subscription-view.js';
@@ -51,7 +51,13 @@ export class Subscriptions {
       atPeriodEnd
         ? callStripe('schedule the cancellation', () => this.stripe.subscriptions.update(row.stripeSubscriptionId, { cancel_at_period_end: true }))
         : callStripe('cancel the subscription', () => this.stripe.subscriptions.cancel(row.stripeSubscriptionId)),
-    );
+    ).catch(async (error: unknown) => {
+      // Stripe refuses to cancel one that ended there already (its event not yet heard of): said so, and recorded.
+      if (error instanceof TallyError && error.code === 'stripe_invalid_request') {
+        await this.refuseIfEnded(row, await callStripe('retrieve the subscription', () => this.stripe.subscriptions.retrieve(row.stripeSubscriptionId)));
+      }
+      throw error;
+    });
     // Stripe does not know it (made under another key): nothing there to cancel, and it can never renew.
     return reply ? this.afterReply(row, reply) : this.view(await this.events.endUnknown(row));
   }
@@ -64,6 +70,10 @@ export class Subscriptions {
   async change(id: string, planId: string): Promise<SubscriptionView> {
     const row = await this.row(id);
     if (!isLive(row.status)) throw canceled(row);
+    // An upgrade's proration paid while a renewal is unpaid would raise the period it did not pay for.
+    if (!isInGoodStanding(row.status)) {
+      throw new ConflictFailure('subscription_not_in_good_standing', `Subscription ${row.id} is ${row.status}: its plan can change once its latest invoice is paid`, { subscriptionId: row.id, status: row.status });
+    }
     const plan = await this.plans.row(planId);
     if (!plan.active) throw new ValidationFailure('plan_inactive', `Plan ${plan.id} is not on sale`, { planId: plan.id });
     if (row.planId === plan.id && row.stripePriceId === plan.stripePriceId) return this.view(row);
@@ -78,9 +88,13 @@ export class Subscriptions {
         stripeSubscriptionId: row.stripeSubscriptionId,
       });
     }
+    await this.refuseIfEnded(row, subscription);
     const item = subscription.items.data[0];
     if (!item) throw new ConflictFailure('subscription_has_no_items', 'The Stripe subscription has no item to change');
-    const upgrade = !current || plan.credits > current.credits || plan.interval !== current.interval;
+    // An upgrade is charged for the credits the period does not have yet: back to a plan it was
+    // granted at already (down, then up again, in one period) charges nothing and grants nothing.
+    const level = row.currentPeriodEnd ? await periodLevel(this.prisma, row.stripeSubscriptionId, row.currentPeriodEnd) : 0;
+    const upgrade = !current || plan.interval !== current.interval || (plan.credits > current.credits && Number(plan.credits) > level);
     const reply = await this.plans.withPrice(plan, ({ stripePriceId }) =>
       callStripe('change the plan', () =>
         this.stripe.subscriptions.update(row.stripeSubscriptionId, {
@@ -98,6 +112,17 @@ export class Subscriptions {
     const latest = outcome?.row ?? row;
     await this.events.topUpCurrentPeriod(latest);
     return this.view(latest);
+  }
+
+  /**
+   * A subscription that ended at Stripe (canceled in the Dashboard, say) before Tally heard of it: the
+   * fresh copy is recorded, and the request is a 409 subscription_canceled, not Stripe's refusal (a
+   * 502), and the account can subscribe again.
+   */
+  private async refuseIfEnded(row: SubscriptionRow, fresh: Stripe.Subscription): Promise<void> {
+    if (isLive(fresh.status)) return;
+    const outcome = await this.events.apply(fresh, row.stateAt);
+    throw canceled(outcome?.row ?? { ...row, status: fresh.status });
   }
 
   /** By Tally's id or Stripe's. */
@@ -119,6 +144,6 @@ export function subscriptionExists(accountId: string, found: { subscriptionId: s
   return new ConflictFailure('subscription_exists', `Account ${accountId} already has a live subscription; change its plan instead`, { accountId, ...found });
 }
 
-function canceled(row: SubscriptionRow) {
+function canceled(row: Pick<SubscriptionRow, 'id'> & { status: string }) {
   return new ConflictFailure('subscription_canceled', `Subscription ${row.id} is ${row.status}`, { subscriptionId: row.id, status: row.status });
 }

@@ -102,6 +102,12 @@ export async function periodLevel(prisma: PrismaClient, stripeSubscriptionId: st
   return Number(sum._sum.credits ?? 0);
 }
 
+/** The plan a period's latest tranche was granted for (the plan it was last raised to); undefined before it has credits. */
+export async function periodPlanId(prisma: PrismaClient, stripeSubscriptionId: string, end: Date): Promise<string | undefined> {
+  const latest = await prisma.subscriptionGrant.findFirst({ where: { stripeSubscriptionId, periodEnd: end }, orderBy: { fromLevel: 'desc' }, select: { planId: true } });
+  return latest?.planId ?? undefined;
+}
+
 /** The end (unix seconds) of the latest period of the subscription that has credits; undefined when none has. */
 export async function lastGrantedPeriodEnd(prisma: PrismaClient, stripeSubscriptionId: string): Promise<number | undefined> {
   const latest = await prisma.subscriptionGrant.aggregate({ where: { stripeSubscriptionId }, _max: { periodEnd: true } });

@@ -46,7 +46,8 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
       summary: 'Ask Stripe to cancel, at the end of the period (default) or now; no further periods are granted',
       description:
         'A subscription Stripe does not know (made under another Stripe key: test mode, then live) has nothing there to cancel and can never renew: ' +
-        'it is canceled in Tally at once, whatever atPeriodEnd says, and the account may subscribe again.',
+        'it is canceled in Tally at once, whatever atPeriodEnd says, and the account may subscribe again. ' +
+        '409 subscription_canceled when it ended already (at Stripe too, before Tally heard of it: it is then recorded canceled).',
       params: subscriptionParams,
       body: z.strictObject({ atPeriodEnd: z.boolean().optional().describe('Default true') }).nullish().describe('No body (or {}) cancels at the end of the period'),
       response: { 200: subscription, ...errors(400, 401, 404, 409, 502, 503) },
@@ -60,7 +61,8 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
       summary: 'Move to another plan: an upgrade is charged and granted for the current period at once, a downgrade applies from the next period',
       description:
         "409 stripe_price_missing when the plan's price is one managed in the Dashboard that Stripe does not know (a price Tally made is made again); " +
-        '409 stripe_subscription_missing when Stripe does not know the subscription (made under another Stripe key): cancel it instead.',
+        '409 stripe_subscription_missing when Stripe does not know the subscription (made under another Stripe key): cancel it instead; ' +
+        '409 subscription_not_in_good_standing when it is past_due or unpaid; 409 subscription_canceled when it ended (at Stripe too, before Tally heard of it).',
       params: subscriptionParams,
       body: z.strictObject({ planId: z.string().min(1).max(64) }),
       response: { 200: subscription, ...errors(400, 401, 404, 409, 502, 503) },

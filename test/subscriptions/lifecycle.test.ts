@@ -1,0 +1,84 @@
+import t from 'tap';
+import { build } from '../helper.js';
+import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+
+// A subscription's credits follow what its invoices paid for, whatever else happens to its plan or
+// at Stripe in the middle of a period.
+
+const amounts = async (ctx: Awaited<ReturnType<typeof build>>) => (await grantsOf(ctx, 'acct_org')).map((g) => Number(g.amount));
+const FAILS_LATER = '4000000000000341';
+
+t.test("a plan's credits raised (PATCH) reach its subscribers at their next renewal, not the period already paid", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  t.equal((await ctx.call('PATCH', `/v1/plans/${plan.id}`, { credits: 3000 })).status, 200, 'the plan now gives 3,000');
+  // Every path that raises the current period for an upgrade: a reply to a cancel, and Stripe's event of it.
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: true })).status, 200);
+  await settled(ctx);
+  t.same(await amounts(ctx), [1000], 'the paid period keeps what it was paid for: nothing granted without an invoice');
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: false })).status, 200);
+  await settled(ctx);
+  t.same(await amounts(ctx), [1000], 'still');
+});
+
+t.test('down a plan and back up in one period: no proration charged, nothing granted (the period has those credits already)', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', pro.id);
+  await settled(ctx);
+  await ctx.simulator.advanceClock(5 * DAY);
+  t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: basic.id })).status, 200, 'down to Basic');
+  await settled(ctx);
+  const back = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id });
+  t.match(back, { status: 200, body: { planId: pro.id, currentPeriodCredits: 5000 } }, 'back to Pro');
+  await settled(ctx);
+  const invoices = (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data;
+  t.same(invoices.map((i) => i.amount_paid), [3000], 'only the first invoice: no proration for credits the period has');
+  t.same(await amounts(ctx), [5000], 'nothing granted');
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  t.same(await amounts(ctx), [5000, 5000], "the next period is Pro's, paid and granted");
+});
+
+t.test("a subscription that is past_due cannot change plan: a 409, nothing asked of Stripe", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id, FAILS_LATER);
+  await settled(ctx);
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  t.match(await subscriptionOf(ctx, 'acct_org'), { status: 'past_due' });
+  const invoices = (await ctx.stripe.invoices.list({ subscription: subscriptionId })).data.length;
+  const change = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id });
+  t.match(change, { status: 409, body: { error: { code: 'subscription_not_in_good_standing', details: { status: 'past_due' } } } });
+  t.equal((await ctx.stripe.subscriptions.retrieve(subscriptionId)).items.data[0].price.id, basic.stripePriceId, 'the plan is unchanged at Stripe');
+  t.equal((await ctx.stripe.invoices.list({ subscription: subscriptionId })).data.length, invoices, 'no invoice made');
+});
+
+t.test('a subscription canceled at Stripe before Tally heard of it: cancel and change are a 409 saying so, it is recorded canceled, and the account can subscribe again', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  for (const request of ['change', 'cancel'] as const) {
+    const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
+    await settled(ctx);
+    // Canceled in the Dashboard, its event not delivered yet.
+    ctx.simulator.setWebhookUrl(undefined);
+    await ctx.stripe.subscriptions.cancel(subscriptionId);
+    t.match(await subscriptionOf(ctx, 'acct_org'), { status: 'active' }, `${request}: Tally has not heard`);
+    const answer = request === 'change'
+      ? await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id })
+      : await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: true });
+    t.match(answer, { status: 409, body: { error: { code: 'subscription_canceled', details: { status: 'canceled' } } } }, `${request}: a 409, not Stripe's refusal`);
+    t.match(await subscriptionOf(ctx, 'acct_org'), { status: 'canceled', live: false }, `${request}: recorded canceled`);
+    ctx.simulator.setWebhookUrl(`${ctx.url}/v1/webhooks/stripe`);
+    const again = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_org', planId: basic.id });
+    t.equal(again.status, 201, `${request}: the account can subscribe again`);
+    await ctx.stripe.checkout.sessions.expire(again.body.id);
+    await settled(ctx);
+  }
+});
