@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure } from '../../errors.js';
 import { expireUnknownCheckout } from '../../db/checkout-queries.js';
 import type { PrismaClient } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/unique-violation.js';
 import { newId } from '../../lib/ids.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
@@ -72,7 +73,7 @@ export class Bills {
         return bill;
       })
       .catch((error) => {
-        if (error?.code === 'P2002') return null; // the same request, retried concurrently, stored it first
+        if (isUniqueViolation(error)) return null; // the same request, retried concurrently, stored it first
         throw error;
       });
     if (!row) return { bill: await this.get(id), created: false };

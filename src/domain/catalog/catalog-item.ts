@@ -46,9 +46,6 @@ export function priceInUse(kind: 'pack' | 'plan', priceId: string): ConflictFail
   return new ConflictFailure('price_in_use', `Stripe price ${priceId} already belongs to another ${kind}`, { stripePriceId: priceId });
 }
 
-/** Prisma's unique violation. */
-export const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === 'P2002';
-
 export function productIdOf(price: Stripe.Price): string {
   return typeof price.product === 'string' ? price.product : price.product.id;
 }

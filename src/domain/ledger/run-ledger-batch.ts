@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { KeyReusedFailure } from '../../errors.js';
 import { isDatabaseUnreachable } from '../../db/database-unreachable.js';
+import { isUniqueViolation } from '../../db/unique-violation.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
 import { checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
 import type { AccountCache, CachedAccounts } from './account-cache.js';
@@ -143,10 +144,8 @@ async function runOnKept(
   return computed.map((c) => withEntryId(c!, written.ids));
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 /** An idempotency record this batch wrote was written first by another transaction. */
-const isKeyTaken = (error: unknown) => (error as { code?: string }).code === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'idempotency_records_pkey';
+const isKeyTaken = (error: unknown) => isUniqueViolation(error, 'idempotency_records_pkey');
 
 /**
  * The commands decided on their accounts' state alone, which a batch may decide on kept states. The

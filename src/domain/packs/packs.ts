@@ -3,13 +3,13 @@ import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../error
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
 import { checkChargeAmount } from '../../stripe/charge-rules.js';
+import { isUniqueViolation } from '../../db/unique-violation.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 import {
   catalogItemChanges,
   catalogItemId,
   checkPriceFree,
   deactivateReplacedPrice,
-  isUniqueViolation,
   priceInUse,
   priceOnProduct,
   productIdOf,

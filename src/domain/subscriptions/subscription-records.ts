@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/unique-violation.js';
 import { newId } from '../../lib/ids.js';
 import type { Plans } from '../plans/plans.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
@@ -50,7 +51,7 @@ export class SubscriptionRecords {
       }
       const created = await this.prisma.subscription.create({ data: { id: newId('subscr'), accountId, ...data } }).catch((error) => {
         // Another event about the same subscription created it first: fall through to the guarded update.
-        if (error?.code === 'P2002') return null;
+        if (isUniqueViolation(error)) return null;
         throw error;
       });
       if (created) return { row: created, applied: true };
