@@ -17,6 +17,12 @@ export async function accountAndPlan(ctx: TestApp, accountId = 'acct_org', terms
   return { plan: await createPlan(ctx, terms) };
 }
 
+/** The account acct_org (or `accountId`) and two monthly plans: Basic (1,000 credits, $10) and Pro (5,000 credits, $30). */
+export async function basicAndPro(ctx: TestApp, accountId = 'acct_org') {
+  const { plan: basic } = await accountAndPlan(ctx, accountId, { name: 'Basic', credits: 1000, unitAmount: 1000 });
+  return { basic, pro: await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 }) };
+}
+
 export async function createPlan(ctx: TestApp, terms: PlanTerms = {}) {
   const reply = await ctx.call(
     'POST',

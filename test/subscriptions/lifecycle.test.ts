@@ -1,6 +1,6 @@
 import t from 'tap';
 import { build } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, basicAndPro, DAY, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 // A subscription's credits follow what its invoices paid for, whatever else happens to its plan or
 // at Stripe in the middle of a period.
@@ -25,8 +25,7 @@ t.test("a plan's credits raised (PATCH) reach its subscribers at their next rene
 
 t.test('down a plan and back up in one period: no proration charged, nothing granted (the period has those credits already)', async (t) => {
   const ctx = await build(t, { listen: true });
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   const { subscriptionId } = await subscribe(ctx, 'acct_org', pro.id);
   await settled(ctx);
   await ctx.simulator.advanceClock(5 * DAY);
@@ -45,8 +44,7 @@ t.test('down a plan and back up in one period: no proration charged, nothing gra
 
 t.test("a subscription that is past_due cannot change plan: a 409, nothing asked of Stripe", async (t) => {
   const ctx = await build(t, { listen: true });
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id, FAILS_LATER);
   await settled(ctx);
   await advancePastPeriodEnd(ctx, subscriptionId);
@@ -61,8 +59,7 @@ t.test("a subscription that is past_due cannot change plan: a 409, nothing asked
 
 t.test('a subscription canceled at Stripe before Tally heard of it: cancel and change are a 409 saying so, it is recorded canceled, and the account can subscribe again', async (t) => {
   const ctx = await build(t, { listen: true });
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   for (const request of ['change', 'cancel'] as const) {
     const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
     await settled(ctx);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { build, type TestApp } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, createPlan, DAY, deliver, grantsOf, handled, settled, subscribe, subscriptionOf } from './fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, basicAndPro, createPlan, DAY, deliver, grantsOf, handled, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const available = async (ctx: TestApp) => (await ctx.call('GET', '/v1/accounts/acct_org/balance')).body.available;
 
@@ -21,8 +21,7 @@ const prorationOf = async (ctx: TestApp, subscriptionId: string) =>
 
 t.test('an upgrade mid-period grants the difference once; a downgrade applies from the next period', async (t) => {
   const ctx = await build(t, { listen: true });
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
   await settled(ctx);
   await ctx.simulator.advanceClock(10 * DAY);
@@ -66,8 +65,7 @@ t.test('an upgrade mid-period grants the difference once; a downgrade applies fr
 
 t.test("an upgrade's proration refunded in full takes back the upgrade's credits, though Tally handled Stripe's reply before its invoice.paid", async (t) => {
   const ctx = await build(t, { listen: true });
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   const { subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', basic.id);
   await settled(ctx);
   await ctx.simulator.advanceClock(10 * DAY);
@@ -90,8 +88,7 @@ t.test("an upgrade's proration refunded in full takes back the upgrade's credits
 
 t.test("a renewal's invoice.paid after its period's upgrade and proration: each invoice keeps the credits it paid for", async (t) => {
   const ctx = await build(t); // not listening: events are posted by hand, in the order chosen
-  const { plan: basic } = await accountAndPlan(ctx, 'acct_org', { name: 'Basic', credits: 1000, unitAmount: 1000 });
-  const pro = await createPlan(ctx, { name: 'Pro', credits: 5000, unitAmount: 3000 });
+  const { basic, pro } = await basicAndPro(ctx);
   const { checkout, subscriptionId, invoiceId } = await subscribe(ctx, 'acct_org', basic.id);
   t.equal((await ctx.call('POST', `/v1/checkout/sessions/${checkout.id}/sync`)).status, 200);
   await advancePastPeriodEnd(ctx, subscriptionId); // renewed and paid at Stripe; Tally hears nothing of it
