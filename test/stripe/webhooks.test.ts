@@ -112,3 +112,23 @@ t.test('Tally down while Stripe delivers, then up: redelivered, processed, nothi
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 2, 'each paid checkout granted once');
   t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 1000);
 });
+
+t.test('a signed body that is not a Stripe event: 400 invalid_event and nothing stored, not a 500 or an event failing for ever', async (t) => {
+  const ctx = await build(t);
+  const bodies = [
+    '{}',
+    'null',
+    '[]',
+    '{"id":"evt_no_type","created":1764000000,"data":{"object":{}}}',
+    '{"id":"evt_bad_created","type":"checkout.session.completed","created":"soon","data":{"object":{}}}',
+    '{"id":"evt_null_object","type":"checkout.session.completed","created":1764000000,"data":{"object":null}}',
+  ];
+  for (const payload of bodies) {
+    const header = ctx.stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const reply = await postEvent(ctx, { payload, header });
+    t.equal(reply.statusCode, 400, `${payload}: 400`);
+    t.equal(reply.json().error?.code, 'invalid_event', payload);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal((await ctx.database.pool.query('SELECT count(*)::int AS n FROM stripe_events')).rows[0].n, 0, 'no event row');
+});

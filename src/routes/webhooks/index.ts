@@ -9,6 +9,18 @@ import { errors } from '../schemas.js';
 const utf8 = new TextDecoder('utf8');
 
 /**
+ * What storing and processing an event read of it: a verified body without these (a JSON array, an
+ * object with no id, a `created` that is not a time) cannot be stored or handled, so it is a 400, not
+ * a 500 or an event that fails for ever.
+ */
+const eventEnvelope = z.looseObject({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  created: z.number().int().min(0).max(2 ** 31 - 1),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
+
+/**
  * Stripe's webhook. The signature covers the raw bytes, so this plugin (and only it) keeps JSON
  * bodies as a Buffer. An event is stored before the 2xx; processing follows, and is retried by
  * Tally itself when it fails.
@@ -40,6 +52,12 @@ const webhooks: FastifyPluginAsync = async (app) => {
         event = app.stripe.webhooks.constructEvent(payload, signature, app.webhookSecret);
       } catch (error) {
         return sendError(reply, 400, 'invalid_signature', `Webhook signature verification failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+      const envelope = eventEnvelope.safeParse(event);
+      if (!envelope.success) {
+        return sendError(reply, 400, 'invalid_event', 'The signed body is not a Stripe event (id, type, created and data.object are required)', {
+          issues: envelope.error.issues.map((issue) => ({ field: ['body', ...issue.path].join('.'), message: issue.message })),
+        });
       }
       const isNew = await app.stripeEvents.ingest(event, payload);
       return reply.status(200).send({ received: true, duplicate: !isNew });
