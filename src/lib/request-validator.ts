@@ -25,7 +25,7 @@ export const requestValidatorCompiler: FastifySchemaCompiler<$ZodType> = (routeS
 };
 
 // With the u flag a well-paired surrogate is one code point, so \p{Cs} finds only unpaired ones.
-const UNSTORABLE = /\u0000|\p{Cs}/u;
+export const UNSTORABLE = /\u0000|\p{Cs}/u;
 
 /** Every string in a validated value (and every object key, reported at its object) that PostgreSQL cannot keep. */
 function unstorableText(value: unknown): FastifySchemaValidationError[] {

@@ -7,6 +7,7 @@ import { BackgroundFailures } from '../lib/background-failures.js';
 import { Batcher } from '../lib/batcher.js';
 import { startPeriodic } from '../lib/periodic.js';
 import type { EventHandlers } from './handlers/index.js';
+import { storableEvent } from './storable-event.js';
 
 /** How long an attempt may take before another process may take the event; after a crash, how long its events wait. */
 const LEASE_SECONDS = 60;
@@ -57,9 +58,11 @@ export class StripeEventProcessor {
 
   /**
    * Stores a verified event before Stripe is answered; false for a redelivery of a stored one.
-   * `payload` is the verified text the event was parsed from: stored as it came, not serialised again.
+   * `text` is the verified text the event was parsed from: stored as it came, not serialised again,
+   * unless it carries characters PostgreSQL cannot keep (storableEvent).
    */
-  async ingest(event: Stripe.Event, payload: string): Promise<boolean> {
+  async ingest(verified: Stripe.Event, text: string): Promise<boolean> {
+    const { event, payload } = storableEvent(verified, text);
     const isNew = await this.store.submit({ event, payload });
     if (isNew) void this.work.submit(event).then(this.workFailures.succeeded, this.workFailures.failed);
     return isNew;
@@ -70,8 +73,9 @@ export class StripeEventProcessor {
    * returning; false when it was stored already. A handler that fails leaves it to the retry loop,
    * as for a webhook.
    */
-  async replay(event: Stripe.Event): Promise<boolean> {
-    const isNew = await this.store.submit({ event, payload: JSON.stringify(event) });
+  async replay(listed: Stripe.Event): Promise<boolean> {
+    const { event, payload } = storableEvent(listed, JSON.stringify(listed));
+    const isNew = await this.store.submit({ event, payload });
     if (isNew) await this.work.submit(event);
     return isNew;
   }

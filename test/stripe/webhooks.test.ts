@@ -132,3 +132,24 @@ t.test('a signed body that is not a Stripe event: 400 invalid_event and nothing 
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal((await ctx.database.pool.query('SELECT count(*)::int AS n FROM stripe_events')).rows[0].n, 0, 'no event row');
 });
+
+t.test('an event carrying text PostgreSQL cannot keep (U+0000, an unpaired surrogate) is stored, acknowledged and granted, not a 500 at every delivery', async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  const typed = { ...session, customer_details: { name: 'Ada\u0000Lovelace', address: { line1: 'Flat \ud800 1' } } };
+  const event = signedEvent(ctx.stripe, 'checkout.session.completed', typed, { id: 'evt_unstorable' });
+  const reply = await postEvent(ctx, event);
+  t.equal(reply.statusCode, 200, 'acknowledged');
+  t.equal(reply.json().duplicate, false);
+  await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM stripe_events WHERE id = 'evt_unstorable' AND status = 'processed'")).rowCount);
+  const stored = (await ctx.database.pool.query("SELECT payload FROM stripe_events WHERE id = 'evt_unstorable'")).rows[0].payload;
+  t.equal(stored.data.object.customer_details.name, 'Ada\uFFFDLovelace', 'kept with the character replaced');
+  t.equal(stored.data.object.customer_details.address.line1, 'Flat \uFFFD 1');
+  t.equal(stored.data.object.id, session.id, 'and the rest as it came');
+  t.equal((await postEvent(ctx, event)).json().duplicate, true, 'a redelivery is a duplicate');
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1, 'granted once');
+
+  // The event reconciler stores what Stripe's list gives the same way.
+  const listed = JSON.parse(signedEvent(ctx.stripe, 'refund.updated', { id: 're_x', object: 'refund', status: 'succeeded', reason: null, metadata: { note: 'a\u0000b' } }, { id: 'evt_listed' }).payload);
+  t.equal(await ctx.app.stripeEvents.replay(listed), true, 'caught up and stored');
+});
