@@ -27,7 +27,9 @@ export interface RecordedCheckout {
 /**
  * Records what Stripe says of several checkouts, one statement for each time a session recurs in
  * the list (an upsert may touch a row once), in order. A fulfilled checkout stays complete and keeps
- * its grant and payment status, whatever older or later view of the session arrives. What a completed
+ * its grant and payment status, whatever older or later view of the session arrives; and a session
+ * recorded complete or expired is never recorded open again (Stripe's sessions never go back), when a
+ * view read before the change (the success page's or the reconciler's) is written after it. What a completed
  * session charged is recorded over what it was opened for (a promotion code lowers it on Stripe's
  * page), until the checkout is fulfilled: refunds and disputes take credits back in proportion to it.
  */
@@ -51,7 +53,8 @@ async function upsertCheckouts(pool: Pool, c: CheckoutState[]): Promise<Map<stri
                  $12::timestamptz[], $13::text[], $14::text[], $15::timestamptz[], $16::text[])
        AS c(id, account_id, kind, pack_id, plan_id, bill_id, quantity, credits, amount_total, currency, url, expires_at, status, payment_status, fulfilled_at, grant_id)
      ON CONFLICT (id) DO UPDATE SET
-       status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN 'complete'::checkout_status ELSE excluded.status END,
+       status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN 'complete'::checkout_status
+                     WHEN excluded.status = 'open' THEN checkouts.status ELSE excluded.status END,
        payment_status = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.payment_status ELSE excluded.payment_status END,
        grant_id = CASE WHEN checkouts.fulfilled_at IS NOT NULL THEN checkouts.grant_id ELSE excluded.grant_id END,
        fulfilled_at = coalesce(checkouts.fulfilled_at, excluded.fulfilled_at),

@@ -153,3 +153,19 @@ t.test('an event carrying text PostgreSQL cannot keep (U+0000, an unpaired surro
   const listed = JSON.parse(signedEvent(ctx.stripe, 'refund.updated', { id: 're_x', object: 'refund', status: 'succeeded', reason: null, metadata: { note: 'a\u0000b' } }, { id: 'evt_listed' }).payload);
   t.equal(await ctx.app.stripeEvents.replay(listed), true, 'caught up and stored');
 });
+
+t.test('a view of the session read before its expiry, written after the expired event, does not record it open again', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  // What the success page's sync (or the reconciler) read from Stripe just before the session expired.
+  const readBefore = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  await ctx.stripe.checkout.sessions.expire(checkout.id);
+  await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.expired', await ctx.stripe.checkout.sessions.retrieve(checkout.id), { id: 'evt_expired' }));
+  await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM stripe_events WHERE id = 'evt_expired' AND status = 'processed'")).rowCount);
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'expired' });
+
+  const late = await ctx.app.checkouts.fulfil(readBefore); // the sync's own write, after the webhook's
+  t.equal(late.status, 'expired', 'the sync answers what Tally records');
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { status: 'expired', fulfilled: false }, 'still expired, as at Stripe');
+});
