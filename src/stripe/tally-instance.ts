@@ -44,9 +44,15 @@ export class TallyInstance {
     return stamp !== undefined && stamp !== '' && stamp !== this.id;
   }
 
-  /** A Stripe idempotency key of this Tally's: `what` (readable when it fits, hashed when it would not). */
-  stripeKey(what: string): string {
-    const key = `tally-${this.id}-${what}`;
-    return key.length <= MAX_STRIPE_KEY ? key : `tally-${this.id}-${createHash('sha256').update(what).digest('base64url')}`;
+  /**
+   * A Stripe idempotency key of this Tally's: `what` (readable when it fits, hashed when it would not).
+   * With `sent`, the key also names the parameters sent: Stripe refuses a key used again with other
+   * parameters (400 idempotency_error), and a create that failed gives the client's key back to be
+   * sent again corrected, so a corrected create needs a key of its own; the same create, the same key.
+   */
+  stripeKey(what: string, sent?: unknown): string {
+    const named = sent === undefined ? what : `${what}-${createHash('sha256').update(JSON.stringify(sent)).digest('hex').slice(0, 16)}`;
+    const key = `tally-${this.id}-${named}`;
+    return key.length <= MAX_STRIPE_KEY ? key : `tally-${this.id}-${createHash('sha256').update(named).digest('base64url')}`;
   }
 }

@@ -99,3 +99,32 @@ t.test("a checkout sent again with its key answers the session it opened, whatev
     t.same(await sessions(), opened, `${name}: no second session at Stripe, and the first still open`);
   }
 });
+
+t.test('a create that failed at Stripe can be sent again with its key and another body: Stripe is never handed the first attempt\'s key with other parameters (its 400 idempotency_error)', async (t) => {
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1000' } });
+  await ctx.call('PUT', '/v1/accounts/acct_corrected', {});
+  const packKey = key('pack');
+  // The product is made, then the price fails: Stripe keeps the product's key with the first name.
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/prices', status: 500 });
+  const failed = await ctx.call('POST', '/v1/packs', { name: 'Draft', credits: 100, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': packKey });
+  t.equal(failed.status, 502, 'the pack: Stripe failed');
+  const renamed = await ctx.call('POST', '/v1/packs', { name: 'Final', credits: 100, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': packKey });
+  t.equal(renamed.status, 201, `the pack, corrected, is created: ${JSON.stringify(renamed.body)}`);
+  if (renamed.status === 201) t.equal((await ctx.stripe.products.retrieve(renamed.body.stripeProductId)).name, 'Final', 'and its product has the corrected name');
+
+  const planKey = key('plan');
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/prices', status: 500 });
+  t.equal((await ctx.call('POST', '/v1/plans', { name: 'Draft', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' }, { 'idempotency-key': planKey })).status, 502, 'the plan: Stripe failed');
+  const plan = await ctx.call('POST', '/v1/plans', { name: 'Final', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' }, { 'idempotency-key': planKey });
+  t.equal(plan.status, 201, `the plan, corrected, is created: ${JSON.stringify(plan.body)}`);
+
+  // Stripe made the session but did not answer in time: Tally answers 503 and gives the key back.
+  const checkoutKey = key('checkout');
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 1500 });
+  const timedOut = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id }, { 'idempotency-key': checkoutKey });
+  t.equal(timedOut.status, 503, 'the checkout: Stripe did not answer in time');
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const two = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id, quantity: 2 }, { 'idempotency-key': checkoutKey });
+  t.equal(two.status, 201, `the checkout, corrected, is opened: ${JSON.stringify(two.body)}`);
+  t.equal(two.body.credits, 200, 'for what the corrected request asks');
+});

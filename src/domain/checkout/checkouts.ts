@@ -126,24 +126,25 @@ export class Checkouts {
       tally_quantity: String(input.quantity),
       ...this.instance.stamp,
     };
-    const session = await this.packs.withPrice(pack, ({ stripePriceId }) => withCustomer(this.prisma, this.stripe, this.instance, input.accountId, (customer) =>
-      callStripe('create the checkout session', () =>
+    const session = await this.packs.withPrice(pack, ({ stripePriceId }) => withCustomer(this.prisma, this.stripe, this.instance, input.accountId, (customer) => {
+      const params: Stripe.Checkout.SessionCreateParams = {
+        mode: 'payment',
+        customer,
+        client_reference_id: input.accountId,
+        line_items: [{ price: stripePriceId, quantity: input.quantity }],
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { ...metadata },
+        payment_intent_data: { metadata: { ...metadata } },
+        ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+      };
+      return callStripe('create the checkout session', () =>
         this.stripe.checkout.sessions.create(
-          {
-            mode: 'payment',
-            customer,
-            client_reference_id: input.accountId,
-            line_items: [{ price: stripePriceId, quantity: input.quantity }],
-            success_url: successUrl,
-            cancel_url: cancelUrl,
-            metadata: { ...metadata },
-            payment_intent_data: { metadata: { ...metadata } },
-            ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
-          },
-          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`) } : undefined,
+          params,
+          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`, params) } : undefined,
         ),
-      ),
-    ));
+      );
+    }));
     return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'pack', packId: pack.id, quantity: input.quantity, credits: BigInt(credits) });
   }
 

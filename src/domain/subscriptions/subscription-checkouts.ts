@@ -49,21 +49,22 @@ export class SubscriptionCheckouts {
     };
     const session = await this.plans.withPrice(plan, ({ stripePriceId }) => withCustomer(this.prisma, this.stripe, this.instance, input.accountId, async (customer) => {
       await this.subscriptions.assertNoLiveSubscription(input.accountId, customer);
+      const params: Stripe.Checkout.SessionCreateParams = {
+        mode: 'subscription',
+        customer,
+        client_reference_id: input.accountId,
+        line_items: [{ price: stripePriceId, quantity: 1 }],
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata: { ...metadata },
+        // The subscription, and through it every invoice, leads back to the account.
+        subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
+        ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
+      };
       return callStripe('create the checkout session', () =>
         this.stripe.checkout.sessions.create(
-          {
-            mode: 'subscription',
-            customer,
-            client_reference_id: input.accountId,
-            line_items: [{ price: stripePriceId, quantity: 1 }],
-            success_url: successUrl,
-            cancel_url: cancelUrl,
-            metadata: { ...metadata },
-            // The subscription, and through it every invoice, leads back to the account.
-            subscription_data: { metadata: { tally_account_id: input.accountId, tally_plan_id: plan.id, ...this.instance.stamp } },
-            ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
-          },
-          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`) } : undefined,
+          params,
+          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`, params) } : undefined,
         ),
       );
     }));
