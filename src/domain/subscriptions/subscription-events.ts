@@ -38,6 +38,12 @@ export class SubscriptionEvents {
     if (outcome) await this.topUpCurrentPeriod(outcome.row);
   }
 
+  /** A `customer.subscription.*` event whose payload is not read (another API version's): Stripe's copy now. */
+  async onSubscriptionFetched(stripeSubscriptionId: string, created: number): Promise<void> {
+    const outcome = await this.sync(stripeSubscriptionId, created);
+    if (outcome) await this.topUpCurrentPeriod(outcome.row);
+  }
+
   /** `invoice.paid`: each period the invoice pays for gets its plan's credits, once. */
   async onInvoicePaid(invoice: Stripe.Invoice, created: number): Promise<CheckoutGrant> {
     const subscriptionId = subscriptionIdOf(invoice);
@@ -91,6 +97,10 @@ export class SubscriptionEvents {
     if (!invoiceId) return { granted: false, grantId: null };
     const invoice = await callStripe('retrieve the first invoice', () => this.stripe.invoices.retrieve(invoiceId));
     return this.onInvoicePaid(invoice, at);
+  }
+
+  retrieveInvoice(id: string): Promise<Stripe.Invoice> {
+    return callStripe('retrieve the invoice', () => this.stripe.invoices.retrieve(id));
   }
 
   /** Fetches the subscription from Stripe and records it as at least as new as `at`. */
