@@ -112,3 +112,20 @@ t.test('checkout takes planId, or the shape frontends send: { accountId, priceId
   t.equal((await open({ accountId: 'acct_other', planId: plan.id })).body.error.code, 'plan_inactive');
   t.equal((await ctx.call('GET', '/v1/accounts/acct_other/subscription')).status, 404);
 });
+
+t.test("a metered Stripe price is no plan's: refused when adopted, as Checkout would refuse every subscription to it", async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_metered', {});
+  const product = await ctx.stripe.products.create({ name: 'Usage' });
+  const metered = await ctx.stripe.prices.create({ product: product.id, unit_amount: 5, currency: 'usd', recurring: { interval: 'month', usage_type: 'metered' } });
+  const adopted = await ctx.call('POST', '/v1/plans', { name: 'Usage', credits: 100, stripePriceId: metered.id }, { 'idempotency-key': key('plan') });
+  t.equal(adopted.status, 400, `refused: ${JSON.stringify(adopted.body)}`);
+  t.match(adopted.body.error, { code: 'invalid_request', details: { field: 'stripePriceId' } });
+  if (adopted.status === 201) {
+    const checkout = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_metered', planId: adopted.body.id });
+    t.equal(checkout.status, 400, `what adopting it led to: ${JSON.stringify(checkout.body)}`);
+  }
+  const licensed = (await ctx.call('POST', '/v1/plans', { name: 'Basic', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' }, { 'idempotency-key': key('plan') })).body;
+  const changed = await ctx.call('PATCH', `/v1/plans/${licensed.id}`, { stripePriceId: metered.id });
+  t.equal(changed.status, 400, 'nor given to a plan later');
+});

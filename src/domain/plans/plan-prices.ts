@@ -63,5 +63,9 @@ export async function adoptPlanPrice(stripe: Stripe, priceId: string): Promise<S
   if ((recurring.interval !== 'month' && recurring.interval !== 'year') || recurring.interval_count !== 1) {
     throw new ValidationFailure('invalid_request', 'A plan renews every month or every year; this price does not', { field: 'stripePriceId' });
   }
+  // Billed for usage after each period, and taking no quantity in Checkout: not a period's credits paid ahead.
+  if (recurring.usage_type === 'metered') {
+    throw new ValidationFailure('invalid_request', 'A plan is paid ahead for each period; this price is metered (billed for usage afterwards)', { field: 'stripePriceId' });
+  }
   return { productId: productIdOf(price), priceId: price.id, unitAmount: price.unit_amount, currency: price.currency, interval: recurring.interval as PlanInterval };
 }

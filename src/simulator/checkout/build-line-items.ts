@@ -32,11 +32,16 @@ function buildLineItem(ctx: SimulatorContext, item: LineItemParams, prefix: stri
   if (item.price && item.price_data) {
     throw invalidRequest(`You may only specify one of these parameters: ${prefix}[price], ${prefix}[price_data].`, `${prefix}[price_data]`);
   }
+  const price = resolvePrice(ctx, item, prefix);
+  // As Stripe: a metered price bills the usage reported afterwards, so Checkout takes no quantity for it.
+  // (Nor does the simulator sell one without: it bills no usage.)
+  if (price.recurring?.usage_type === 'metered' && item.quantity !== undefined) {
+    throw invalidRequest(`Quantity should not be specified where usage_type is \`metered\`. Remove quantity from \`${prefix}\`.`, `${prefix}[quantity]`);
+  }
   if (item.quantity === undefined) {
     throw invalidRequest(`Missing required param: ${prefix}[quantity].`, `${prefix}[quantity]`, 'parameter_missing');
   }
   if (item.quantity < 1) throw invalidRequest('Quantity must be at least 1.', `${prefix}[quantity]`);
-  const price = resolvePrice(ctx, item, prefix);
   const product = ctx.store.products.get(price.product);
   const amount = price.unit_amount * item.quantity;
   return {
