@@ -113,6 +113,21 @@ t.test('packs and plans: a change of name, description or active flag reaches th
   t.equal((await ctx.call('PATCH', `/v1/plans/${adoptedPlan.id}`, { active: false })).body.active, false);
   t.match(await ctx.stripe.products.retrieve(dashboard.id), { name: 'Dashboard product', active: true }, 'a product managed in the Dashboard is left alone');
 
+  const archivedOneTime = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 600, currency: 'usd', active: false });
+  const archivedMonthly = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 800, currency: 'usd', recurring: { interval: 'month' }, active: false });
+  for (const [path, priceId, item] of [['packs', archivedOneTime.id, adoptedPack], ['plans', archivedMonthly.id, adoptedPlan]] as const) {
+    const created = await ctx.call('POST', `/v1/${path}`, { name: 'Archived', credits: 1, stripePriceId: priceId });
+    t.equal(created.status, 400, `${path}: an archived price, which Checkout would refuse, is not adopted`);
+    t.match(created.body.error, { code: 'invalid_request', details: { field: 'stripePriceId' } });
+    const patched = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { stripePriceId: priceId });
+    t.equal(patched.status, 400, `${path}: nor given to an item`);
+    t.equal((await ctx.call('GET', `/v1/${path}/${item.id}`)).body.stripePriceId, item.stripePriceId, `${path}: the item keeps its price`);
+  }
+  for (const path of ['packs', 'plans']) {
+    const all = (await ctx.call('GET', `/v1/${path}?active=false`)).body.data as { name: string }[];
+    t.equal(all.filter((item) => item.name === 'Archived').length, 0, `${path}: nothing stored`);
+  }
+
   const unknown = await ctx.call('POST', '/v1/plans', { name: 'X', credits: 1, stripePriceId: 'price_nope' });
   t.equal(unknown.body.error?.code, 'unknown_stripe_price');
   t.equal((await ctx.call('POST', '/v1/packs', { name: 'X', credits: 1, stripePriceId: 'price_nope' })).body.error?.code, 'unknown_stripe_price');

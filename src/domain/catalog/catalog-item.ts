@@ -30,6 +30,8 @@ export async function retrieveStripePrice(stripe: Stripe, priceId: string): Prom
     throw error;
   });
   if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
+  // Checkout sells only active prices: an archived one adopted would make every checkout of the item a 502.
+  if (!price.active) throw new ValidationFailure('invalid_request', 'The price is archived in Stripe, and Checkout sells only active prices', { field: 'stripePriceId' });
   return price as Stripe.Price & { unit_amount: number };
 }
 
