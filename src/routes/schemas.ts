@@ -75,9 +75,30 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
   const key = idempotencyKey(request);
   if (!key) return undefined;
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([request.params ?? null, request.body ?? null]))
+    .update(JSON.stringify([request.params ?? null, withSortedKeys(request.body ?? null)]))
     .digest('base64url');
   return { key, operation, fingerprint };
+}
+
+/**
+ * A body's fields come out of its route's schema in the schema's order, but the keys of an object
+ * inside it (metadata) in the order sent, and a client that rebuilds a JSON object from a map may
+ * send them in another: sorted, the same request has one fingerprint. The fields stay in schema
+ * order, so a body without such an object keeps the fingerprint it always had.
+ */
+function withSortedKeys(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  return Object.fromEntries(Object.entries(body).map(([field, value]) => [field, sortedDeep(value)]));
+}
+
+function sortedDeep(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortedDeep);
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortedDeep((value as Record<string, unknown>)[key])]),
+  );
 }
 
 export const currency = z

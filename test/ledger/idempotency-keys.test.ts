@@ -72,3 +72,16 @@ t.test('in one batch, a request behind another under the same stored key is answ
   t.same(retried, { ...first, replayed: true }, 'the spend of 1 behind it: its first answer');
   t.same(await ledgerSum(ctx.database, 'acct_behind'), { available: 9, held: 0, entries: 2 }, 'spent once');
 });
+
+t.test('a retry whose metadata keys come in another order is the same request: its first answer, not a 409', async (t) => {
+  const ctx = await funded(t, 'acct_key_order', 10);
+  const k = key('order');
+  const first = await ctx.call('POST', '/v1/accounts/acct_key_order/spend', { amount: 3, metadata: { job: 'j1', user: 'u1' } }, { 'idempotency-key': k });
+  t.equal(first.status, 200);
+  // JSON objects are unordered: a client that rebuilds the body from a map may send its keys in another order.
+  const again = await ctx.call('POST', '/v1/accounts/acct_key_order/spend', { metadata: { user: 'u1', job: 'j1' }, amount: 3 }, { 'idempotency-key': k });
+  t.same({ status: again.status, body: again.body, replayed: again.headers['idempotent-replayed'] }, { status: 200, body: first.body, replayed: 'true' }, 'replayed, not a 409');
+  const other = await ctx.call('POST', '/v1/accounts/acct_key_order/spend', { amount: 3, metadata: { user: 'u1', job: 'j2' } }, { 'idempotency-key': k });
+  t.equal(other.body.error?.code, 'idempotency_key_reused', 'other metadata under the key is still a 409');
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_key_order')).available), 7, 'spent once');
+});
