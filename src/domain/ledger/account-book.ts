@@ -54,6 +54,11 @@ export class AccountBook {
     return this.grants.reduce((sum, grant) => sum + grant.remaining, 0);
   }
 
+  /** Every credit the account holds, available or held, expired or not: what a grant adds to. */
+  credits(): number {
+    return this.ledgerAvailable() + this.held();
+  }
+
   held(): number {
     let held = 0;
     for (const hold of this.holds.values()) if (hold.status === 'active') held += hold.amount;

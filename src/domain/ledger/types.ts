@@ -6,6 +6,12 @@ import type { TallyError } from '../../errors.js';
  */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
+/**
+ * The most credits one account holds in all (available and held, 2^53 - 1): its balance and each
+ * entry's balances after are sums made in JavaScript, exact only up to this. A grant past it is refused.
+ */
+export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
+
 export interface Allocation {
   grantId: string;
   amount: number;
