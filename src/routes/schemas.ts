@@ -75,7 +75,7 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
   const key = idempotencyKey(request);
   if (!key) return undefined;
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([request.params ?? null, withSortedKeys(request.body ?? null)]))
+    .update(JSON.stringify([request.params ?? null, withSortedKeys(isEmptyObject(request.body) ? null : (request.body ?? null))]))
     .digest('base64url');
   return { key, operation, fingerprint };
 }
@@ -86,6 +86,9 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
  * send them in another: sorted, the same request has one fingerprint. The fields stay in schema
  * order, so a body without such an object keeps the fingerprint it always had.
  */
+/** `{}` is no body: a route that takes none (a release) reads both alike, so a retry sent either way is the same request. */
+const isEmptyObject = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+
 function withSortedKeys(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
   return Object.fromEntries(Object.entries(body).map(([field, value]) => [field, sortedDeep(value)]));

@@ -91,3 +91,16 @@ t.test('a release needs no body, over real HTTP as through inject, like every ot
   t.equal(overHttp.status, 200, 'a POST with no body and no content-type');
   t.match(await overHttp.json(), { status: 'released', available: 100, held: 0 });
 });
+
+t.test('a release sent again under its key replays its first answer, with {} or no body either time', async (t) => {
+  const { call } = await funded(t, 100);
+  for (const [first, second] of [[{}, undefined], [undefined, {}]]) {
+    const hold = await call('POST', '/v1/accounts/acct_h/holds', { amount: 10 }, { 'idempotency-key': key() });
+    const k = key('release');
+    const released = await call('POST', `/v1/holds/${hold.body.id}/release`, first, { 'idempotency-key': k });
+    t.equal(released.status, 200);
+    const again = await call('POST', `/v1/holds/${hold.body.id}/release`, second, { 'idempotency-key': k });
+    t.same({ status: again.status, body: again.body, replayed: again.headers['idempotent-replayed'] }, { status: 200, body: released.body, replayed: 'true' }, `${JSON.stringify(first)} then ${JSON.stringify(second)}: the same request`);
+  }
+  t.match((await call('GET', '/v1/accounts/acct_h/balance')).body, { available: 100, held: 0 });
+});
