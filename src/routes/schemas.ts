@@ -80,15 +80,15 @@ export function idempotencyOf(request: FastifyRequest, operation: string): Idemp
   return { key, operation, fingerprint };
 }
 
+/** `{}` is no body: a route that takes none (a release) reads both alike, so a retry sent either way is the same request. */
+const isEmptyObject = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+
 /**
  * A body's fields come out of its route's schema in the schema's order, but the keys of an object
  * inside it (metadata) in the order sent, and a client that rebuilds a JSON object from a map may
  * send them in another: sorted, the same request has one fingerprint. The fields stay in schema
  * order, so a body without such an object keeps the fingerprint it always had.
  */
-/** `{}` is no body: a route that takes none (a release) reads both alike, so a retry sent either way is the same request. */
-const isEmptyObject = (body: unknown) => typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
-
 function withSortedKeys(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
   return Object.fromEntries(Object.entries(body).map(([field, value]) => [field, sortedDeep(value)]));
