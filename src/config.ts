@@ -9,7 +9,13 @@ const configObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')),
+  DATABASE_URL: optional(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')
+      // Read as a URL from the first connection on: one that does not parse would fail there, showing its password.
+      .refine((value) => URL.canParse(value), 'not a valid URL (a password or user with @ : / ? # or % in it must be percent-encoded, as %40 %3A %2F %3F %23 %25)'),
+  ),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(DEFAULT_DATABASE_TIMEOUT_MS),

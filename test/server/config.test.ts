@@ -54,3 +54,14 @@ t.test('DATABASE_TIMEOUT_MS: 10 s unless set, at least one second', async (t) =>
   t.equal(loadConfig({ DATABASE_TIMEOUT_MS: '3000' }).DATABASE_TIMEOUT_MS, 3000);
   t.match(refusal({ DATABASE_TIMEOUT_MS: '500' }), /DATABASE_TIMEOUT_MS: .*1000/, 'half a second would end transactions idle a quarter of one: refused, naming the variable');
 });
+
+t.test('a DATABASE_URL that is not a URL is refused at once, naming the variable but not showing its password', async (t) => {
+  // A password with an unencoded #, or a port out of range: the first connection would throw deep inside, printing the URL.
+  for (const url of ['postgresql://tally:p#ssw0rd@db:5432/tally', 'postgresql://tally:p4ssw0rd@db:99999/tally']) {
+    const message = refusal({ DATABASE_URL: url });
+    t.match(message, /DATABASE_URL: not a valid URL \(a password or user with @ : \/ \? # or % in it must be percent-encoded/, url);
+    t.notMatch(message, /ssw0rd/, 'the password is not in the message');
+  }
+  t.equal(refusal({ DATABASE_URL: 'postgresql://tally:p%23ssw0rd@db:5432/tally' }), undefined, 'percent-encoded, it is accepted');
+  t.equal(refusal({ DATABASE_URL: DB_URL }), undefined);
+});
