@@ -3,6 +3,8 @@ import { DEFAULT_DATABASE_TIMEOUT_MS } from './db/client.js';
 
 const url = z.url({ protocol: /^https?$/ });
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+/** Node's timers take at most 2^31 - 1 ms (about 24.8 days); a longer interval would be set to 1 ms, a task run back to back. */
+const intervalMs = (min: number) => z.coerce.number().int().min(min).max(2_147_483_647, 'at most 2147483647 (about 24.8 days: the longest timer Node keeps)');
 
 /** Every environment variable Tally reads, with its default. The README lists the same. */
 const configObject = z.object({
@@ -26,11 +28,11 @@ const configObject = z.object({
   TALLY_INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1 to 64 letters, digits, _ or -')),
   PUBLIC_URL: optional(url),
   HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(900),
-  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  SWEEP_INTERVAL_MS: intervalMs(100).default(5000),
   IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(168),
-  IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
-  WEBHOOK_RETRY_INTERVAL_MS: z.coerce.number().int().min(100).default(2000),
-  CHECKOUT_RECONCILE_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || ms >= 100, '0 (off) or at least 100').default(300_000),
+  IDEMPOTENCY_PURGE_INTERVAL_MS: intervalMs(100).default(60_000),
+  WEBHOOK_RETRY_INTERVAL_MS: intervalMs(100).default(2000),
+  CHECKOUT_RECONCILE_INTERVAL_MS: intervalMs(0).refine((ms) => ms === 0 || ms >= 100, '0 (off) or at least 100').default(300_000),
   CHECKOUT_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
   CHECKOUT_RECONCILE_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_/, 'a Stripe secret key (sk_... or rk_...)')),

@@ -65,3 +65,13 @@ t.test('a DATABASE_URL that is not a URL is refused at once, naming the variable
   t.equal(refusal({ DATABASE_URL: 'postgresql://tally:p%23ssw0rd@db:5432/tally' }), undefined, 'percent-encoded, it is accepted');
   t.equal(refusal({ DATABASE_URL: DB_URL }), undefined);
 });
+
+t.test('an interval longer than a Node timer can keep is refused, not run every millisecond', async (t) => {
+  // setInterval turns anything above 2^31 - 1 ms into 1 ms (TimeoutOverflowWarning): "once a month" would be a busy loop.
+  for (const name of ['SWEEP_INTERVAL_MS', 'IDEMPOTENCY_PURGE_INTERVAL_MS', 'WEBHOOK_RETRY_INTERVAL_MS', 'CHECKOUT_RECONCILE_INTERVAL_MS']) {
+    t.match(refusal({ [name]: '2678400000' }), new RegExp(`${name}: at most 2147483647`), name);
+    t.equal(refusal({ [name]: '2147483647' }), undefined, `${name} at the most a timer keeps`);
+  }
+  t.equal(loadConfig({ CHECKOUT_RECONCILE_INTERVAL_MS: '0' }).CHECKOUT_RECONCILE_INTERVAL_MS, 0, 'the reconciler may still be turned off');
+  t.match(refusal({ CHECKOUT_RECONCILE_INTERVAL_MS: '50' }), /CHECKOUT_RECONCILE_INTERVAL_MS: 0 \(off\) or at least 100/);
+});
