@@ -43,11 +43,17 @@ const configObject = z.object({
   STRIPE_SIMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
   STRIPE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
   NODE_ENV: optional(z.string()),
-  TALLY_REDIRECT_ORIGINS: optional(z.string()),
+  TALLY_REDIRECT_ORIGINS: optional(z.string().refine(isOriginList, 'comma-separated http(s) origins, such as https://shop.example.com,https://app.example.com')),
   CHECKOUT_SUCCESS_URL: optional(url),
   CHECKOUT_CANCEL_URL: optional(url),
   PORTAL_RETURN_URL: optional(url),
 });
+
+/** Each comma-separated entry an http(s) URL, whose origin the redirect policy keeps (as plugins/billing.ts splits them). */
+function isOriginList(value: string): boolean {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  return entries.length > 0 && entries.every((entry) => URL.canParse(entry) && /^https?:$/.test(new URL(entry).protocol));
+}
 
 export const configSchema = configObject.superRefine(checkStripeSetting).superRefine(checkDatabaseSetting);
 

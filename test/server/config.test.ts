@@ -75,3 +75,11 @@ t.test('an interval longer than a Node timer can keep is refused, not run every 
   t.equal(loadConfig({ CHECKOUT_RECONCILE_INTERVAL_MS: '0' }).CHECKOUT_RECONCILE_INTERVAL_MS, 0, 'the reconciler may still be turned off');
   t.match(refusal({ CHECKOUT_RECONCILE_INTERVAL_MS: '50' }), /CHECKOUT_RECONCILE_INTERVAL_MS: 0 \(off\) or at least 100/);
 });
+
+t.test('TALLY_REDIRECT_ORIGINS that are not origins are refused at start, naming the variable', async (t) => {
+  // Before, a bare host name threw TypeError: Invalid URL from inside the billing plugin, a crash with a stack trace.
+  t.match(refusal({ TALLY_REDIRECT_ORIGINS: 'shop.example.com' }), /TALLY_REDIRECT_ORIGINS: comma-separated http\(s\) origins.*\(got "shop\.example\.com"\)/);
+  t.match(refusal({ TALLY_REDIRECT_ORIGINS: 'https://shop.example.com, app.example.com' }), /TALLY_REDIRECT_ORIGINS: /, 'one bad entry among good ones');
+  t.match(refusal({ TALLY_REDIRECT_ORIGINS: ',' }), /TALLY_REDIRECT_ORIGINS: /, 'no origin at all');
+  t.equal(refusal({ TALLY_REDIRECT_ORIGINS: 'https://shop.example.com, http://localhost:8080,' }), undefined);
+});
