@@ -155,6 +155,25 @@ t.test('the portal opens for the account\'s customer', async (t) => {
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'nobody' })).status, 404);
 });
 
+t.test("the operator's default redirect URLs are used, whatever TALLY_REDIRECT_ORIGINS allows a request to give", async (t) => {
+  // The shop's own origin allowed for the URLs requests give; Tally's own cancel page stays the default.
+  const shop = await build(t, { env: { TALLY_REDIRECT_ORIGINS: 'https://shop.example.com' } });
+  const { pack } = await accountAndPack(shop);
+  const opened = await shop.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id, successUrl: 'https://shop.example.com/thanks' });
+  t.equal(opened.status, 201, `a checkout giving only its success URL opens: ${JSON.stringify(opened.body)}`);
+  t.match((await shop.stripe.checkout.sessions.retrieve(opened.body.id)).cancel_url, /^http:\/\/127\.0\.0\.1:\d+\/checkout\/cancel$/, "and cancels to Tally's own page");
+  t.equal((await shop.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' })).status, 201, 'a portal without a return URL opens');
+  t.equal((await shop.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id, successUrl: 'https://evil.example/x' })).body.error?.code, 'redirect_origin_not_allowed', 'a URL a request gives is still held to the origins');
+
+  // A default success page the operator set, with no origins named.
+  const thanks = await build(t, { env: { CHECKOUT_SUCCESS_URL: 'https://shop.example.com/thanks', PORTAL_RETURN_URL: 'https://shop.example.com/account' } });
+  const second = await accountAndPack(thanks);
+  const plain = await thanks.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: second.pack.id });
+  t.equal(plain.status, 201, `a checkout with no URLs opens: ${JSON.stringify(plain.body)}`);
+  t.match((await thanks.stripe.checkout.sessions.retrieve(plain.body.id)).success_url, /^https:\/\/shop\.example\.com\/thanks\?session_id=\{CHECKOUT_SESSION_ID\}$/, 'to CHECKOUT_SUCCESS_URL');
+  t.equal((await thanks.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' })).status, 201, 'and a portal returns to PORTAL_RETURN_URL');
+});
+
 t.test('an account whose Stripe customer Stripe does not know (another key, a restarted simulator) gets a new one, and its checkouts open', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx);

@@ -14,8 +14,15 @@ export class RedirectPolicy {
     this.origins = new Set(origins.map((o) => new URL(o).origin));
   }
 
+  /**
+   * A URL the request gives must be on an allowed origin; the fallback is the operator's setting
+   * (CHECKOUT_SUCCESS_URL, ...) or Tally's own page, which no caller chooses, so it is not held to
+   * them: TALLY_REDIRECT_ORIGINS naming only the shop would otherwise refuse every request that
+   * leaves one URL to its default.
+   */
   check(field: string, url: string | undefined, fallback: string): string {
-    const chosen = url ?? fallback;
+    if (url === undefined) return fallback;
+    const chosen = url;
     let origin: string;
     try {
       origin = new URL(chosen.replace('{CHECKOUT_SESSION_ID}', 'x')).origin;
