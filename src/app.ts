@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
+import closeConnections from './plugins/close-connections.js';
 import docs from './plugins/docs.js';
 import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
@@ -56,6 +57,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
   });
 
   await app.register(errorHandler);
+  await app.register(closeConnections);
   await app.register(jsonBody);
   // Limits only where a route asks for one (the public success page); API keys are trusted backends.
   await app.register(rateLimit, { global: false });
