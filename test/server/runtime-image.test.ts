@@ -177,6 +177,13 @@ t.test('the runtime stage, laid out and started as in a container, migrates an e
   t.equal((await fetch(`${tally.url}/docs/`)).status, 200, 'the API docs are served (their files come from node_modules)');
   t.equal((await fetch(`${tally.url}/openapi.json`)).status, 200, 'and the OpenAPI document');
 
+  // The README's key command for the image: `npm run api-key` runs src/ through tsx, and the image has no src/.
+  t.notOk(existsSync(join(app, 'src', 'cli', 'api-key.ts')), 'the image holds no src/ for npm run api-key');
+  const created = spawnSync(process.execPath, ['dist/cli/api-key.js', 'create', 'image-ops', 'service'], { cwd: app, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 30_000 });
+  t.equal(created.status, 0, `node dist/cli/api-key.js create works in the image: ${created.stderr}`);
+  const serviceKey = /^tally_svc_\S+$/m.exec(created.stdout)?.[0] ?? '';
+  t.equal((await request('GET', '/v1/accounts/acct_image/balance', undefined, { authorization: `Bearer ${serviceKey}` })).status, 200, 'and its key is accepted');
+
   const port = new URL(tally.url).port;
   t.equal(await healthcheck(image.healthcheck, port), 0, 'the HEALTHCHECK passes against the running process');
   t.not(await healthcheck(image.healthcheck, String(await freePort())), 0, 'and fails where nothing listens');
