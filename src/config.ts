@@ -71,6 +71,11 @@ function checkStripeSetting(config: z.output<typeof configObject>, ctx: z.Refine
   if (config.STRIPE_SECRET_KEY) {
     if (!config.STRIPE_WEBHOOK_SECRET) problem('STRIPE_WEBHOOK_SECRET', 'required with STRIPE_SECRET_KEY: the signing secret of your webhook endpoint (whsec_...)');
     if (config.STRIPE_SIMULATOR === 'on') problem('STRIPE_SIMULATOR', 'on, but STRIPE_SECRET_KEY is set too: Tally talks either to Stripe or to its simulator; unset one');
+    // A live key is Stripe's alone: sent to a stand-in (stripe-mock, a simulator), it would be handed to that server,
+    // in clear over http, and its checkouts, paid with any card, would grant real credits.
+    if (config.STRIPE_API_URL && /^(sk|rk)_live_/.test(config.STRIPE_SECRET_KEY)) {
+      problem('STRIPE_API_URL', 'set, but STRIPE_SECRET_KEY is a live key: a live key talks only to Stripe itself; unset STRIPE_API_URL, or use a test key (sk_test_...) with a Stripe-compatible server');
+    }
     return;
   }
   if (config.STRIPE_SIMULATOR === 'off') problem('STRIPE_SECRET_KEY', 'required: STRIPE_SIMULATOR is off');

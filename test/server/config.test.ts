@@ -83,3 +83,14 @@ t.test('TALLY_REDIRECT_ORIGINS that are not origins are refused at start, naming
   t.match(refusal({ TALLY_REDIRECT_ORIGINS: ',' }), /TALLY_REDIRECT_ORIGINS: /, 'no origin at all');
   t.equal(refusal({ TALLY_REDIRECT_ORIGINS: 'https://shop.example.com, http://localhost:8080,' }), undefined);
 });
+
+t.test('a live Stripe key is not sent to a stand-in server (STRIPE_API_URL)', async (t) => {
+  const stripe = { STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_API_URL: 'http://stripe-mock:12111' };
+  for (const key of ['sk_live_0123456789', 'rk_live_0123456789']) {
+    const message = refusal({ ...stripe, STRIPE_SECRET_KEY: key });
+    t.match(message, /STRIPE_API_URL: set, but STRIPE_SECRET_KEY is a live key/, key);
+    t.notMatch(message, /0123456789/, 'the key is not shown');
+  }
+  t.equal(refusal({ ...stripe, STRIPE_SECRET_KEY: 'sk_test_0123456789' }), undefined, 'a test key may talk to stripe-mock');
+  t.equal(refusal({ STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SECRET_KEY: 'sk_live_0123456789' }), undefined, 'a live key talks to Stripe');
+});
