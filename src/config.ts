@@ -42,6 +42,8 @@ const configObject = z.object({
   STRIPE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   STRIPE_SIMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
   STRIPE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
+  // The built-in simulator's pages (checkout, portal) open in a browser: in a container, 0.0.0.0 and a published port.
+  STRIPE_SIMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
   NODE_ENV: optional(z.string()),
   TALLY_REDIRECT_ORIGINS: optional(z.string().refine(isOriginList, 'comma-separated http(s) origins, such as https://shop.example.com,https://app.example.com')),
   CHECKOUT_SUCCESS_URL: optional(url),

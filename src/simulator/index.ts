@@ -96,7 +96,9 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
   return {
     app,
     async listen(port = 0, host = '127.0.0.1') {
-      const address = await app.listen({ port, host });
+      const listened = await app.listen({ port, host });
+      // Bound to every interface (in a container, say): reached here, and by a browser through the published port, at 127.0.0.1.
+      const address = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${new URL(listened).port}` : listened;
       publicUrl ??= address;
       return address;
     },

@@ -35,7 +35,7 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
   // Kept beside the embedded database (TALLY_DATA_DIR): the ledger's packs, customers and sessions
   // name the simulator's objects, so the two are kept together across restarts.
   const simulator = createStripeSimulator({ webhookSecret, stateFile: join(config.TALLY_DATA_DIR, 'stripe-simulator.json') });
-  const simulatorUrl = await simulator.listen(config.STRIPE_SIMULATOR_PORT, '127.0.0.1');
+  const simulatorUrl = await simulator.listen(config.STRIPE_SIMULATOR_PORT, config.STRIPE_SIMULATOR_HOST);
   return {
     client: createStripeClient({ secretKey: 'sk_test_simulator', apiUrl: simulatorUrl, ...clientOptions }),
     webhookSecret,
