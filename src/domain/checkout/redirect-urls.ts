@@ -22,10 +22,9 @@ export class RedirectPolicy {
    */
   check(field: string, url: string | undefined, fallback: string): string {
     if (url === undefined) return fallback;
-    const chosen = url;
     let origin: string;
     try {
-      origin = new URL(chosen.replace('{CHECKOUT_SESSION_ID}', 'x')).origin;
+      origin = new URL(url.replace('{CHECKOUT_SESSION_ID}', 'x')).origin;
     } catch {
       throw new ValidationFailure('invalid_redirect_url', `${field} is not a URL`, { field });
     }
@@ -35,7 +34,7 @@ export class RedirectPolicy {
         allowedOrigins: [...this.origins],
       });
     }
-    return chosen;
+    return url;
   }
 
   /** Stripe replaces {CHECKOUT_SESSION_ID} in the success URL; the page needs it to sync. */
