@@ -91,7 +91,11 @@ const isEmptyObject = (body: unknown) => typeof body === 'object' && body !== nu
  */
 function withSortedKeys(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body).map(([field, value]) => [field, sortedDeep(value)]));
+  // Most bodies (a spend's amount and key) hold no object: they are hashed as they are, with nothing copied.
+  for (const value of Object.values(body)) {
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(body).map(([field, inner]) => [field, sortedDeep(inner)]));
+  }
+  return body;
 }
 
 function sortedDeep(value: unknown): unknown {
