@@ -82,11 +82,12 @@ export async function withItemPrice<Row extends PricedRow, T>(kind: 'pack' | 'pl
 
 /**
  * The end of the Stripe idempotency key of a product or price made again for an item whose price
- * `remadeFrom` Stripe does not know: it names that price and what is sent, so a checkout and a price
- * change remaking the same item at once each get their own objects, and a retry the same ones.
+ * `remadeFrom` Stripe does not know: it names that price (and `stripeKey` what is sent), so a
+ * checkout and a price change remaking the same item at once each get their own objects, and a retry
+ * the same ones.
  */
-export function remadeKeySuffix(remadeFrom: string | undefined, params: unknown): string {
-  return remadeFrom ? `-remade-from-${remadeFrom}-${createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16)}` : '';
+export function remadeKeySuffix(remadeFrom: string | undefined): string {
+  return remadeFrom ? `-remade-from-${remadeFrom}` : '';
 }
 
 /**

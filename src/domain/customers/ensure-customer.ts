@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { NotFoundFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
@@ -36,7 +35,7 @@ async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: Ta
     ...(account.name ? { name: account.name } : {}),
     metadata: { tally_account_id: accountId, ...instance.stamp },
   };
-  const key = instance.stripeKey(`customer-${accountId}-${createHash('sha256').update(JSON.stringify([params, replacing ?? null])).digest('hex').slice(0, 16)}`);
+  const key = instance.stripeKey(`customer-${accountId}`, [params, replacing ?? null]);
   const customer = await callStripe('create a customer', () => stripe.customers.create(params, { idempotencyKey: key }));
   await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: null }, data: { stripeCustomerId: customer.id } });
   const saved = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });

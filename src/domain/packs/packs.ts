@@ -167,11 +167,11 @@ export class Packs {
     checkChargeAmount(input.unitAmount, input.currency, 'unitAmount');
     const productParams = { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } };
     const product = await callStripe('create the product', () =>
-      this.stripe.products.create(productParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-product${remadeKeySuffix(remadeFrom, productParams)}`, productParams) }),
+      this.stripe.products.create(productParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-product${remadeKeySuffix(remadeFrom)}`, productParams) }),
     );
     const priceParams = { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } };
     const price = await callStripe('create the price', () =>
-      this.stripe.prices.create(priceParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}${remadeKeySuffix(remadeFrom, priceParams)}`, priceParams) }),
+      this.stripe.prices.create(priceParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}${remadeKeySuffix(remadeFrom)}`, priceParams) }),
     );
     return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };
   }
