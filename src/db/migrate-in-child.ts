@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { migrationsApplied } from './migrations-applied.js';
 
 // Run from src/ (TypeScript, through tsx) or from dist/ (npm run build): the CLI sits beside this file.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -20,4 +21,15 @@ export function migrateInChild(databaseUrl: string): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations failed (exit ${code}):\n${errors}`))));
   });
+}
+
+/**
+ * What a start does: nothing when every migration is applied already (a restart, the usual case: one
+ * query), else applies them in a child (the engine's WebAssembly takes seconds to load). Returns
+ * whether the engine ran.
+ */
+export async function migrateAtStart(databaseUrl: string): Promise<boolean> {
+  if (await migrationsApplied(databaseUrl)) return false;
+  await migrateInChild(databaseUrl);
+  return true;
 }
