@@ -43,6 +43,24 @@ t.test('spending draws the grant that expires first, never-expiring grants last'
   ], 'the spend names the grants it drew from');
 });
 
+t.test('among grants that expire at the same time, or never, the oldest is drawn first', async (t) => {
+  const { call } = await build(t);
+  await call('PUT', '/v1/accounts/acct_old', {});
+  const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+  const grant = async (body: object) => (await call('POST', '/v1/accounts/acct_old/grants', { amount: 10, ...body }, { 'idempotency-key': key() })).body.id;
+  const [older, newer, olderForever, newerForever] = [await grant({ expiresAt }), await grant({ expiresAt }), await grant({}), await grant({})];
+  const spend = async (amount: number) => (await call('POST', '/v1/accounts/acct_old/spend', { amount }, { 'idempotency-key': key() })).body;
+  t.equal((await spend(15)).available, 25);
+  t.equal((await spend(10)).available, 15);
+  const ledger = (await call('GET', '/v1/accounts/acct_old/ledger?limit=2')).body.data;
+  t.same(ledger.map((e: { allocations: unknown }) => e.allocations), [
+    [{ grantId: newer, amount: 5 }, { grantId: olderForever, amount: 5 }],
+    [{ grantId: older, amount: 10 }, { grantId: newer, amount: 5 }],
+  ], 'the older of two grants expiring together first; then the older never-expiring one');
+  const remaining = Object.fromEntries((await call('GET', '/v1/accounts/acct_old/balance')).body.grants.map((g: { id: string; remaining: number }) => [g.id, g.remaining]));
+  t.same(remaining, { [olderForever]: 5, [newerForever]: 10 });
+});
+
 t.test('ledger pages newest first with a cursor', async (t) => {
   const { call } = await build(t);
   await call('PUT', '/v1/accounts/acct_p', {});
