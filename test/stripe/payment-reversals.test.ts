@@ -53,6 +53,22 @@ t.test("refunds, partial then the rest, take back their share of the pack's cred
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 1, 'the pack was granted once');
 });
 
+t.test('three partial refunds whose shares round: each takes its share in the order Stripe made them, and all three take every credit', async (t) => {
+  const ctx = await build(t, { listen: true });
+  await ctx.call('PUT', '/v1/accounts/acct_buyer', {});
+  const pack = await ctx.call('POST', '/v1/packs', { name: 'Thirds', credits: 1000, unitAmount: 300, currency: 'usd' }, { 'idempotency-key': key('pack') });
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.body.id);
+  await ctx.simulator.pay(checkout.id);
+  await settled(ctx);
+  const paymentIntent = (await ctx.stripe.checkout.sessions.retrieve(checkout.id)).payment_intent as string;
+  for (let i = 0; i < 3; i++) {
+    await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 100 });
+    await settled(ctx);
+  }
+  t.same((await adjustments(ctx, 'acct_buyer')).map((a) => a.amount), [-333, -333, -334], '$1.00 of $3.00 each: the rounding falls to the last');
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'the whole payment refunded: every credit taken back');
+});
+
 t.test('a pack paid with a promotion code: its refunds take back their share of what was charged, not of the price', async (t) => {
   const ctx = await build(t, { listen: true });
   const { pack } = await accountAndPack(ctx);
