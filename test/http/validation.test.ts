@@ -163,7 +163,7 @@ t.test('a bad request does not take down the spends that share its ledger batch;
 t.test('an account is created with its fields in one transaction, or not at all', async (t) => {
   const { app, database } = await build(t);
   // The route refuses this text before it gets here; the database refusing it stands for any failure of the second statement.
-  await t.rejects(app.accounts.upsert('acct_atomic', { name: 'kept?', metadata: { k: '\u0000' } }));
+  await t.rejects(app.accounts.upsert('acct_atomic', { name: 'kept?', metadata: { k: '\u0000' } }), { message: /tx.account.update[\s\S]*unsupported Unicode escape sequence/ }, 'the second statement fails');
   const { rows } = await database.pool.query(`SELECT id FROM accounts WHERE id = 'acct_atomic'`);
   t.same(rows, [], 'no account was left behind');
   const { account, created } = await app.accounts.upsert('acct_atomic', { name: 'kept' });

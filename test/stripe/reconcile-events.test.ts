@@ -109,7 +109,7 @@ t.test('a pass that cannot list the events fails before its cursor moves; the ne
   ctx.simulator.setWebhookUrl(undefined);
   await ctx.simulator.closeDispute(await ctx.simulator.openDispute(charge!), false);
   ctx.simulator.failNext({ method: 'GET', path: '/v1/events' });
-  await t.rejects(pass(ctx), 'the pass fails');
+  await t.rejects(pass(ctx), { code: 'stripe_error', message: /list the events Stripe sent/ }, 'the pass fails on the failed list');
   t.equal(await available(ctx, 'acct_buyer'), 500);
   t.equal((await pass(ctx)).replayed.length, 2);
   t.equal(await available(ctx, 'acct_buyer'), 0);

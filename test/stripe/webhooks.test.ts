@@ -79,7 +79,6 @@ t.test('bad signature, wrong secret, tampered body, old timestamp: 400 and nothi
   const stored = await ctx.database.pool.query('SELECT count(*)::int AS n FROM stripe_events');
   t.equal(stored.rows[0].n, 0, 'no event row');
   t.equal((await grantsOf(ctx, 'acct_buyer')).length, 0);
-  t.ok(WEBHOOK_SECRET);
 });
 
 t.test('a failing event is retried by Tally itself until it succeeds', async (t) => {
