@@ -43,6 +43,23 @@ t.test('spending draws the grant that expires first, never-expiring grants last'
   ], 'the spend names the grants it drew from');
 });
 
+t.test('a used-up grant that expires under an active hold writes no expiry until the hold gives its credits back', async (t) => {
+  const { call, database } = await build(t);
+  await call('PUT', '/v1/accounts/acct_uh', {});
+  await call('POST', '/v1/accounts/acct_uh/grants', { amount: 100, expiresAt: new Date(Date.now() + 1200).toISOString() }, { 'idempotency-key': key() });
+  await call('POST', '/v1/accounts/acct_uh/grants', { amount: 50 }, { 'idempotency-key': key() });
+  const hold = await call('POST', '/v1/accounts/acct_uh/holds', { amount: 100, expiresInSeconds: 600 }, { 'idempotency-key': key() });
+  t.match(hold.body, { available: 50, held: 100 }, 'the hold takes the expiring grant');
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  // Each batch on the account loads the expired grant (the hold drew on it) and settles the account.
+  for (let i = 0; i < 2; i++) t.equal((await call('POST', '/v1/accounts/acct_uh/spend', { amount: 10 }, { 'idempotency-key': key() })).body.available, 40 - 10 * i);
+  const kinds = async () => (await call('GET', '/v1/accounts/acct_uh/ledger')).body.data.map((e: { kind: string; amount: number }) => `${e.kind} ${e.amount}`).reverse();
+  t.same(await kinds(), ['grant 100', 'grant 50', 'hold -100', 'spend -10', 'spend -10'], 'nothing left of the grant to expire: no entry');
+  await call('POST', `/v1/holds/${hold.body.id}/release`, {});
+  t.same((await kinds()).slice(5), ['release 100', 'expiry -100'], 'released, the credits go back to the grant and lapse at once');
+  t.same(await ledgerSum(database, 'acct_uh'), { available: 30, held: 0, entries: 7 });
+});
+
 t.test('among grants that expire at the same time, or never, the oldest is drawn first', async (t) => {
   const { call } = await build(t);
   await call('PUT', '/v1/accounts/acct_old', {});
