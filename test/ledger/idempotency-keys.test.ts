@@ -73,6 +73,24 @@ t.test('in one batch, a request behind another under the same stored key is answ
   t.same(await ledgerSum(ctx.database, 'acct_behind'), { available: 9, held: 0, entries: 2 }, 'spent once');
 });
 
+t.test('a key is one operation: a hold, grant or spend sent under the key of another with the very same body is a 409', async (t) => {
+  for (const env of [{}, LOADING]) {
+    const ctx = await funded(t, 'acct_one_op', 10, env);
+    const k = key('op');
+    const spent = await ctx.call('POST', '/v1/accounts/acct_one_op/spend', { amount: 5 }, { 'idempotency-key': k });
+    t.equal(spent.status, 200);
+    for (const path of ['holds', 'grants']) {
+      const other = await ctx.call('POST', `/v1/accounts/acct_one_op/${path}`, { amount: 5 }, { 'idempotency-key': k });
+      t.same({ status: other.status, code: other.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, `${path} under a spend's key: a 409, not the spend's answer`);
+    }
+    const gk = key('op');
+    t.equal((await ctx.call('POST', '/v1/accounts/acct_one_op/grants', { amount: 5 }, { 'idempotency-key': gk })).status, 201);
+    const spendUnderGrantKey = await ctx.call('POST', '/v1/accounts/acct_one_op/spend', { amount: 5 }, { 'idempotency-key': gk });
+    t.same({ status: spendUnderGrantKey.status, code: spendUnderGrantKey.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, "a spend under a grant's key: a 409");
+    t.same(await ledgerSum(ctx.database, 'acct_one_op'), { available: 10, held: 0, entries: 3 }, `${env === LOADING ? 'loading' : 'kept'}: one grant, one spend, one grant`);
+  }
+});
+
 t.test('a retry whose metadata keys come in another order is the same request: its first answer, not a 409', async (t) => {
   const ctx = await funded(t, 'acct_key_order', 10);
   const k = key('order');
