@@ -61,7 +61,7 @@ t.test('a key written by another transaction while a loaded batch waits for it: 
   t.same(await ledgerSum(ctx.database, 'acct_raced'), { available: 10, held: 0, entries: 1 }, 'nothing spent');
 });
 
-t.test('in one batch, a request behind another under the same stored key is answered from its record', async (t) => {
+t.test('in one batch, a request behind another under the same key is answered from its record, or follows the first when the key is new', async (t) => {
   const ctx = await funded(t, 'acct_behind', 10, LOADING);
   const spend = (amount: number) => ({ command: { type: 'spend' as const, accountId: 'acct_behind', amount }, idempotency: { key: 'behind', operation: 'spend', fingerprint: `amount ${amount}` } });
   const connections = new HeldConnections(ctx.database.pool);
@@ -71,6 +71,14 @@ t.test('in one batch, a request behind another under the same stored key is answ
   t.match(changed, { ok: false, error: { code: 'idempotency_key_reused' } }, 'a spend of 2 under it: refused');
   t.same(retried, { ...first, replayed: true }, 'the spend of 1 behind it: its first answer');
   t.same(await ledgerSum(ctx.database, 'acct_behind'), { available: 9, held: 0, entries: 2 }, 'spent once');
+
+  // A new key, first used twice in one batch: the second request follows the first, if it is the same request.
+  const fresh = (amount: number) => ({ ...spend(amount), idempotency: { ...spend(amount).idempotency, key: 'fresh' } });
+  const [leader, differs, same] = await runLedgerBatch(connections, [fresh(3), fresh(4), fresh(3)], newId);
+  t.match(leader, { ok: true, value: { amount: 3, available: 6 } }, 'the first spends');
+  t.match(differs, { ok: false, error: { code: 'idempotency_key_reused' } }, 'another spend behind it under its new key: refused');
+  t.same(same, { ...leader, replayed: true }, 'the same spend behind it: its answer');
+  t.same(await ledgerSum(ctx.database, 'acct_behind'), { available: 6, held: 0, entries: 3 }, 'spent once more');
 });
 
 t.test('a key is one operation: a hold, grant or spend sent under the key of another with the very same body is a 409', async (t) => {
