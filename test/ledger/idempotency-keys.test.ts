@@ -99,6 +99,27 @@ t.test('a key is one operation: a hold, grant or spend sent under the key of ano
   }
 });
 
+t.test('a key names its path too: the same spend or capture on another account or hold under it is a 409', async (t) => {
+  const ctx = await funded(t, 'acct_path_a', 10);
+  await ctx.call('PUT', '/v1/accounts/acct_path_b', {});
+  await ctx.call('POST', '/v1/accounts/acct_path_b/grants', { amount: 10 }, { 'idempotency-key': key() });
+  const k = key('path');
+  t.equal((await ctx.call('POST', '/v1/accounts/acct_path_a/spend', { amount: 4 }, { 'idempotency-key': k })).status, 200);
+  const otherAccount = await ctx.call('POST', '/v1/accounts/acct_path_b/spend', { amount: 4 }, { 'idempotency-key': k });
+  t.same({ status: otherAccount.status, code: otherAccount.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, "another account's spend: a 409, not the first account's answer");
+
+  const holds = await Promise.all([1, 2].map(async () => (await ctx.call('POST', '/v1/accounts/acct_path_b/holds', { amount: 3 }, { 'idempotency-key': key() })).body.id));
+  const ck = key('capture');
+  t.equal((await ctx.call('POST', `/v1/holds/${holds[0]}/capture`, { amount: 2 }, { 'idempotency-key': ck })).status, 200);
+  const otherHold = await ctx.call('POST', `/v1/holds/${holds[1]}/capture`, { amount: 2 }, { 'idempotency-key': ck });
+  t.same({ status: otherHold.status, code: otherHold.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, "another hold's capture: a 409");
+  t.same((await ctx.call('GET', `/v1/holds/${holds[1]}`)).body.status, 'active', 'and that hold is left as it was');
+  t.same([await ledgerSum(ctx.database, 'acct_path_a'), await ledgerSum(ctx.database, 'acct_path_b')], [
+    { available: 6, held: 0, entries: 2 },
+    { available: 5, held: 3, entries: 4 },
+  ], 'one spend on the first account; two holds and one capture on the second');
+});
+
 t.test('a retry whose metadata keys come in another order is the same request: its first answer, not a 409', async (t) => {
   const ctx = await funded(t, 'acct_key_order', 10);
   const k = key('order');
