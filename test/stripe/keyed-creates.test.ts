@@ -39,6 +39,14 @@ t.test('packs, plans, bills and checkouts keep the Idempotency-Key contract: the
   const packKey = key('pack');
   t.equal((await ctx.call('POST', '/v1/packs', { name: 'Then spent', credits: 1, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': packKey })).status, 201);
   t.equal((await ctx.call('POST', '/v1/accounts/acct_keys/spend', { amount: 1 }, { 'idempotency-key': packKey })).status, 409, "nor a pack's a spend's");
+
+  // A plan's body may be a pack's, to the letter (interval and rollover have defaults): only the operation tells them apart.
+  const offer = { name: 'Either', credits: 100, unitAmount: 900, currency: 'usd' };
+  const offerKey = key('offer');
+  t.equal((await ctx.call('POST', '/v1/packs', offer, { 'idempotency-key': offerKey })).status, 201);
+  const planUnderPackKey = await ctx.call('POST', '/v1/plans', offer, { 'idempotency-key': offerKey });
+  t.same({ status: planUnderPackKey.status, code: planUnderPackKey.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, "the very same body as a plan, under the pack's key: a 409");
+  t.same((await ctx.call('GET', '/v1/plans?active=false')).body.data.map((p: { name: string }) => p.name), ['Keyed'], 'and no plan made');
 });
 
 t.test('a refused create records nothing: the same key, corrected, creates', async (t) => {
