@@ -35,3 +35,8 @@ t.test('an invoice covering two periods gives one target each, in period order',
 t.test('a free plan (amount 0) still pays for its credits', async (t) => {
   t.equal(computePeriodTargets([line('price_basic', 100, 200, 0)], planFor)[0]!.credits, 1000);
 });
+
+t.test('lines paying for one period together: their credits add up, and the period starts at the earliest start', async (t) => {
+  const lines = [line('price_basic', 100, 200), line('price_pro', 150, 200, 1500)];
+  t.same(computePeriodTargets(lines, planFor), [{ start: 100, end: 200, credits: 6000, base: 0, planId: 'plan_basic', rollover: false }]);
+});
