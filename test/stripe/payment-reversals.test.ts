@@ -24,7 +24,7 @@ async function paidPack(ctx: TestApp) {
   return { checkoutId: checkout.id, paymentIntent: session.payment_intent as string, charge: charges.data[0]! };
 }
 
-t.test("refunds, partial then the rest, take back their share of the pack's credits, each once", async (t) => {
+t.test("refunds, partial then the rest, take back their share of the pack's credits, each once; refund.updated of a refund that went through gives nothing back", async (t) => {
   const ctx = await build(t, { listen: true });
   const { paymentIntent, charge } = await paidPack(ctx);
   t.equal(await available(ctx, 'acct_buyer'), 500);
@@ -45,6 +45,10 @@ t.test("refunds, partial then the rest, take back their share of the pack's cred
   // Stripe delivering the last event again, as a new event about the same charge, changes nothing.
   const latest = await ctx.stripe.charges.retrieve(charge.id);
   t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', latest))).statusCode, 200);
+  // Stripe sends refund.updated for any change of a refund (its metadata, say): a refund that went through gives nothing back.
+  for (const refund of [first, rest]) {
+    t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'refund.updated', await ctx.stripe.refunds.retrieve(refund.id)))).statusCode, 200);
+  }
   await settled(ctx);
   t.equal((await adjustments(ctx, 'acct_buyer')).length, 2);
   t.equal(await available(ctx, 'acct_buyer'), 0);
