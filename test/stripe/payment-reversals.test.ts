@@ -24,6 +24,16 @@ async function paidPack(ctx: TestApp) {
   return { checkoutId: checkout.id, paymentIntent: session.payment_intent as string, charge: charges.data[0]! };
 }
 
+/** A pack of `credits` for `unitAmount` cents, made for the test, bought and paid by card, its webhooks delivered: the payment intent. */
+async function paidOffer(ctx: TestApp, credits: number, unitAmount: number): Promise<string> {
+  await ctx.call('PUT', '/v1/accounts/acct_buyer', {});
+  const pack = await ctx.call('POST', '/v1/packs', { name: `${credits} for ${unitAmount}`, credits, unitAmount, currency: 'usd' }, { 'idempotency-key': key('pack') });
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.body.id);
+  await ctx.simulator.pay(checkout.id);
+  await settled(ctx);
+  return (await ctx.stripe.checkout.sessions.retrieve(checkout.id)).payment_intent as string;
+}
+
 t.test("refunds, partial then the rest, take back their share of the pack's credits, each once; refund.updated of a refund that went through gives nothing back", async (t) => {
   const ctx = await build(t, { listen: true });
   const { paymentIntent, charge } = await paidPack(ctx);
@@ -59,18 +69,25 @@ t.test("refunds, partial then the rest, take back their share of the pack's cred
 
 t.test('three partial refunds whose shares round: each takes its share in the order Stripe made them, and all three take every credit', async (t) => {
   const ctx = await build(t, { listen: true });
-  await ctx.call('PUT', '/v1/accounts/acct_buyer', {});
-  const pack = await ctx.call('POST', '/v1/packs', { name: 'Thirds', credits: 1000, unitAmount: 300, currency: 'usd' }, { 'idempotency-key': key('pack') });
-  const checkout = await openCheckout(ctx, 'acct_buyer', pack.body.id);
-  await ctx.simulator.pay(checkout.id);
-  await settled(ctx);
-  const paymentIntent = (await ctx.stripe.checkout.sessions.retrieve(checkout.id)).payment_intent as string;
+  const paymentIntent = await paidOffer(ctx, 1000, 300);
   for (let i = 0; i < 3; i++) {
     await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 100 });
     await settled(ctx);
   }
   t.same((await adjustments(ctx, 'acct_buyer')).map((a) => a.amount), [-333, -333, -334], '$1.00 of $3.00 each: the rounding falls to the last');
   t.equal(await available(ctx, 'acct_buyer'), 0, 'the whole payment refunded: every credit taken back');
+});
+
+t.test('a refund too small to take back a whole credit writes no adjustment; the rest of the payment takes every credit', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const paymentIntent = await paidOffer(ctx, 100, 500);
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 1 });
+  await settled(ctx);
+  t.same(await adjustments(ctx, 'acct_buyer'), [], '1 cent of $5.00 is no credit of 100: nothing written');
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent });
+  await settled(ctx);
+  t.same((await adjustments(ctx, 'acct_buyer')).map((a) => a.amount), [-100]);
+  t.same(await ledgerSum(ctx.database, 'acct_buyer'), { available: 0, held: 0, entries: 2 }, 'the grant and one adjustment');
 });
 
 t.test('a pack paid with a promotion code: its refunds take back their share of what was charged, not of the price', async (t) => {
