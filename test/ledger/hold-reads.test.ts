@@ -50,6 +50,8 @@ t.test('the list pages with a cursor', async (t) => {
   } while (cursor);
   t.equal(pages, 3);
   t.same(seen, placed, 'every hold once, in the order placed');
+  const exactlyFull = await call('GET', `/v1/accounts/acct_r/holds?limit=2&cursor=${placed[2]}`);
+  t.same({ ids: exactlyFull.body.data.map((h: Hold) => h.id), nextCursor: exactlyFull.body.nextCursor }, { ids: placed.slice(3), nextCursor: null }, 'a page that ends with the last hold says there is no next page');
 });
 
 t.test('a hold past its time reads as expired at once, before and after its release entry is written', async (t) => {
