@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import t from 'tap';
 import { build, eventually, ledgerSum } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, deliver, grantsOf, openPlanCheckout, settled, subscriptionOf } from './fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, deliver, grantsOf, openPlanCheckout, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing; install it with apt-get install -y chromium`;
@@ -121,6 +121,19 @@ t.test('checkout.session.completed and the first invoice.paid, in both orders an
   }
 });
 
+
+t.test('an invoice.paid whose invoice is not paid grants nothing; the paid one then grants its period', async (t) => {
+  const ctx = await build(t); // not listening: the test delivers the events
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+  const { invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+  const invoice = await ctx.stripe.invoices.retrieve(invoiceId);
+  await deliver(ctx, 'invoice.paid', { ...invoice, status: 'open' });
+  await settled(ctx);
+  t.same(await grantsOf(ctx, 'acct_org'), [], 'an open invoice pays for no period');
+  await deliver(ctx, 'invoice.paid', invoice);
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000], 'the paid invoice grants it');
+});
 
 t.test("a period that has ended: what is left of its credits is written off with an expiry entry", async (t) => {
   const ctx = await build(t);
