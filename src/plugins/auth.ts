@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, RouteOptions } from 'fastify';
 import { AuthenticationFailure, PermissionFailure } from '../errors.js';
 import type { Principal, Role } from '../domain/api-keys/api-keys.js';
 
@@ -13,9 +13,15 @@ declare module 'fastify' {
   }
 }
 
+/** A public route says so in its schema (and so in openapi.yaml), where the document's default is a key. */
+function documentPublicAccess(route: RouteOptions): void {
+  if (route.config?.access === 'public' && route.schema && !route.schema.hide) route.schema = { ...route.schema, security: [] };
+}
+
 /** Every route needs a key unless its config says `access: 'public'`. */
 export default fp(
   async (app) => {
+    app.addHook('onRoute', documentPublicAccess);
     app.addHook('onRequest', async (request: FastifyRequest) => {
       const url = request.routeOptions.url;
       // The interactive docs (registered by @fastify/swagger-ui, which takes no route config) are public.

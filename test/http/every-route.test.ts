@@ -1,17 +1,22 @@
 import t from 'tap';
 import { ADMIN_KEY, build, key } from '../helper.js';
 
-type Operation = { method: string; path: string; hasBody: boolean; statuses: Set<number> };
+type Operation = { method: string; path: string; hasBody: boolean; statuses: Set<number>; needsKey: boolean };
+type Security = Array<Record<string, string[]>>;
 
-/** Every operation the served OpenAPI document lists, with its path as a template and the statuses it documents. */
+/** Every operation the served OpenAPI document lists, with its path as a template, the statuses it documents and whether it says a key is needed. */
 async function operations(app: Awaited<ReturnType<typeof build>>['app']): Promise<Operation[]> {
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown> }>> };
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    security?: Security;
+    paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown>; security?: Security }>>;
+  };
   return Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({
       method: method.toUpperCase(),
       path,
       hasBody: operation.requestBody !== undefined || ['POST', 'PUT', 'PATCH'].includes(method.toUpperCase()),
       statuses: new Set(Object.keys(operation.responses ?? {}).map(Number)),
+      needsKey: (operation.security ?? document.security ?? []).length > 0,
     })),
   );
 }
@@ -89,4 +94,18 @@ t.test('no route answers bad input with a 5xx: each is a 4xx (or a 2xx) in the e
   t.same(failures, [], `${requests} requests: none answered 5xx or outside the error shape`);
   t.same([...undocumented].sort(), [], 'every status answered is one the document lists for its operation');
   t.same(await counts(), before, 'and none of it wrote credits, holds, packs, plans, bills or checkouts');
+});
+
+t.test('the document says which operations need a key: without one, 401 exactly where it says so; with a service key, only statuses it lists', async (t) => {
+  const ctx = await build(t);
+  const wrong: string[] = [];
+  for (const op of await operations(ctx.app)) {
+    const url = op.path.replace(/\{[^}]+\}/g, 'acct_probe');
+    const anonymous = await ctx.app.inject({ method: op.method as 'GET', url });
+    if ((anonymous.statusCode === 401) !== op.needsKey) wrong.push(`${op.method} ${op.path} without a key → ${anonymous.statusCode}, documented as ${op.needsKey ? '' : 'not '}needing one`);
+    else if (!op.statuses.has(anonymous.statusCode)) wrong.push(`${op.method} ${op.path} without a key → ${anonymous.statusCode}, not documented`);
+    const service = await ctx.app.inject({ method: op.method as 'GET', url, headers: { authorization: `Bearer ${ctx.serviceKey}` } });
+    if (!op.statuses.has(service.statusCode)) wrong.push(`${op.method} ${op.path} with a service key → ${service.statusCode}, not documented`);
+  }
+  t.same(wrong, []);
 });

@@ -35,7 +35,6 @@ const webhooks: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['webhooks'],
       summary: "Stripe's webhook endpoint (signed with STRIPE_WEBHOOK_SECRET; no API key)",
-      security: [],
       response: {
         200: z.object({ received: z.literal(true), duplicate: z.boolean().describe('Stored already: a redelivery') }),
         ...errors(400),
