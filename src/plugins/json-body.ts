@@ -50,7 +50,8 @@ function documentBodyFailures(route: RouteOptions): void {
   if ([route.method].flat().some((method) => BODY_METHODS.has(method))) documentErrors(route, 413, 415);
 }
 
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+// Fastify reads a DELETE's body too (a revoke sent with one is parsed like a POST's).
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export default fp(
   async (app) => {
