@@ -38,3 +38,28 @@ t.test('the docs are served', async (t) => {
   t.equal(docs.statusCode, 200);
   t.match(docs.body, /swagger/i);
 });
+
+type Schema = { type?: string | string[]; format?: string; enum?: unknown[]; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; oneOf?: Schema[]; allOf?: Schema[] };
+type Response = { headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }> };
+type Operation = { parameters?: Array<{ in: string; name: string }>; responses: Record<string, Response> };
+
+/** Every operation of the served document, named `METHOD path`. */
+async function servedOperations(): Promise<Array<[string, Operation]>> {
+  const document = (await openApiDocument()) as { paths: Record<string, Record<string, Operation>> };
+  return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]): [string, Operation] => [`${method.toUpperCase()} ${path}`, operation]));
+}
+
+t.test('the headers Tally answers are documented: Retry-After on every 503, idempotent-replayed where an Idempotency-Key is taken', async (t) => {
+  const missing: string[] = [];
+  for (const [name, operation] of await servedOperations()) {
+    const header = (status: string, wanted: string) => {
+      const headers = Object.keys(operation.responses[status].headers ?? {}).map((h) => h.toLowerCase());
+      if (!headers.includes(wanted)) missing.push(`${name} ${status} ${wanted}`);
+    };
+    if (operation.responses['503']) header('503', 'retry-after');
+    if (operation.parameters?.some((p) => p.in === 'header' && p.name === 'idempotency-key')) {
+      for (const status of Object.keys(operation.responses).filter((s) => s.startsWith('2'))) header(status, 'idempotent-replayed');
+    }
+  }
+  t.same(missing, []);
+});

@@ -11,6 +11,27 @@ export const openApiInfo = {
     'Authenticate with `Authorization: Bearer <api key>`. Errors are `{ "error": { "code", "message", "details"? } }`.',
 };
 
+type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
+type ResponseSchema = { headers?: Record<string, unknown> };
+
+const RETRY_AFTER = { type: 'integer', description: 'Seconds to wait before sending the request again (a write with the same Idempotency-Key)' };
+const REPLAYED = { type: 'string', enum: ['true'], description: 'This answer is the first one of a request sent again with the same Idempotency-Key: nothing was written' };
+
+/**
+ * The zod schemas say nothing of response headers, so those the error handler (Retry-After on a 503)
+ * and the idempotent routes (idempotent-replayed on a replay) answer are added to the document here.
+ */
+function transform(input: TransformInput): ReturnType<typeof jsonSchemaTransform> {
+  const transformed = jsonSchemaTransform(input);
+  const schema = transformed.schema as { headers?: { properties?: Record<string, unknown> }; response?: Record<string, ResponseSchema> };
+  const keyed = schema.headers?.properties?.['idempotency-key'] !== undefined;
+  for (const [status, response] of Object.entries(schema.response ?? {})) {
+    if (status === '503') response.headers = { 'Retry-After': RETRY_AFTER };
+    else if (keyed && status.startsWith('2')) response.headers = { 'Idempotent-Replayed': REPLAYED };
+  }
+  return transformed;
+}
+
 /** The OpenAPI document is generated from the routes' zod schemas; openapi.yaml is a copy (npm run openapi). */
 export default fp(
   async (app) => {
@@ -21,7 +42,7 @@ export default fp(
         components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Tally API key' } } },
         security: [{ apiKey: [] }],
       },
-      transform: jsonSchemaTransform,
+      transform,
     });
     await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
     app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
