@@ -49,6 +49,16 @@ async function servedOperations(): Promise<Array<[string, Operation]>> {
   return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]): [string, Operation] => [`${method.toUpperCase()} ${path}`, operation]));
 }
 
+/** Each property of a schema, at any depth, with its path and the schemas it may be (a nullable field is two). */
+function* properties(schema: Schema, path: string): Generator<[string, Schema]> {
+  for (const branch of [...(schema.anyOf ?? []), ...(schema.oneOf ?? []), ...(schema.allOf ?? [])]) yield* properties(branch, path);
+  if (schema.items) yield* properties(schema.items, `${path}[]`);
+  for (const [name, property] of Object.entries(schema.properties ?? {})) {
+    yield [`${path}.${name}`, property];
+    yield* properties(property, `${path}.${name}`);
+  }
+}
+
 t.test('the headers Tally answers are documented: Retry-After on every 503, idempotent-replayed where an Idempotency-Key is taken', async (t) => {
   const missing: string[] = [];
   for (const [name, operation] of await servedOperations()) {
@@ -62,4 +72,20 @@ t.test('the headers Tally answers are documented: Retry-After on every 503, idem
     }
   }
   t.same(missing, []);
+});
+
+t.test('every timestamp a response carries is documented as a date-time', async (t) => {
+  const untyped: string[] = [];
+  for (const [name, operation] of await servedOperations()) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      const schema = response.content?.['application/json']?.schema;
+      if (!schema) continue;
+      for (const [path, property] of properties(schema, `${name} ${status}`)) {
+        const isTimestamp = /(^|\.)(at|\w+At|currentPeriodStart|currentPeriodEnd)$/.test(path);
+        const strings = [property, ...(property.anyOf ?? [])].filter((branch) => branch.type === 'string');
+        if (isTimestamp && strings.some((branch) => branch.format !== 'date-time')) untyped.push(path);
+      }
+    }
+  }
+  t.same(untyped, []);
 });
