@@ -59,6 +59,18 @@ function* properties(schema: Schema, path: string): Generator<[string, Schema]> 
   }
 }
 
+/** Each property of every JSON response the document describes, named `METHOD path status.field`. */
+async function responseProperties(): Promise<Array<[string, Schema]>> {
+  const found: Array<[string, Schema]> = [];
+  for (const [name, operation] of await servedOperations()) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      const schema = response.content?.['application/json']?.schema;
+      if (schema) found.push(...properties(schema, `${name} ${status}`));
+    }
+  }
+  return found;
+}
+
 t.test('the headers Tally answers are documented: Retry-After on every 503, idempotent-replayed where an Idempotency-Key is taken', async (t) => {
   const missing: string[] = [];
   for (const [name, operation] of await servedOperations()) {
@@ -75,17 +87,14 @@ t.test('the headers Tally answers are documented: Retry-After on every 503, idem
 });
 
 t.test('every timestamp a response carries is documented as a date-time', async (t) => {
-  const untyped: string[] = [];
-  for (const [name, operation] of await servedOperations()) {
-    for (const [status, response] of Object.entries(operation.responses)) {
-      const schema = response.content?.['application/json']?.schema;
-      if (!schema) continue;
-      for (const [path, property] of properties(schema, `${name} ${status}`)) {
-        const isTimestamp = /(^|\.)(at|\w+At|currentPeriodStart|currentPeriodEnd)$/.test(path);
-        const strings = [property, ...(property.anyOf ?? [])].filter((branch) => branch.type === 'string');
-        if (isTimestamp && strings.some((branch) => branch.format !== 'date-time')) untyped.push(path);
-      }
-    }
-  }
-  t.same(untyped, []);
+  const untyped = (await responseProperties()).filter(([path, property]) => {
+    const strings = [property, ...(property.anyOf ?? [])].filter((branch) => branch.type === 'string');
+    return /(^|\.)(at|\w+At|currentPeriodStart|currentPeriodEnd)$/.test(path) && strings.some((branch) => branch.format !== 'date-time');
+  });
+  t.same(untyped.map(([path]) => path), []);
+});
+
+t.test('every field a response takes from a fixed set (a kind, a status, a role, an interval) documents the set', async (t) => {
+  const open = (await responseProperties()).filter(([path, property]) => /\.(kind|status|role|interval)$/.test(path) && property.enum === undefined);
+  t.same(open.map(([path]) => path), []);
 });

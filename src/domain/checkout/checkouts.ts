@@ -49,7 +49,8 @@ export interface CheckoutKinds {
 }
 
 /** A checkout as the API shows it: the stored state, with dates as text and fulfilment as a flag. */
-export type CheckoutView = Omit<CheckoutState, 'amountTotal' | 'currency' | 'expiresAt' | 'fulfilledAt'> & {
+export type CheckoutView = Omit<CheckoutState, 'amountTotal' | 'currency' | 'expiresAt' | 'fulfilledAt' | 'kind'> & {
+  kind: CheckoutMetadata['tally_kind'];
   expiresAt: string | null;
   fulfilled: boolean;
 };
@@ -282,7 +283,8 @@ export function checkoutView(row: CheckoutRow): CheckoutView {
   return {
     id: row.id,
     accountId: row.accountId,
-    kind: row.kind,
+    // A text column, written only from the session's tally_kind.
+    kind: row.kind as CheckoutView['kind'],
     packId: row.packId,
     planId: row.planId,
     billId: row.billId,

@@ -2,17 +2,22 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { accountId, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId, timestamp } from '../schemas.js';
 
+const kind = z.enum(['pack', 'subscription', 'bill']);
+const status = z.enum(['open', 'complete', 'expired']);
+// Stripe's own, an open set (its SDK types it so): paid, unpaid, no_payment_required so far.
+const paymentStatus = z.string().describe("Stripe's payment_status of the session: paid, unpaid or no_payment_required (Stripe may add others)");
+
 const checkout = z.object({
   id: z.string(),
   accountId: z.string(),
-  kind: z.string(),
+  kind,
   packId: z.string().nullable(),
   planId: z.string().nullable(),
   billId: z.string().nullable(),
   quantity: z.number().int(),
   credits: z.number().int(),
-  status: z.enum(['open', 'complete', 'expired']),
-  paymentStatus: z.string(),
+  status,
+  paymentStatus,
   url: z.string().nullable(),
   expiresAt: timestamp.nullable(),
   fulfilled: z.boolean(),
@@ -48,7 +53,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
         message: 'give exactly one of packId, planId or priceId',
       }).describe('Exactly one of packId, planId or priceId'),
       response: {
-        201: z.object({ id: z.string(), kind: z.string(), url: z.string().nullable(), expiresAt: timestamp.nullable(), status: z.string(), credits: z.number().int() }),
+        201: z.object({ id: z.string(), kind, url: z.string().nullable(), expiresAt: timestamp.nullable(), status, credits: z.number().int() }),
         ...errors(400, 401, 404, 409, 502, 503),
       },
     },
@@ -73,7 +78,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: "The success page's eager path: fulfil now if Stripe says paid (exactly once, shared with the webhook)",
       params: sessionParams,
       response: {
-        200: z.object({ id: z.string(), status: z.string(), paymentStatus: z.string(), fulfilled: z.boolean(), available: z.number().int().nullable() }),
+        200: z.object({ id: z.string(), status, paymentStatus, fulfilled: z.boolean(), available: z.number().int().nullable() }),
         ...errors(400, 401, 404, 502, 503),
       },
     },
