@@ -39,6 +39,8 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: openApiInfo,
+        // Relative: the paths are on whichever Tally serves the document (its PUBLIC_URL).
+        servers: [{ url: '/', description: 'The Tally that serves this document' }],
         components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Tally API key' } } },
         security: [{ apiKey: [] }],
       },
