@@ -40,7 +40,7 @@ t.test('the docs are served', async (t) => {
   t.match(docs.body, /swagger/i);
 });
 
-type Schema = { type?: string | string[]; format?: string; enum?: unknown[]; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; oneOf?: Schema[]; allOf?: Schema[] };
+type Schema = { type?: string | string[]; format?: string; enum?: unknown[]; required?: string[]; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; oneOf?: Schema[]; allOf?: Schema[] };
 type Response = { headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }> };
 type Operation = { parameters?: Array<{ in: string; name: string }>; responses: Record<string, Response> };
 
@@ -98,4 +98,14 @@ t.test('every timestamp a response carries is documented as a date-time', async 
 t.test('every field a response takes from a fixed set (a kind, a status, a role, an interval) documents the set', async (t) => {
   const open = (await responseProperties()).filter(([path, property]) => /\.(kind|status|role|interval)$/.test(path) && property.enum === undefined);
   t.same(open.map(([path]) => path), []);
+});
+
+t.test("a 402 documents its code and details ({ available, required }), which a client reads to say how many credits are missing", async (t) => {
+  const documented = (await servedOperations()).filter(([, operation]) => operation.responses['402']);
+  t.ok(documented.length >= 2, 'spends and holds document a 402');
+  for (const [name, operation] of documented) {
+    const error = operation.responses['402'].content?.['application/json']?.schema.properties?.error;
+    t.match(error?.properties?.code, { enum: ['insufficient_credits'] }, `${name}: its code`);
+    t.match(error?.properties?.details, { properties: { available: { type: 'integer' }, required: { type: 'integer' } }, required: ['available', 'required'] }, `${name}: its details`);
+  }
 });

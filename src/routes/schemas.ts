@@ -53,6 +53,17 @@ export const errorBody = z
 
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorBody]));
 
+/** The 402 of a spend or a hold: its details say how many credits there were and how many were asked for. */
+export const insufficientCredits = z
+  .object({
+    error: z.object({
+      code: z.literal('insufficient_credits'),
+      message: z.string(),
+      details: z.object({ available: z.number().int().describe('Credits that could be spent'), required: z.number().int().describe('Credits the request asked for') }),
+    }),
+  })
+  .describe('Not enough credits available: nothing was written');
+
 /**
  * Adds error answers to a route's schema (and so to openapi.yaml), for failures a plugin answers
  * before or around the route's own (a body it cannot read, a database that does not answer). Routes

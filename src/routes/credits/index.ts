@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ValidationFailure } from '../../errors.js';
-import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, metadata, reason, timestamp } from '../schemas.js';
+import { accountParams, amount, errors, idempotencyHeaders, idempotencyOf, insufficientCredits, metadata, reason, timestamp } from '../schemas.js';
 
 const grantResponse = z.object({
   id: z.string(),
@@ -58,7 +58,7 @@ const credits: FastifyPluginAsyncZod = async (app) => {
       body: z.strictObject({ amount, reason: reason.optional(), metadata: metadata.optional() }),
       response: {
         200: z.object({ entryId: z.string(), accountId: z.string(), amount: z.number().int(), available: z.number().int() }),
-        ...errors(400, 401, 402, 404, 409),
+        ...errors(400, 401, 404, 409), 402: insufficientCredits,
       },
     },
     handler: async (request, reply) => {

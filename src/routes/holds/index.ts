@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
+import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, insufficientCredits, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
 
 const holdFields = {
   id: z.string(),
@@ -62,7 +62,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
         reason: reason.optional(),
         metadata: metadata.optional(),
       }),
-      response: { 201: holdResponse, ...errors(400, 401, 402, 404, 409) },
+      response: { 201: holdResponse, ...errors(400, 401, 404, 409), 402: insufficientCredits },
     },
     handler: async (request, reply) => {
       const { value, replayed } = await app.ledger.hold(
