@@ -109,3 +109,8 @@ t.test("a 402 documents its code and details ({ available, required }), which a 
     t.match(error?.properties?.details, { properties: { available: { type: 'integer' }, required: { type: 'integer' } }, required: ['available', 'required'] }, `${name}: its details`);
   }
 });
+
+t.test('every field of every response has a type a client can generate code from', async (t) => {
+  const untyped = (await responseProperties()).filter(([, property]) => !property.type && !property.anyOf && !property.oneOf && !property.enum && !('const' in property));
+  t.same(untyped.map(([path]) => path), []);
+});

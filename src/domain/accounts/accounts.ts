@@ -20,7 +20,7 @@ export interface AccountView {
 }
 
 /** A ledger entry as the API shows it: the row as written, with its id and time. */
-export type LedgerEntryView = Omit<NewEntry, 'allocations' | 'metadata'> & { id: string; allocations: unknown; metadata: unknown; createdAt: string };
+export type LedgerEntryView = NewEntry & { id: string; createdAt: string };
 
 export class Accounts {
   constructor(private readonly prisma: PrismaClient) {}
@@ -71,9 +71,10 @@ export class Accounts {
         heldAfter: Number(row.heldAfter),
         grantId: row.grantId,
         holdId: row.holdId,
-        allocations: row.allocations,
+        // JSON columns, written only from the entry's own fields (NewEntry).
+        allocations: row.allocations as NewEntry['allocations'],
         reason: row.reason,
-        metadata: row.metadata,
+        metadata: row.metadata as NewEntry['metadata'],
         createdAt: row.createdAt.toISOString(),
       })),
       nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,

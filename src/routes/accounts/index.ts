@@ -33,9 +33,12 @@ const entry = z.object({
   heldAfter: z.number().int(),
   grantId: z.string().nullable(),
   holdId: z.string().nullable(),
-  allocations: z.unknown().describe('The grants drawn from or returned to: [{ grantId, amount }]'),
+  allocations: z
+    .array(z.object({ grantId: z.string(), amount: z.number().int() }))
+    .nullable()
+    .describe('The grants drawn from or returned to; null for a grant'),
   reason: z.string().nullable(),
-  metadata: z.unknown(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
   createdAt: timestamp,
 });
 
