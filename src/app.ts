@@ -10,7 +10,7 @@ import { loggerOptions } from './logger.js';
 import auth from './plugins/auth.js';
 import closeConnections from './plugins/close-connections.js';
 import docs from './plugins/docs.js';
-import errorHandler, { frameworkErrorHandler } from './plugins/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import keyedCreates from './plugins/keyed-creates.js';
 import billing, { type BillingOptions } from './plugins/billing.js';
@@ -44,6 +44,7 @@ export async function buildApp({ config, database, billing: billingOptions, logS
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 300 },
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseUnavailableFailure, TallyError, type FailureKind } from '../errors.js';
@@ -52,6 +54,27 @@ function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
     return `${sent}: send the body as JSON, with Content-Type: application/json`;
   }
   return error.message;
+}
+
+/** What Node refuses itself, before Fastify sees a request (by Node's `code`); anything else is a 400. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request line and headers are too large (at most 16 KB together)'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
+};
+
+/**
+ * Given to Fastify as `clientErrorHandler`: a request Node refuses before parsing it through (headers
+ * or a URL over its limit, bytes that are not HTTP, a request not received in time) is answered in
+ * the one error shape too, rather than Fastify's own, and the connection is closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'bad_request', 'The request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: unknown) {
