@@ -42,6 +42,11 @@ export async function buildApp({ config, database, billing: billingOptions, logS
   const app = Fastify({
     logger: loggerOptions(config.LOG_LEVEL, logStream),
     bodyLimit: 1024 * 1024,
+    // A request (headers and body) not received in time is a 408 and its connection closed: without it
+    // anyone (the webhook needs no key) could hold connections open for ever, sending a byte now and then.
+    // Node checks every connection at an interval (30 s by default), so half the limit here.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: { requestTimeout: config.REQUEST_TIMEOUT_MS, headersTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: config.REQUEST_TIMEOUT_MS / 2 },
     routerOptions: { maxParamLength: 300 },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
