@@ -87,7 +87,13 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof TallyError) {
-        return sendError(reply, STATUS[error.kind], error.code, error.message, error.details);
+        const status = STATUS[error.kind];
+        // A 5xx of Tally's own (Stripe refused or failed) is in the log too, for whoever sees the 5xx rate
+        // rise; one refused because the database is silent is not: the silence gate says that once.
+        if (status >= 500 && !(error instanceof DatabaseUnavailableFailure)) {
+          request.log[status === 503 ? 'warn' : 'error']({ route: request.routeOptions.url, code: error.code, details: error.details }, error.message);
+        }
+        return sendError(reply, status, error.code, error.message, error.details);
       }
       if (isDatabaseUnreachable(error)) {
         request.log.warn({ code: error.code, reason: unreachableReason(error) }, 'the database did not answer');
@@ -109,7 +115,7 @@ export default fp(
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
         return sendError(reply, error.statusCode, 'bad_request', error.message);
       }
-      request.log.error({ err: error }, 'unhandled error');
+      request.log.error({ err: error, route: request.routeOptions.url }, 'unhandled error');
       return sendError(reply, 500, 'internal_error', 'Something went wrong on our side; it has been logged');
     });
     // What the framework answers for every route, documented on each: database_unavailable unless it

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { build, key, type TestApp } from '../helper.js';
+import { accountAndPack } from '../stripe/fixtures.js';
+
+/** The JSON log lines of one request, by the request id its answer carries. */
+function logLinesOf(ctx: TestApp, reply: { headers: Record<string, unknown> }): Array<Record<string, any>> {
+  const lines = ctx.logs.join('').trim().split('\n').map((line) => JSON.parse(line));
+  return lines.filter((line) => line.reqId === reply.headers['x-request-id']);
+}
+
+t.test('a 5xx is logged with its request id, route and cause, for whoever sees the 5xx rate rise', async (t) => {
+  const refused = await build(t, { stripeSecretKey: 'sk_test_invalid_key' });
+  const pack = await refused.call('POST', '/v1/packs', { name: 'X', credits: 1, unitAmount: 100, currency: 'usd' }, { 'idempotency-key': key() });
+  t.equal(pack.status, 502);
+  t.match(
+    logLinesOf(refused, pack).find((line) => line.level >= 40),
+    { level: 50, route: '/v1/packs', code: 'stripe_authentication_failed', details: { requestId: /^req_/ }, msg: /Stripe refused Tally's API key/ },
+    'Stripe refusing the key is an error line naming the route and Stripe request',
+  );
+
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const { pack: starter } = await accountAndPack(ctx);
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', status: 500 });
+  const failed = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: starter.id });
+  t.equal(failed.status, 502);
+  t.match(logLinesOf(ctx, failed).find((line) => line.level >= 40), { level: 50, route: '/v1/checkout/sessions', code: 'stripe_error' }, 'a Stripe failure too');
+
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', status: 429, error: { type: 'rate_limit_error', message: 'Too many requests' } });
+  const limited = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: starter.id });
+  t.equal(limited.status, 503);
+  t.match(logLinesOf(ctx, limited).find((line) => line.level >= 40), { level: 40, route: '/v1/checkout/sessions', code: 'stripe_rate_limited' }, 'a 503 worth retrying is a warning');
+
+  await ctx.database.pool.query('ALTER TABLE accounts RENAME TO accounts_away');
+  const broken = await ctx.call('GET', '/v1/accounts/acct_buyer');
+  await ctx.database.pool.query('ALTER TABLE accounts_away RENAME TO accounts');
+  t.equal(broken.status, 500);
+  t.match(logLinesOf(ctx, broken).find((line) => line.level >= 40), { level: 50, route: '/v1/accounts/:accountId', msg: 'unhandled error', err: { type: String } }, 'an unhandled error names its route too');
+});
