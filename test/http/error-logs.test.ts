@@ -36,3 +36,16 @@ t.test('a 5xx is logged with its request id, route and cause, for whoever sees t
   t.equal(broken.status, 500);
   t.match(logLinesOf(ctx, broken).find((line) => line.level >= 40), { level: 50, route: '/v1/accounts/:accountId', msg: 'unhandled error', err: { type: String } }, 'an unhandled error names its route too');
 });
+
+t.test("a database error that quotes its row keeps the customer's email and name out of the log", async (t) => {
+  const ctx = await build(t);
+  // A row PostgreSQL refuses, as any integrity failure of an account row would be: its error's detail
+  // is "Failing row contains (...)", every column of the row.
+  await ctx.database.pool.query("ALTER TABLE accounts ADD CONSTRAINT refuses_this_row CHECK (email IS DISTINCT FROM 'ada.lovelace@example.com')");
+  const refused = await ctx.call('PUT', '/v1/accounts/acct_ada', { email: 'ada.lovelace@example.com', name: 'Ada Lovelace' });
+  t.equal(refused.status, 500);
+  const logged = JSON.stringify(logLinesOf(ctx, refused));
+  t.match(logged, /refuses_this_row/, 'the log names what PostgreSQL refused');
+  t.notMatch(logged, /ada\.lovelace@example\.com/, 'not the email');
+  t.notMatch(logged, /Ada Lovelace/, 'nor the name');
+});
