@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ADMIN_KEY, build, key } from '../helper.js';
+import { ADMIN_KEY, build, eventually, key } from '../helper.js';
 import { ApiKeys } from '../../src/domain/api-keys/api-keys.js';
 import type { PrismaClient } from '../../src/db/client.js';
 
@@ -140,4 +140,18 @@ t.test('over HTTP, without TALLY_ADMIN_KEY, the last admin key is a 409 naming t
   t.equal(reply.status, 409);
   t.match(reply.body.error, { code: 'last_admin_key', message: /create another admin key/ });
   t.equal((await call('GET', '/v1/api-keys', undefined, { key: only.secret })).status, 200, 'and it still works');
+});
+
+t.test('a key revoked through one Tally is refused by it at once, and by another on the same database within 5 s', async (t) => {
+  const one = await build(t);
+  const other = await build(t, { databaseUrl: one.databaseUrl });
+  const { secret, id } = await one.app.apiKeys.create('revoked elsewhere', 'service');
+  for (const tally of [one, other]) t.equal((await tally.call('GET', '/v1/packs', undefined, { key: secret })).status, 200, 'the key works on both (and each has verified it)');
+  t.equal((await one.call('DELETE', `/v1/api-keys/${id}`)).status, 200);
+  const revoked = await one.call('GET', '/v1/packs', undefined, { key: secret });
+  t.equal(revoked.status, 401, 'refused at once where it was revoked');
+  t.same(revoked.body, (await one.call('GET', '/v1/packs', undefined, { key: 'tally_svc_never_made' })).body, 'as an unknown key is: nothing tells that it existed');
+  // The other process trusts what it verified for 5 s (CACHE_MS): then it asks the database again.
+  await eventually(async () => (await other.call('GET', '/v1/packs', undefined, { key: secret })).status === 401);
+  t.pass('refused by the other Tally once its 5 s are over');
 });
