@@ -1,24 +1,25 @@
 import type { Pool } from 'pg';
+import type { Debt } from '../domain/ledger/types.js';
 
 export interface BalanceRow {
   id: string;
   now: Date;
-  grants: Array<{ id: string; source: string; amount: number; remaining: number; expiresAt: string | null; createdAt: string }>;
+  grants: Array<{ id: string; source: string; amount: number; remaining: number; expiresAt: string | null; createdAt: string; debts: Debt[] }>;
   holds: Array<{ amount: number; expiresAt: string; allocations: Array<{ grantId: string; amount: number }> }>;
 }
 
-/** One batch's answer: each grant as [accountId, id, source, amount, remaining, expiresAt, createdAt], each hold as [accountId, amount, expiresAt, allocations]. */
+/** One batch's answer: each grant as [accountId, id, source, amount, remaining, expiresAt, createdAt, debts], each hold as [accountId, amount, expiresAt, allocations]. */
 interface BatchRow {
   now: Date;
   accounts: string[];
-  grants: Array<[string, string, string, number, number, string | null, string]> | null;
+  grants: Array<[string, string, string, number, number, string | null, string, Debt[]]> | null;
   holds: Array<[string, number, string, Array<{ grantId: string; amount: number }>]> | null;
 }
 
 /**
  * Reads the state behind the balances of many accounts in one statement (one snapshot): the
- * accounts, their grants with credits left (or owed credits by a hold that has run out) and their
- * active holds, found through indexes. The batch comes back as one row of JSON arrays, which Node
+ * accounts, their grants with credits left (or given credits back by a hold that has run out), with
+ * what they owe revocations, and their active holds, found through indexes. The batch comes back as one row of JSON arrays, which Node
  * parses in one native JSON.parse each rather than field by field. Expiry is judged by the caller
  * against `now`, the database's clock.
  */
@@ -29,11 +30,11 @@ export async function loadBalances(pool: Pool, accountIds: string[]): Promise<Ma
     text: `WITH t AS (SELECT clock_timestamp() AS now)
      SELECT t.now,
        ARRAY(SELECT id FROM accounts WHERE id = ANY($1::text[])) AS accounts,
-       (SELECT json_agg(json_build_array(g.account_id, g.id, g.source, g.amount, g.remaining, g.expires_at, g.created_at)) FROM (
-          SELECT account_id, id, source, amount, remaining, expires_at, created_at
+       (SELECT json_agg(json_build_array(g.account_id, g.id, g.source, g.amount, g.remaining, g.expires_at, g.created_at, g.debts)) FROM (
+          SELECT account_id, id, source, amount, remaining, expires_at, created_at, debts
             FROM grants WHERE account_id = ANY($1::text[]) AND remaining > 0
           UNION ALL
-          SELECT account_id, id, source, amount, remaining, expires_at, created_at
+          SELECT account_id, id, source, amount, remaining, expires_at, created_at, debts
             FROM grants WHERE remaining = 0 AND id = ANY(ARRAY(
               SELECT x->>'grantId' FROM holds h, jsonb_array_elements(h.allocations) x
               WHERE h.account_id = ANY($1::text[]) AND h.status = 'active' AND h.expires_at <= t.now))
@@ -46,8 +47,8 @@ export async function loadBalances(pool: Pool, accountIds: string[]): Promise<Ma
   const batch = rows[0]!;
   const balances = new Map<string, BalanceRow>();
   for (const id of batch.accounts) balances.set(id, { id, now: batch.now, grants: [], holds: [] });
-  for (const [accountId, id, source, amount, remaining, expiresAt, createdAt] of batch.grants ?? []) {
-    balances.get(accountId)?.grants.push({ id, source, amount, remaining, expiresAt, createdAt });
+  for (const [accountId, id, source, amount, remaining, expiresAt, createdAt, debts] of batch.grants ?? []) {
+    balances.get(accountId)?.grants.push({ id, source, amount, remaining, expiresAt, createdAt, debts });
   }
   for (const [accountId, amount, expiresAt, allocations] of batch.holds ?? []) {
     balances.get(accountId)?.holds.push({ amount, expiresAt, allocations });

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ensurePrepared, execute, preparedStatement } from './prepared-statements.js';
 import type { BookChanges } from '../domain/ledger/account-book.js';
-import type { AccountState, GrantResult, HoldState, PastRevocation } from '../domain/ledger/types.js';
+import type { AccountState, Debt, GrantResult, HoldState, PastRevocation } from '../domain/ledger/types.js';
 
 /**
  * The ledger's SQL. A batch costs two round trips whatever its size: BEGIN, the account locks and
@@ -21,7 +21,7 @@ export interface StoredClaim {
   result: unknown;
 }
 
-type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string };
+type GrantJson = { id: string; account_id: string; amount: number; remaining: number; source: string; source_key?: string; expires_at: string | null; created_at: string; debts?: Debt[] };
 /** A holds row as PostgreSQL's row_to_json gives it. */
 export type HoldJson = { id: string; account_id: string; amount: number; status: HoldState['status']; captured_amount: number | null; allocations: HoldState['allocations']; expires_at: string; reason: string | null; metadata: Record<string, unknown>; created_at: string; settled_at?: string | null };
 
@@ -57,10 +57,10 @@ const LOAD = preparedStatement(
        (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
           WHERE key = ANY($4::text[])) r) AS existing,
        (SELECT coalesce(json_agg(g), '[]') FROM (
-          SELECT g.* FROM acct, LATERAL (SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
+          SELECT g.* FROM acct, LATERAL (SELECT id, account_id, amount, remaining, source, expires_at, created_at, debts FROM grants
             WHERE grants.account_id = acct.id AND remaining > 0 OFFSET 0) g
           UNION
-          SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants
+          SELECT id, account_id, amount, remaining, source, expires_at, created_at, debts FROM grants
           WHERE id = ANY(ARRAY(SELECT x->>'grantId' FROM hold_rows h, jsonb_array_elements(h.allocations) x WHERE h.status = 'active'))) g) AS grants,
        (SELECT coalesce(json_agg(h), '[]') FROM (SELECT id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at FROM hold_rows) h) AS holds,
        (SELECT coalesce(json_agg(s), '[]') FROM (SELECT id, account_id, amount, remaining, source, source_key, expires_at, created_at
@@ -79,7 +79,7 @@ const REVOCATIONS = preparedStatement(
 // nothing is left of them.
 const NAMED_GRANTS = preparedStatement(
   'tally_ledger_named_grants',
-  `SELECT id, account_id, amount, remaining, source, expires_at, created_at FROM grants WHERE id = ANY($1::text[])`,
+  `SELECT id, account_id, amount, remaining, source, expires_at, created_at, debts FROM grants WHERE id = ANY($1::text[])`,
 );
 
 // The write of a batch decided on kept account states (account-cache.ts) is guarded: it writes only
@@ -97,12 +97,13 @@ const WRITE = preparedStatement(
      ids AS MATERIALIZED (
        SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n WHERE (SELECT unchanged FROM guard)),
      new_grants AS (
-       INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at)
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::timestamptz[])
+       INSERT INTO grants (id, account_id, source, source_key, amount, remaining, expires_at, reason, metadata, created_at, debts)
+       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::timestamptz[], $47::jsonb[])
        WHERE (SELECT unchanged FROM guard)
        RETURNING 1),
      drawn AS (
-       UPDATE grants SET remaining = v.remaining FROM unnest($12::text[], $13::bigint[]) AS v(id, remaining)
+       UPDATE grants SET remaining = v.remaining, debts = coalesce(v.debts, grants.debts)
+       FROM unnest($12::text[], $13::bigint[], $48::jsonb[]) AS v(id, remaining, debts)
        WHERE grants.id = v.id AND (SELECT unchanged FROM guard) RETURNING 1),
      held AS (
        INSERT INTO holds (id, account_id, amount, status, captured_amount, allocations, expires_at, reason, metadata, created_at, settled_at)
@@ -171,7 +172,7 @@ const beginAndLock = (accountIds: string[], holdIds: string[]) => `BEGIN; ${KEYE
  * of a balance takes this lock first: it is what serialises writers, across processes too. The load
  * is a statement of its own, so its snapshot is taken after the locks are held and sees every change
  * committed before them. It returns the accounts' grants with credits left (or that a loaded hold may
- * give credits back to), their active holds and the named ones, the grants already made for the given
+ * give credits back to), with what they owe revocations, their active holds and the named ones, the grants already made for the given
  * source keys, the revocations already written for the given revocation keys, the named grants (those
  * a restoration gives back to, however little is left of them), the idempotency records
  * of the given keys, and the database's clock.
@@ -230,6 +231,7 @@ function toGrant(g: GrantJson) {
     source: g.source,
     expiresAt: g.expires_at === null ? null : new Date(g.expires_at),
     createdAt: new Date(g.created_at),
+    debts: g.debts ?? [],
   };
 }
 
@@ -253,8 +255,9 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
 
 /**
  * Writes everything a batch decided in one statement, and commits, in one round trip: grants made
- * and drawn, holds placed and settled, ledger entries (ids taken from the sequence in order, while the
- * account locks are held, so an account's entries are numbered in the order they happened),
+ * and drawn (and their debts, where they changed), holds placed and settled, ledger entries (ids
+ * taken from the sequence in order, while the account locks are held, so an account's entries are
+ * numbered in the order they happened),
  * and the idempotency records of the commands that succeeded, with their entry id.
  * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
@@ -305,5 +308,8 @@ function writeStatement(changes: BookChanges, stored: StoredResult[], lastEntryI
     stored.map((s) => (s.entryIndex === undefined ? 0 : s.entryIndex + 1)),
     settled.map((h) => h.id), settled.map((h) => h.status), settled.map((h) => h.capturedAmount), settled.map((h) => h.settledAt),
     [...lastEntryIds.keys()], [...lastEntryIds.values()],
+    ng.map((x) => json(x.debts)),
+    // Debts are written only where they changed: a spend's write leaves them as they are.
+    updated.map((g) => (changes.changedDebts.has(g) ? json(g.debts) : null)),
   ]);
 }

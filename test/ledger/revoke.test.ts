@@ -32,7 +32,7 @@ t.test('a revocation takes what is left of the grant, up to the amount, once per
   t.match(again.value, { entryId: null, revoked: 0, requested: 100 }, 'the same key again writes nothing');
   t.same(
     (await adjustments(ctx, 'acct_r')).map((r) => [r.amount, r.grant_id, r.metadata]),
-    [[-70, grantId, { stripeRefundId: 're_1', revocationKey: 'refund:re_1', requested: 100, revoked: 70 }]],
+    [[-70, grantId, { stripeRefundId: 're_1', revocationKey: 'refund:re_1', requested: 100, revoked: 70, owed: 0 }]],
     'one adjustment entry, which says what was asked and what was taken',
   );
   t.equal(Number((await ledgerSum(ctx.database, 'acct_r')).available), 0, 'the ledger sums to the balance');
@@ -48,15 +48,16 @@ t.test('a partial revocation, and one that finds nothing left, which the ledger 
   t.equal(Number((await ledgerSum(ctx.database, 'acct_p')).available), 0);
 });
 
-t.test('credits held from the grant are not taken; released later, they stay the account\'s', async (t) => {
+t.test('credits held from the grant are owed: released later, they are taken', async (t) => {
   const ctx = await build(t);
   const grantId = await funded(ctx, 'acct_h', 100);
   const { value: held } = await ctx.app.ledger.hold({ accountId: 'acct_h', amount: 50, expiresInSeconds: 600 }, { key: key(), operation: 'hold', fingerprint: 'x' });
-  t.match((await ctx.app.ledger.revoke({ accountId: 'acct_h', grantId, amount: 100, revocationKey: 'refund:re_h', reason: 'refunded' })).value, { revoked: 50, available: 0 });
-  await ctx.app.ledger.release(held.hold.id, null);
-  t.equal(await available(ctx, 'acct_h'), 50);
+  t.match((await ctx.app.ledger.revoke({ accountId: 'acct_h', grantId, amount: 100, revocationKey: 'refund:re_h', reason: 'refunded' })).value, { revoked: 50, owed: 50, available: 0 });
+  t.match((await ctx.app.ledger.release(held.hold.id, null)).value, { available: 0, held: 0 });
+  t.equal(await available(ctx, 'acct_h'), 0);
+  t.match((await adjustments(ctx, 'acct_h')).map((r) => r.metadata), [{ revoked: 50, owed: 50 }, { collected: 50, collectedFor: [{ revocationKey: 'refund:re_h', credits: 50 }] }]);
   const sum = await ledgerSum(ctx.database, 'acct_h');
-  t.equal(Number(sum.available), 50, 'the ledger agrees');
+  t.equal(Number(sum.available), 0, 'the ledger agrees');
   t.equal(Number(sum.held), 0);
 });
 
@@ -140,4 +141,27 @@ t.test('a revocation and its restoration from two Tally processes at once: whate
     t.equal(await available(one, `acct_race_${i}`), 100, `account ${i}: all 100 there`);
     t.equal(Number((await ledgerSum(one.database, `acct_race_${i}`)).available), 100);
   }
+});
+
+t.test('a revocation and a release of held credits from two Tally processes at once: whatever the order, the credits are taken', async (t) => {
+  const one = await build(t);
+  const two = await build(t, { databaseUrl: one.databaseUrl });
+  const accounts = Array.from({ length: 10 }, (_, i) => `acct_held_${i}`);
+  const grantIds = await Promise.all(accounts.map((accountId) => funded(one, accountId, 100)));
+  // Placed by the process that releases: it keeps the accounts' states, which the revocations make stale.
+  const holds = await Promise.all(accounts.map((accountId) => two.app.ledger.hold({ accountId, amount: 60, expiresInSeconds: 600 }, { key: key(), operation: 'hold', fingerprint: 'x' })));
+  await Promise.all(
+    accounts.flatMap((accountId, i) => [
+      one.app.ledger.revoke({ accountId, grantId: grantIds[i], amount: 100, revocationKey: `refund:re_held_${i}:${grantIds[i]}`, reason: 'refunded' }),
+      two.app.ledger.release(holds[i].value.hold.id, null),
+    ]),
+  );
+  for (const accountId of accounts) {
+    t.equal(await available(one, accountId), 0, `${accountId}: nothing left`);
+    const sum = await ledgerSum(one.database, accountId);
+    t.same([Number(sum.available), Number(sum.held)], [0, 0], `${accountId}: the ledger agrees`);
+    t.equal((await adjustments(one, accountId)).reduce((total, row) => total + Number(row.amount), 0), -100, `${accountId}: 100 taken, at once or as they came back`);
+  }
+  const { rows } = await one.database.pool.query('SELECT debts FROM grants WHERE id = ANY($1)', [grantIds]);
+  t.same(rows.map((row) => row.debts.filter((debt: { owed: number }) => debt.owed > 0)), grantIds.map(() => []), 'nothing left owed');
 });

@@ -1,5 +1,6 @@
 import type { TestApp } from '../helper.js';
 import { key } from '../helper.js';
+import { settled } from '../subscriptions/fixtures.js';
 
 /** An account and a 500-credit pack for $5, created through the API. */
 export async function accountAndPack(ctx: TestApp, accountId = 'acct_buyer') {
@@ -13,6 +14,18 @@ export async function openCheckout(ctx: TestApp, accountId: string, packId: stri
   const reply = await ctx.call('POST', '/v1/checkout/sessions', { accountId, packId, ...extra }, { key: ctx.serviceKey });
   if (reply.status !== 201) throw new Error(`checkout: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body as { id: string; url: string; expiresAt: string };
+}
+
+/** A pack of 500 credits for $5.00 bought and paid by card, its webhooks delivered: the session's charge, and the grant it made. */
+export async function paidPack(ctx: TestApp) {
+  const { pack } = await accountAndPack(ctx);
+  const checkout = await openCheckout(ctx, 'acct_buyer', pack.id);
+  await ctx.simulator.pay(checkout.id);
+  await settled(ctx);
+  const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
+  const charges = await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string });
+  const [grant] = await grantsOf(ctx, 'acct_buyer');
+  return { checkoutId: checkout.id, paymentIntent: session.payment_intent as string, charge: charges.data[0]!, grantId: grant.id as string };
 }
 
 export async function grantsOf(ctx: TestApp, accountId: string) {

@@ -10,11 +10,13 @@ export interface Balance {
 
 /**
  * The balance at `row.now`, whether or not the expiry entries have been written yet: grants past
- * their expiry count for nothing, and a hold past its expiry gives its credits back to their grants.
+ * their expiry count for nothing, and a hold past its expiry gives its credits back to their grants,
+ * less what a grant owes revocations (taken as they come back: AccountBook.collect).
  */
 export function computeBalance(row: BalanceRow): Balance {
   const now = new Date(row.now).getTime();
-  const grants = row.grants.map((g) => ({ ...g, amount: Number(g.amount), remaining: Number(g.remaining) }));
+  const isLive = (g: { expiresAt: string | null }) => g.expiresAt === null || Date.parse(g.expiresAt) > now;
+  const grants = row.grants.map((g) => ({ ...g, amount: Number(g.amount), remaining: Number(g.remaining), owed: g.debts.reduce((sum, d) => sum + Number(d.owed), 0) }));
   const byId = new Map(grants.map((g) => [g.id, g]));
   let held = 0;
   for (const hold of row.holds) {
@@ -24,11 +26,14 @@ export function computeBalance(row: BalanceRow): Balance {
     }
     for (const allocation of hold.allocations) {
       const grant = byId.get(allocation.grantId);
-      if (grant) grant.remaining += allocation.amount;
+      if (!grant) continue;
+      const collected = isLive(grant) ? Math.min(allocation.amount, grant.owed) : 0;
+      grant.remaining += allocation.amount - collected;
+      grant.owed -= collected;
     }
   }
   const live = grants
-    .filter((g) => g.remaining > 0 && (g.expiresAt === null || Date.parse(g.expiresAt) > now))
+    .filter((g) => g.remaining > 0 && isLive(g))
     .map((g) => ({ ...g, expiresAtDate: g.expiresAt === null ? null : new Date(g.expiresAt), createdAtDate: new Date(g.createdAt) }))
     .sort((a, b) => compareBurnOrder({ ...a, accountId: '', expiresAt: a.expiresAtDate, createdAt: a.createdAtDate }, { ...b, accountId: '', expiresAt: b.expiresAtDate, createdAt: b.createdAtDate }));
   return {

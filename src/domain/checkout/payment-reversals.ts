@@ -25,8 +25,8 @@ interface PaidCredits {
  * pack's or a bill's checkout, or a subscription invoice (its period's credits). Each refund and each
  * dispute takes back its share of each grant the payment made, once for good (a revocation keyed by
  * the refund or dispute and the grant), from what is left of the grant: credits already spent stay
- * spent (no balance goes below zero), and the ledger's `adjustment` entry says how many were asked for
- * and how many were taken. When the money comes back to the merchant (a refund that failed, a dispute
+ * spent (no balance goes below zero), those held are owed and taken as they come back, and the
+ * ledger's `adjustment` entry says how many were asked for, taken and owed. When the money comes back to the merchant (a refund that failed, a dispute
  * won), what was taken is given back, once (a restoration of that revocation).
  */
 export class PaymentReversals {
@@ -111,8 +111,9 @@ export class PaymentReversals {
     if (credits === 0) return;
     const { value } = await this.ledger.revoke({ accountId: paid.accountId, grantId, amount: credits, revocationKey, reason, metadata: { ...metadata, ...paid.purchase } });
     if (value.entryId === null) return;
-    const log = { accountId: paid.accountId, ...paid.purchase, revocationKey, requested: credits, revoked: value.revoked };
-    if (value.revoked < credits) this.logger.warn(log, 'credits of a returned payment were already spent, held or expired; took back what was left');
+    const log = { accountId: paid.accountId, ...paid.purchase, revocationKey, requested: credits, revoked: value.revoked, owed: value.owed };
+    if (value.revoked + value.owed < credits) this.logger.warn(log, 'credits of a returned payment were already spent or expired; took back what was left');
+    else if (value.owed > 0) this.logger.info(log, 'took back the credits of a returned payment; those held are taken as they come back');
     else this.logger.info(log, 'took back the credits of a returned payment');
   }
 

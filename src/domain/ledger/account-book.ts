@@ -6,6 +6,8 @@ export interface BookChanges {
   entries: NewEntry[];
   newGrants: Array<GrantState & { sourceKey: string | null; reason: string | null; metadata: Record<string, unknown> }>;
   changedGrants: Set<GrantState>;
+  /** Grants whose debts changed (also in changedGrants): the only ones whose debts are written. */
+  changedDebts: Set<GrantState>;
   changedHolds: Set<HoldState>;
   newHolds: Set<HoldState>;
 }
@@ -77,7 +79,7 @@ export class AccountBook {
       this.returnToGrants(hold.allocations);
       this.closeHold(hold, 'expired', null);
       this.record(accountId, 'release', { amount: hold.amount, heldChange: -hold.amount, holdId: hold.id, allocations: hold.allocations, reason: 'hold expired' });
-      written++;
+      written += 1 + this.collect(hold, hold.allocations);
     }
     for (const grant of this.grants) {
       if (grant.remaining === 0 || isLive(grant, this.now)) continue;
@@ -106,36 +108,51 @@ export class AccountBook {
   }
 
   /**
-   * Takes up to `amount` of what is left of a grant that has not expired; credits spent or held from
-   * it stay where they went. Records the entry even when nothing is taken. Returns the entry index and
-   * how many were taken.
+   * Takes up to `amount` of what is left of a grant that has not expired; credits spent from it stay
+   * spent. Of the rest, those held from it now (and not owed to an earlier revocation) are owed: taken
+   * as they come back to the grant (collect). Records the entry even when nothing is taken. Returns the
+   * entry index, how many were taken and how many are owed.
    */
-  revoke(accountId: string, grantId: string, amount: number, reason: string, metadata: Record<string, unknown>): { entry: number; revoked: number } {
+  revoke(accountId: string, grantId: string, amount: number, revocationKey: string, reason: string, metadata: Record<string, unknown>): { entry: number; revoked: number; owed: number } {
     const grant = this.grant(grantId);
-    const revoked = grant && isLive(grant, this.now) ? Math.min(amount, grant.remaining) : 0;
+    const live = grant !== undefined && isLive(grant, this.now);
+    const revoked = live ? Math.min(amount, grant.remaining) : 0;
+    const owed = live ? Math.max(0, Math.min(amount - revoked, this.heldFrom(grantId) - owedBy(grant))) : 0;
     if (grant && revoked > 0) {
       grant.remaining -= revoked;
       this.changes.changedGrants.add(grant);
     }
+    if (grant && owed > 0) {
+      grant.debts.push({ revocationKey, owed, collected: 0 });
+      this.debtsChanged(grant);
+    }
     const allocations = revoked > 0 ? [{ grantId, amount: revoked }] : [];
-    const entry = this.record(accountId, 'adjustment', { amount: -revoked, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, requested: amount, revoked } });
-    return { entry, revoked };
+    const entry = this.record(accountId, 'adjustment', { amount: -revoked, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, requested: amount, revoked, owed } });
+    return { entry, revoked, owed };
   }
 
   /**
-   * Gives `amount` back to a grant that has not expired (what a revocation took from it; never more
-   * than the grant was made with). Records the entry even when nothing is given. Returns the entry
+   * Gives back to a grant that has not expired what the revocation of `revocationKey` took: `taken`
+   * at once, and what was collected for it since (never more than the grant was made with), and
+   * cancels what it is still owed. Records the entry even when nothing is given. Returns the entry
    * index and how many were given.
    */
-  restore(accountId: string, grantId: string, amount: number, reason: string, metadata: Record<string, unknown>): { entry: number; restored: number } {
+  restore(accountId: string, grantId: string, revocationKey: string, taken: number, reason: string, metadata: Record<string, unknown>): { entry: number; restored: number } {
     const grant = this.grant(grantId);
-    const restored = grant && isLive(grant, this.now) ? Math.min(amount, grant.amount - grant.remaining) : 0;
+    const debt = grant?.debts.find((d) => d.revocationKey === revocationKey);
+    if (grant && debt) {
+      grant.debts = grant.debts.filter((d) => d !== debt);
+      this.debtsChanged(grant);
+    }
+    const owedBack = taken + (debt?.collected ?? 0);
+    const restored = grant && isLive(grant, this.now) ? Math.min(owedBack, grant.amount - grant.remaining) : 0;
     if (grant && restored > 0) {
       grant.remaining += restored;
       this.changes.changedGrants.add(grant);
     }
     const allocations = restored > 0 ? [{ grantId, amount: restored }] : [];
-    const entry = this.record(accountId, 'adjustment', { amount: restored, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, restored } });
+    const cancelled = debt?.owed ? { cancelled: debt.owed } : {};
+    const entry = this.record(accountId, 'adjustment', { amount: restored, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, restored, ...cancelled } });
     return { entry, restored };
   }
 
@@ -157,7 +174,7 @@ export class AccountBook {
     const { consumed, returned } = splitAllocations(hold.allocations, amount);
     this.returnToGrants(returned);
     this.closeHold(hold, 'captured', amount);
-    return this.record(hold.accountId, 'capture', {
+    const entry = this.record(hold.accountId, 'capture', {
       amount: hold.amount - amount,
       heldChange: -hold.amount,
       holdId: hold.id,
@@ -165,13 +182,17 @@ export class AccountBook {
       reason,
       metadata: { ...(metadata ?? {}), captured: amount, returned: hold.amount - amount },
     });
+    this.collect(hold, returned);
+    return entry;
   }
 
   release(hold: HoldState, reason: string | null): number {
     this.assertActive(hold);
     this.returnToGrants(hold.allocations);
     this.closeHold(hold, 'released', null);
-    return this.record(hold.accountId, 'release', { amount: hold.amount, heldChange: -hold.amount, holdId: hold.id, allocations: hold.allocations, reason });
+    const entry = this.record(hold.accountId, 'release', { amount: hold.amount, heldChange: -hold.amount, holdId: hold.id, allocations: hold.allocations, reason });
+    this.collect(hold, hold.allocations);
+    return entry;
   }
 
   private assertActive(hold: HoldState): void {
@@ -197,6 +218,70 @@ export class AccountBook {
       grant.remaining += allocation.amount;
       this.changes.changedGrants.add(grant);
     }
+  }
+
+  /**
+   * After `hold` closed and gave `returned` back to its grants: of what came back to a grant that owes
+   * revocations, takes what they are owed at once, oldest revocation first, in an `adjustment` entry
+   * naming each (a grant that has expired meanwhile gives nothing: its credits lapse). What a grant
+   * still owes is then never more than its remaining active holds hold: credits the hold consumed
+   * (a capture) or that lapsed are spent, as at the revocation, and the newest debts are cut first.
+   * Returns the number of entries written.
+   */
+  private collect(hold: HoldState, returned: Allocation[]): number {
+    let written = 0;
+    for (const grantId of new Set(hold.allocations.map((a) => a.grantId))) {
+      const grant = this.grant(grantId);
+      const owing = grant ? owedBy(grant) : 0;
+      if (!grant || owing === 0) continue;
+      const back = returned.reduce((sum, a) => (a.grantId === grantId ? sum + a.amount : sum), 0);
+      let left = isLive(grant, this.now) ? Math.min(back, owing) : 0;
+      const taken = left;
+      const collectedFor: Array<{ revocationKey: string; credits: number }> = [];
+      for (const debt of grant.debts) {
+        const credits = Math.min(debt.owed, left);
+        if (credits === 0) continue;
+        debt.owed -= credits;
+        debt.collected += credits;
+        left -= credits;
+        collectedFor.push({ revocationKey: debt.revocationKey, credits });
+      }
+      let excess = owedBy(grant) - this.heldFrom(grantId);
+      for (const debt of [...grant.debts].reverse()) {
+        const cut = Math.min(debt.owed, Math.max(excess, 0));
+        debt.owed -= cut;
+        excess -= cut;
+      }
+      grant.debts = grant.debts.filter((d) => d.owed > 0 || d.collected > 0);
+      grant.remaining -= taken;
+      this.debtsChanged(grant);
+      if (taken === 0) continue;
+      this.record(hold.accountId, 'adjustment', {
+        amount: -taken,
+        heldChange: 0,
+        grantId,
+        allocations: [{ grantId, amount: taken }],
+        reason: 'held credits came back: taken for a refund or dispute',
+        metadata: { collected: taken, collectedFor },
+      });
+      written++;
+    }
+    return written;
+  }
+
+  /** Credits of a grant that its active holds hold. */
+  private heldFrom(grantId: string): number {
+    let held = 0;
+    for (const hold of this.holds.values()) {
+      if (hold.status !== 'active') continue;
+      for (const allocation of hold.allocations) if (allocation.grantId === grantId) held += allocation.amount;
+    }
+    return held;
+  }
+
+  private debtsChanged(grant: GrantState): void {
+    this.changes.changedGrants.add(grant);
+    this.changes.changedDebts.add(grant);
   }
 
   private closeHold(hold: HoldState, status: HoldState['status'], captured: number | null): void {
@@ -232,3 +317,6 @@ export class AccountBook {
     return this.changes.entries.length - 1;
   }
 }
+
+/** What a grant still owes, to all its revocations. */
+const owedBy = (grant: GrantState) => grant.debts.reduce((sum, debt) => sum + debt.owed, 0);

@@ -1,4 +1,4 @@
-import type { AccountState, GrantState, HoldState } from './types.js';
+import type { AccountState, Debt, GrantState, HoldState } from './types.js';
 
 /**
  * How far off an expiry must be for a kept account to be decided from its copy. The copy is decided
@@ -20,8 +20,8 @@ export const REFUSED_PAUSE_MS = 30_000;
 const REFUSAL_WEIGHT = 0.1;
 const REFUSAL_LIMIT = 0.5;
 
-/** A grant as kept: [id, amount, remaining, source, expiresAt (ms) or null, createdAt (ms)]. */
-type KeptGrant = [string, number, number, string, number | null, number];
+/** A grant as kept: [id, amount, remaining, source, expiresAt (ms) or null, createdAt (ms), debts or null for none]. */
+type KeptGrant = [string, number, number, string, number | null, number, Debt[] | null];
 
 /**
  * An account's state as kept, in a compact form (tens of thousands may be kept: each GrantState
@@ -150,13 +150,13 @@ function expiresSoon(kept: Kept, now: Date): boolean {
   );
 }
 
-const compact = (g: GrantState): KeptGrant => [g.id, g.amount, g.remaining, g.source, g.expiresAt?.getTime() ?? null, g.createdAt.getTime()];
+const compact = (g: GrantState): KeptGrant => [g.id, g.amount, g.remaining, g.source, g.expiresAt?.getTime() ?? null, g.createdAt.getTime(), g.debts.length ? g.debts : null];
 
 /** New objects each time: a batch changes the grants and holds it is given in place; the kept ones stay as they were. */
 function expand(accountId: string, kept: Kept): AccountState {
   return {
     id: accountId,
-    grants: kept.grants.map(([id, amount, remaining, source, expiresAt, createdAt]) => ({
+    grants: kept.grants.map(([id, amount, remaining, source, expiresAt, createdAt, debts]) => ({
       id,
       accountId,
       amount,
@@ -164,6 +164,7 @@ function expand(accountId: string, kept: Kept): AccountState {
       source,
       expiresAt: expiresAt === null ? null : new Date(expiresAt),
       createdAt: new Date(createdAt),
+      debts: debts ? debts.map((debt) => ({ ...debt })) : [],
     })),
     holds: kept.holds.map((h) => ({ ...h })),
   };

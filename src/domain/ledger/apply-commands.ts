@@ -19,7 +19,7 @@ export interface BatchState {
 }
 
 export function emptyChanges(): BookChanges {
-  return { entries: [], newGrants: [], changedGrants: new Set(), changedHolds: new Set(), newHolds: new Set() };
+  return { entries: [], newGrants: [], changedGrants: new Set(), changedDebts: new Set(), changedHolds: new Set(), newHolds: new Set() };
 }
 
 /**
@@ -87,6 +87,7 @@ function applyOne(
         sourceKey: command.sourceKey ?? null,
         expiresAt: command.expiresAt ?? null,
         createdAt: state.now,
+        debts: [],
         reason: command.reason ?? null,
         metadata: command.metadata ?? {},
       };
@@ -118,20 +119,21 @@ function applyOne(
     case 'revoke': {
       // Revoked before, or already restored (the refund failed before its revocation came): nothing to take.
       const past = state.revocations.get(command.revocationKey);
-      if (past) return ok({ type: 'revoke', entryId: null, accountId: past.accountId, grantId: past.grantId, requested: past.requested, revoked: 0, available: book.available() });
+      if (past) return ok({ type: 'revoke', entryId: null, accountId: past.accountId, grantId: past.grantId, requested: past.requested, revoked: 0, owed: 0, available: book.available() });
       if (state.revocations.has(restorationKeyOf(command.revocationKey))) {
-        return ok({ type: 'revoke', entryId: null, accountId, grantId: command.grantId, requested: command.amount, revoked: 0, available: book.available() });
+        return ok({ type: 'revoke', entryId: null, accountId, grantId: command.grantId, requested: command.amount, revoked: 0, owed: 0, available: book.available() });
       }
-      const { entry, revoked } = book.revoke(accountId, command.grantId, command.amount, command.reason, { ...(command.metadata ?? {}), revocationKey: command.revocationKey });
-      state.revocations.set(command.revocationKey, { accountId, grantId: command.grantId, requested: command.amount, revoked });
-      return ok({ type: 'revoke', entryId: '', accountId, grantId: command.grantId, requested: command.amount, revoked, available: book.available() }, entry);
+      const { revocationKey } = command;
+      const { entry, revoked, owed } = book.revoke(accountId, command.grantId, command.amount, revocationKey, command.reason, { ...(command.metadata ?? {}), revocationKey });
+      state.revocations.set(revocationKey, { accountId, grantId: command.grantId, requested: command.amount, revoked });
+      return ok({ type: 'revoke', entryId: '', accountId, grantId: command.grantId, requested: command.amount, revoked, owed, available: book.available() }, entry);
     }
     case 'restore': {
       const key = restorationKeyOf(command.revocationKey);
       if (state.revocations.has(key)) return ok({ type: 'restore', entryId: null, accountId, grantId: command.grantId, restored: 0, available: book.available() });
       const taken = state.revocations.get(command.revocationKey)?.revoked ?? 0;
       const metadata = { ...(command.metadata ?? {}), revocationKey: key, restores: command.revocationKey };
-      const { entry, restored } = book.restore(accountId, command.grantId, taken, command.reason, metadata);
+      const { entry, restored } = book.restore(accountId, command.grantId, command.revocationKey, taken, command.reason, metadata);
       state.revocations.set(key, { accountId, grantId: command.grantId, requested: 0, revoked: 0 });
       return ok({ type: 'restore', entryId: '', accountId, grantId: command.grantId, restored, available: book.available() }, entry);
     }

@@ -25,6 +25,21 @@ export interface GrantState {
   source: string;
   expiresAt: Date | null;
   createdAt: Date;
+  /** What the grant owes revocations that found its credits held, oldest first (AccountBook.collect). */
+  debts: Debt[];
+}
+
+/**
+ * Credits a revocation could not take because they were held when it came: they are taken as they
+ * come back to the grant (a release, a hold that expires, what a capture does not consume). Kept
+ * until the revocation is restored, which gives back what was collected and cancels what is owed.
+ */
+export interface Debt {
+  revocationKey: string;
+  /** Still to take, as held credits come back; never more than the grant's active holds hold. */
+  owed: number;
+  /** Taken so far, as they came back. */
+  collected: number;
 }
 
 export interface HoldState {
@@ -212,6 +227,8 @@ export interface RevokeResult {
   /** Credits asked for, and those taken: what is left of the grant, at most. */
   requested: number;
   revoked: number;
+  /** Credits held when it came, taken as they come back to the grant. */
+  owed: number;
   available: number;
 }
 
@@ -221,7 +238,7 @@ export interface RestoreResult {
   entryId: string | null;
   accountId: string;
   grantId: string;
-  /** Credits given back: what the revocation took, or 0 when the grant has expired or nothing was taken. */
+  /** Credits given back: what the revocation took, at once and as held credits came back, or 0 when the grant has expired or nothing was taken. */
   restored: number;
   available: number;
 }

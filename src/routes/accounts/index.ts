@@ -26,7 +26,7 @@ const entry = z.object({
   accountId: z.string(),
   kind: z
     .enum(['grant', 'spend', 'hold', 'capture', 'release', 'expiry', 'adjustment'])
-    .describe("adjustment: credits of a grant taken back because its payment was refunded or disputed (the money withdrawn); its metadata names the refund or dispute (revocationKey) and says how many credits were asked for (requested) and taken (revoked). A refund that failed, or a dispute won, gives back what it took: an adjustment whose metadata names the revocation it undoes (restores) and says how many came back (restored)"),
+    .describe("adjustment: credits of a grant taken back because its payment was refunded or disputed (the money withdrawn); its metadata names the refund or dispute (revocationKey) and says how many credits were asked for (requested), taken (revoked) and, held then, owed (owed). Owed credits are taken as they come back to the grant (a hold released, expired, or captured in part): an adjustment whose metadata says how many (collected) and for which revocations (collectedFor: [{ revocationKey, credits }]). A refund that failed, or a dispute won, gives back what it took, at once and collected: an adjustment whose metadata names the revocation it undoes (restores), says how many came back (restored) and, if any were still owed, how many are no longer (cancelled)"),
   amount: z.number().int().describe('Change of the available balance'),
   heldChange: z.number().int().describe('Change of the held balance'),
   availableAfter: z.number().int(),
