@@ -1,4 +1,5 @@
 import { compareBurnOrder } from '../ledger/burn-down.js';
+import { owedBy } from '../ledger/types.js';
 import type { BalanceRow } from '../../db/balance-queries.js';
 
 export interface Balance {
@@ -16,7 +17,7 @@ export interface Balance {
 export function computeBalance(row: BalanceRow): Balance {
   const now = new Date(row.now).getTime();
   const isLive = (g: { expiresAt: string | null }) => g.expiresAt === null || Date.parse(g.expiresAt) > now;
-  const grants = row.grants.map((g) => ({ ...g, amount: Number(g.amount), remaining: Number(g.remaining), owed: g.debts.reduce((sum, d) => sum + Number(d.owed), 0) }));
+  const grants = row.grants.map((g) => ({ ...g, amount: Number(g.amount), remaining: Number(g.remaining), owed: owedBy(g) }));
   const byId = new Map(grants.map((g) => [g.id, g]));
   let held = 0;
   for (const hold of row.holds) {

@@ -1,6 +1,6 @@
 import { ConflictFailure, ValidationFailure } from '../../errors.js';
 import { burnDown, compareBurnOrder, isLive, splitAllocations } from './burn-down.js';
-import type { AccountState, Allocation, EntryKind, GrantState, HoldState, NewEntry } from './types.js';
+import { owedBy, type AccountState, type Allocation, type EntryKind, type GrantState, type HoldState, type NewEntry } from './types.js';
 
 export interface BookChanges {
   entries: NewEntry[];
@@ -317,6 +317,3 @@ export class AccountBook {
     return this.changes.entries.length - 1;
   }
 }
-
-/** What a grant still owes, to all its revocations. */
-const owedBy = (grant: GrantState) => grant.debts.reduce((sum, debt) => sum + debt.owed, 0);

@@ -42,6 +42,9 @@ export interface Debt {
   collected: number;
 }
 
+/** What a grant still owes, to all its revocations (the ledger's books and a balance read alike). */
+export const owedBy = (grant: { debts: Debt[] }) => grant.debts.reduce((sum, debt) => sum + debt.owed, 0);
+
 export interface HoldState {
   id: string;
   accountId: string;
