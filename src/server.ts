@@ -11,7 +11,7 @@ import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootst
 import { setUpStripe } from './stripe/stripe-setup.js';
 
 async function main(config: Config): Promise<void> {
-  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR });
+  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
   const url = config.DATABASE_URL ?? embedded!.url;
   if (!embedded) await waitForDatabase(url, config.DATABASE_WAIT_SECONDS, (line) => process.stderr.write(`${line}\n`));
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).

