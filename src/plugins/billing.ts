@@ -57,7 +57,7 @@ export default fp<BillingOptions>(
     const packs = new Packs(app.db.prisma, stripe, instance);
     const plans = new Plans(app.db.prisma, stripe, instance);
     const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance));
-    const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents);
+    const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents, instance);
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);
     const billPayments = new BillPayments(app.db.prisma, stripe, app.ledger);
     const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);

@@ -1,6 +1,6 @@
 import type {
   Charge, CheckoutLineItem, Metadata, CheckoutSession, Customer, Dispute, Invoice, InvoicePayment, PortalSession, Price, Product,
-  Refund, StripeEvent, Subscription,
+  Refund, StripeEvent, Subscription, SubscriptionSchedule,
 } from './stripe-objects.js';
 
 /** What a Checkout Session passes on to the objects it creates when paid. */
@@ -20,6 +20,7 @@ export class Store {
   readonly checkoutOptions = new Map<string, CheckoutOptions>();
   readonly portalSessions = new Map<string, PortalSession>();
   readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptionSchedules = new Map<string, SubscriptionSchedule>();
   readonly invoices = new Map<string, Invoice>();
   readonly invoicePayments = new Map<string, InvoicePayment>();
   readonly charges = new Map<string, Charge>();
@@ -33,7 +34,7 @@ export class Store {
   find(id: string): object | undefined {
     for (const map of [
       this.customers, this.products, this.prices, this.checkoutSessions, this.portalSessions,
-      this.subscriptions, this.invoices, this.invoicePayments, this.charges, this.refunds, this.disputes, this.events,
+      this.subscriptions, this.subscriptionSchedules, this.invoices, this.invoicePayments, this.charges, this.refunds, this.disputes, this.events,
     ] as Map<string, object>[]) {
       const found = map.get(id);
       if (found) return found;

@@ -199,11 +199,33 @@ export interface Subscription {
   latest_invoice: string | null;
   livemode: false;
   metadata: Metadata;
+  /** The subscription schedule that manages it (the portal's downgrade at period end, one made in the Dashboard), if any. */
+  schedule: string | null;
   start_date: number;
   status: SubscriptionStatus;
   test_clock: null;
   trial_end: number | null;
   trial_start: number | null;
+}
+
+/** A subscription schedule as made from an existing subscription (`from_subscription`): its one phase is the current period. */
+export interface SubscriptionSchedule {
+  id: string;
+  object: 'subscription_schedule';
+  canceled_at: number | null;
+  completed_at: number | null;
+  created: number;
+  current_phase: { start_date: number; end_date: number } | null;
+  customer: string;
+  end_behavior: 'release' | 'cancel';
+  livemode: false;
+  metadata: Metadata;
+  phases: Array<{ start_date: number; end_date: number; items: Array<{ price: string; quantity: number; metadata: Metadata }>; proration_behavior: 'create_prorations' }>;
+  released_at: number | null;
+  released_subscription: string | null;
+  status: 'not_started' | 'active' | 'completed' | 'released' | 'canceled';
+  subscription: string | null;
+  test_clock: null;
 }
 
 export interface InvoiceLine {

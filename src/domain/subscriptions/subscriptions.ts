@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, TallyError, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, retrieveFromStripe, unlessMissing } from '../../stripe/call-stripe.js';
+import type { TallyInstance } from '../../stripe/tally-instance.js';
 import type { Plans } from '../plans/plans.js';
 import { isInGoodStanding, isLive, type SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
@@ -21,6 +22,7 @@ export class Subscriptions {
     private readonly stripe: Stripe,
     private readonly plans: Plans,
     private readonly events: SubscriptionEvents,
+    private readonly instance: TallyInstance,
   ) {}
 
   /** The account's live subscription, or else its latest one. */
@@ -47,11 +49,11 @@ export class Subscriptions {
   async cancel(id: string, atPeriodEnd: boolean): Promise<SubscriptionView> {
     const row = await this.row(id);
     if (row.status === 'canceled' || row.status === 'incomplete_expired') throw canceled(row);
-    const reply = await unlessMissing('subscription', () =>
-      atPeriodEnd
-        ? callStripe('schedule the cancellation', () => this.stripe.subscriptions.update(row.stripeSubscriptionId, { cancel_at_period_end: true }))
-        : callStripe('cancel the subscription', () => this.stripe.subscriptions.cancel(row.stripeSubscriptionId)),
-    ).catch(async (error: unknown) => {
+    const reply = await unlessMissing('subscription', async () => {
+      if (!atPeriodEnd) return callStripe('cancel the subscription', () => this.stripe.subscriptions.cancel(row.stripeSubscriptionId));
+      await this.releaseSchedule(await callStripe('retrieve the subscription', () => this.stripe.subscriptions.retrieve(row.stripeSubscriptionId)));
+      return callStripe('schedule the cancellation', () => this.stripe.subscriptions.update(row.stripeSubscriptionId, { cancel_at_period_end: true }));
+    }).catch(async (error: unknown) => {
       // Stripe refuses to cancel one that ended there already (its event not yet heard of): said so, and recorded.
       if (error instanceof TallyError && error.code === 'stripe_invalid_request') {
         await this.refuseIfEnded(row, await callStripe('retrieve the subscription', () => this.stripe.subscriptions.retrieve(row.stripeSubscriptionId)));
@@ -89,6 +91,7 @@ export class Subscriptions {
       });
     }
     await this.refuseIfEnded(row, subscription);
+    await this.releaseSchedule(subscription);
     const item = subscription.items.data[0];
     if (!item) throw new ConflictFailure('subscription_has_no_items', 'The Stripe subscription has no item to change');
     // An upgrade is charged for the credits the period does not have yet: back to a plan it was
@@ -123,6 +126,19 @@ export class Subscriptions {
     if (isLive(fresh.status)) return;
     const outcome = await this.events.apply(fresh, row.stateAt);
     throw canceled(outcome?.row ?? { ...row, status: fresh.status });
+  }
+
+  /**
+   * A subscription under a schedule (the portal's "downgrade at period end", one made in the
+   * Dashboard) follows the schedule's phases: Stripe refuses to change its cancellation directly, and
+   * the next phase would set its own price over a plan change. The request through Tally is the latest
+   * word, so the schedule is released first: the subscription stays as it is, free of it. Two requests
+   * releasing it at once send the same idempotency key, so the second is given the first's answer.
+   */
+  private async releaseSchedule(subscription: Stripe.Subscription): Promise<void> {
+    const schedule = typeof subscription.schedule === 'string' ? subscription.schedule : subscription.schedule?.id;
+    if (!schedule) return;
+    await callStripe('release the subscription schedule', () => this.stripe.subscriptionSchedules.release(schedule, {}, { idempotencyKey: this.instance.stripeKey(`release-${schedule}`) }));
   }
 
   /** By Tally's id or Stripe's. */

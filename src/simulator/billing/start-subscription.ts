@@ -54,6 +54,7 @@ export function startSubscription(ctx: SimulatorContext, input: StartSubscriptio
     latest_invoice: null,
     livemode: false,
     metadata: { ...input.metadata },
+    schedule: null,
     start_date: now,
     status: 'active',
     test_clock: null,

@@ -18,6 +18,9 @@ export function updateSubscription(ctx: SimulatorContext, subscription: Subscrip
   if (subscription.status === 'canceled' && (changes.items || changes.cancel_at_period_end !== undefined)) {
     throw invalidRequest('A canceled subscription can only update its cancellation_details and metadata.');
   }
+  if (subscription.schedule && changes.cancel_at_period_end !== undefined) {
+    throw invalidRequest(`The subscription is managed by the subscription schedule \`${subscription.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`);
+  }
   const previous: Record<string, unknown> = {};
   if (changes.metadata !== undefined) {
     const metadata = mergeMetadata(subscription.metadata, changes.metadata);

@@ -13,6 +13,7 @@ import { chargeRoutes } from '../payments/charge-routes.js';
 import { disputeRoutes } from '../payments/dispute-routes.js';
 import { refundRoutes } from '../payments/refund-routes.js';
 import { subscriptionRoutes } from '../billing/subscription-routes.js';
+import { subscriptionScheduleRoutes } from '../billing/subscription-schedules.js';
 import { authenticate } from './authenticate.js';
 import type { FailureInjection } from './failure-injection.js';
 import { Idempotency } from './idempotency.js';
@@ -32,7 +33,7 @@ export function apiPlugin(ctx: SimulatorContext, failures: FailureInjection) {
     app.addHook('onSend', idempotency.onSend);
     for (const routes of [
       customerRoutes, productRoutes, priceRoutes, checkoutSessionRoutes, portalSessionRoutes,
-      eventRoutes, subscriptionRoutes, invoiceRoutes, invoicePaymentRoutes, chargeRoutes, refundRoutes, disputeRoutes,
+      eventRoutes, subscriptionRoutes, subscriptionScheduleRoutes, invoiceRoutes, invoicePaymentRoutes, chargeRoutes, refundRoutes, disputeRoutes,
     ]) {
       routes(app, ctx);
     }
