@@ -24,6 +24,11 @@ export class TallyError extends Error {
     this.name = new.target.name;
   }
 
+  /** What the log says of it: the message, unless that may quote a customer's data. */
+  get logMessage(): string {
+    return this.message;
+  }
+
   toJSON() {
     return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
   }
@@ -86,6 +91,24 @@ export class PermissionFailure extends TallyError {
 export class ThirdPartyFailure extends TallyError {
   constructor(code: string, message: string, details?: Record<string, unknown>, unavailable = false) {
     super(unavailable ? 'unavailable' : 'third_party', code, message, details);
+  }
+}
+
+/**
+ * Stripe refused a request as invalid. Its message may quote what was sent ("Invalid email address:
+ * ada@..."): the caller reads it, about its own account; the log keeps Stripe's code and request id only.
+ */
+export class StripeRefusedFailure extends ThirdPartyFailure {
+  constructor(
+    private readonly what: string,
+    stripeMessage: string,
+    details: Record<string, unknown>,
+  ) {
+    super('stripe_invalid_request', `Stripe refused the request to ${what}: ${stripeMessage}`, details);
+  }
+
+  override get logMessage(): string {
+    return `Stripe refused the request to ${this.what} (its message, which may quote the customer, is in the answer only)`;
   }
 }
 

@@ -91,7 +91,7 @@ export default fp(
         // A 5xx of Tally's own (Stripe refused or failed) is in the log too, for whoever sees the 5xx rate
         // rise; one refused because the database is silent is not: the silence gate says that once.
         if (status >= 500 && !(error instanceof DatabaseUnavailableFailure)) {
-          request.log[status === 503 ? 'warn' : 'error']({ route: request.routeOptions.url, code: error.code, details: error.details }, error.message);
+          request.log[status === 503 ? 'warn' : 'error']({ route: request.routeOptions.url, code: error.code, details: error.details }, error.logMessage);
         }
         return sendError(reply, status, error.code, error.message, error.details);
       }

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { TallyError, ThirdPartyFailure, ValidationFailure } from '../errors.js';
+import { StripeRefusedFailure, TallyError, ThirdPartyFailure, ValidationFailure } from '../errors.js';
 
 /**
  * Runs a Stripe call and turns its failures into Tally's: the client learns whether Stripe refused
@@ -59,7 +59,7 @@ export function translateStripeError(what: string, error: unknown): Error {
     if (error.code === 'amount_too_small' || error.code === 'amount_too_large') {
       return new ValidationFailure(error.code, `Stripe refused the amount: ${error.message}`, { field: 'amount' });
     }
-    return new ThirdPartyFailure('stripe_invalid_request', `Stripe refused the request to ${what}: ${error.message}`, { ...details, param: error.param ?? null });
+    return new StripeRefusedFailure(what, error.message, { ...details, param: error.param ?? null });
   }
   return new ThirdPartyFailure('stripe_error', `Stripe failed while trying to ${what} (status ${error.statusCode ?? 'unknown'})`, details);
 }

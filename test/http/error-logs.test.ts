@@ -49,3 +49,17 @@ t.test("a database error that quotes its row keeps the customer's email and name
   t.notMatch(logged, /ada\.lovelace@example\.com/, 'not the email');
   t.notMatch(logged, /Ada Lovelace/, 'nor the name');
 });
+
+t.test("Stripe refusing a call that quotes the customer keeps the email out of the log, not the code", async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx, 'acct_ada');
+  await ctx.call('PUT', '/v1/accounts/acct_ada', { email: 'ada.lovelace@example.com', name: 'Ada Lovelace' });
+  // As Stripe refuses an address its own rules do not take: its message quotes what was sent.
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', status: 400, error: { type: 'invalid_request_error', code: 'email_invalid', message: 'Invalid email address: ada.lovelace@example.com' } });
+  const refused = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_ada', packId: pack.id });
+  t.equal(refused.status, 502);
+  t.match(refused.body.error, { code: 'stripe_invalid_request', message: /Invalid email address: ada\.lovelace@example\.com/, details: { stripeCode: 'email_invalid' } }, "the caller is told Stripe's reason, about its own account's data");
+  const logged = logLinesOf(ctx, refused);
+  t.match(logged.find((line) => line.level >= 40), { level: 50, route: '/v1/checkout/sessions', code: 'stripe_invalid_request', details: { stripeCode: 'email_invalid', requestId: /^req_/ }, msg: /Stripe refused the request to create a customer/ }, 'the log says what Stripe refused, with its code and request id');
+  t.notMatch(JSON.stringify(logged), /ada\.lovelace@example\.com/, 'not the email Stripe quoted');
+});
