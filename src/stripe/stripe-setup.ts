@@ -27,7 +27,7 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
     return {
       client: createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL, ...clientOptions }),
       webhookSecret,
-      describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${config.STRIPE_API_URL}` : 'Stripe',
+      describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${withoutCredentials(config.STRIPE_API_URL)}` : 'Stripe',
     };
   }
   // Loaded only when used: a Tally with a real key carries none of it.
@@ -43,4 +43,12 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
     simulatorUrl,
     describe: `built-in Stripe simulator at ${simulatorUrl}`,
   };
+}
+
+/** The URL as the banner may print it: a user and password in it (a proxy's login) are not shown. */
+function withoutCredentials(url: string): string {
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return shown.href;
 }
