@@ -16,13 +16,26 @@ t.test('a repeated Idempotency-Key replays the stored response', async (t) => {
   t.equal((conflict as Stripe.errors.StripeError).statusCode, 400);
 });
 
-t.test('errors are replayed too, but server errors are not stored', async (t) => {
+t.test('a failure before the endpoint begins saves nothing under the key; a retry runs the request', async (t) => {
   const { stripe, simulator } = await startSimulator(t);
   simulator.failNext({ method: 'POST', path: '/v1/customers' });
   const failed = await stripe.customers.create({ email: 'z@example.com' }, { idempotencyKey: 'key-2' }).catch((e: unknown) => e);
   t.ok(failed instanceof Stripe.errors.StripeAPIError);
   const retried = await stripe.customers.create({ email: 'z@example.com' }, { idempotencyKey: 'key-2' });
   t.match(retried.id, /^cus_/, 'a retry after a 500 runs the request');
+});
+
+t.test("a 500 of an endpoint that began is saved under its key and replayed, as Stripe's v1 API does", async (t) => {
+  const { stripe, simulator } = await startSimulator(t);
+  simulator.failNext({ method: 'POST', path: '/v1/customers', saved: true });
+  const failed = await stripe.customers.create({ email: 'w@example.com' }, { idempotencyKey: 'key-3' }).catch((e: unknown) => e);
+  t.ok(failed instanceof Stripe.errors.StripeAPIError);
+  t.equal((failed as Stripe.errors.StripeError).statusCode, 500);
+  const replayed = await stripe.customers.create({ email: 'w@example.com' }, { idempotencyKey: 'key-3' }).catch((e: unknown) => e);
+  t.ok(replayed instanceof Stripe.errors.StripeAPIError, 'the same key: the same 500, though the rule is used up');
+  t.equal((replayed as Stripe.errors.StripeError).headers?.['idempotent-replayed'], 'true');
+  t.equal((await stripe.customers.list({ email: 'w@example.com' })).data.length, 0, 'nothing was made');
+  t.match((await stripe.customers.create({ email: 'w@example.com' }, { idempotencyKey: 'key-4' })).id, /^cus_/, 'another key runs the request');
 });
 
 t.test('failNext answers with a 500 in Stripe error shape', async (t) => {

@@ -19,7 +19,7 @@ import type { FailureInjection } from './failure-injection.js';
 import { Idempotency } from './idempotency.js';
 import { API_VERSION } from '../events/emit-event.js';
 
-/** The `/v1` API: authenticated, failure-injectable and idempotent, in that order. */
+/** The `/v1` API: authenticated, failure-injectable and idempotent, in that order (a `saved` failure after the key is taken). */
 export function apiPlugin(ctx: SimulatorContext, failures: FailureInjection) {
   return async function api(app: FastifyInstance): Promise<void> {
     const idempotency = new Idempotency();
@@ -30,6 +30,7 @@ export function apiPlugin(ctx: SimulatorContext, failures: FailureInjection) {
     app.addHook('onRequest', authenticate);
     app.addHook('preHandler', failures.hook);
     app.addHook('preHandler', idempotency.preHandler);
+    app.addHook('preHandler', failures.savedHook);
     app.addHook('onSend', idempotency.onSend);
     for (const routes of [
       customerRoutes, productRoutes, priceRoutes, checkoutSessionRoutes, portalSessionRoutes,

@@ -9,6 +9,12 @@ export const failureRuleSchema = z.object({
   delayMs: z.number().int().min(0).optional(),
   count: z.number().int().min(1).optional(),
   error: z.object({ type: z.string(), message: z.string(), code: z.string().optional() }).optional(),
+  /**
+   * The failure comes once the endpoint has begun (after the Idempotency-Key is taken), so its answer
+   * is saved under the key and a retry with the key replays it, as Stripe's v1 API does ("including
+   * 500 errors"). Without it, the failure comes before (Stripe's edge, a load balancer): nothing saved.
+   */
+  saved: z.boolean().optional(),
 });
 export type FailureRule = z.infer<typeof failureRuleSchema>;
 
@@ -25,9 +31,15 @@ export class FailureInjection {
     this.rules.push({ ...failureRuleSchema.parse(rule), remaining: rule.count ?? 1 });
   }
 
-  readonly hook = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  /** Before the Idempotency-Key is looked at: a failure nothing saves. */
+  readonly hook = (request: FastifyRequest, _reply: FastifyReply): Promise<void> => this.fail(request, false);
+
+  /** After the Idempotency-Key is taken: a failure of the endpoint, which the key saves (`saved` rules). */
+  readonly savedHook = (request: FastifyRequest, _reply: FastifyReply): Promise<void> => this.fail(request, true);
+
+  private async fail(request: FastifyRequest, saved: boolean): Promise<void> {
     const path = request.url.split('?')[0] ?? '';
-    const rule = this.rules.find((candidate) => matches(candidate, request.method, path));
+    const rule = this.rules.find((candidate) => (candidate.saved ?? false) === saved && matches(candidate, request.method, path));
     if (!rule) return;
     rule.remaining -= 1;
     if (rule.remaining <= 0) this.rules.splice(this.rules.indexOf(rule), 1);
@@ -35,7 +47,7 @@ export class FailureInjection {
     if (rule.delayMs && rule.status === undefined && !rule.error) return;
     const error = rule.error ?? { type: 'api_error', message: 'Simulated failure' };
     throw new StripeError(rule.status ?? 500, error.type as StripeErrorType, error.message, error.code);
-  };
+  }
 
   /** Ends pending delays so that closing the server does not wait for them. */
   close(): void {

@@ -14,8 +14,10 @@ interface Stored {
 }
 
 /**
- * Replays the stored answer for a repeated `Idempotency-Key`, as Stripe does.
- * Server errors are not stored, so a retry after a 500 runs the request again.
+ * Replays the stored answer for a repeated `Idempotency-Key`, as Stripe's v1 API does: every answer
+ * of an endpoint that began, server errors included ("Retries with the same key return the saved
+ * response, including 500 errors"). What fails before (an injected failure not `saved`, a refused key)
+ * saves nothing.
  */
 export class Idempotency {
   private readonly keys = new Map<string, Stored>();
@@ -56,7 +58,7 @@ export class Idempotency {
     const stored = this.owners.get(request);
     if (!stored) return payload;
     const key = storeKey(request) as string;
-    if (reply.statusCode >= 500 || typeof payload !== 'string') this.keys.delete(key);
+    if (typeof payload !== 'string') this.keys.delete(key);
     else Object.assign(stored, { statusCode: reply.statusCode, payload });
     return payload;
   };
