@@ -66,6 +66,14 @@ t.test('a DATABASE_URL that is not a URL is refused at once, naming the variable
   t.equal(refusal({ DATABASE_URL: DB_URL }), undefined);
 });
 
+t.test("a wrong URL with a user and password in it (STRIPE_API_URL) is refused, shown without them", async (t) => {
+  for (const url of ['ftp://proxy-user:proxy-s3cret@stripe.internal', 'http://proxy-user:proxy-s3cret@stripe internal/', 'http://proxy-user:pr@xy-s3cret@stripe internal/']) {
+    const message = refusal({ STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_API_URL: url });
+    t.match(message, /STRIPE_API_URL: .*\(got "(ftp|http):\/\/…@stripe.internal/, url);
+    t.notMatch(message, /s3cret|proxy-user/, 'neither the password nor the user');
+  }
+});
+
 t.test('an interval longer than a Node timer can keep is refused, not run every millisecond', async (t) => {
   // setInterval turns anything above 2^31 - 1 ms into 1 ms (TimeoutOverflowWarning): "once a month" would be a busy loop.
   for (const name of ['SWEEP_INTERVAL_MS', 'IDEMPOTENCY_PURGE_INTERVAL_MS', 'WEBHOOK_RETRY_INTERVAL_MS', 'CHECKOUT_RECONCILE_INTERVAL_MS']) {
