@@ -9,6 +9,7 @@ import { HoldReader } from '../domain/ledger/hold-reader.js';
 import { startIdempotencyPurge } from '../domain/ledger/idempotency-purge.js';
 import { Ledger } from '../domain/ledger/ledger.js';
 import { readInstanceId } from '../db/instance-identity.js';
+import { StripeKeyAttempts } from '../stripe/stripe-key-attempts.js';
 import { TallyInstance } from '../stripe/tally-instance.js';
 
 declare module 'fastify' {
@@ -43,7 +44,7 @@ export default fp<ServicesOptions>(
       cacheAccounts: config.LEDGER_CACHE_ACCOUNTS,
     });
     app.decorate('config', config);
-    app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool)), app.log));
+    app.decorate('instance', new TallyInstance(config.TALLY_INSTANCE_ID ?? (await readInstanceId(database.pool)), app.log, new StripeKeyAttempts(database.prisma)));
     app.decorate('db', database);
     const stopTelling = database.silence.listen((change) =>
       change.silent

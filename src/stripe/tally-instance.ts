@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { isSavedServerError, type StripeKeyAttempts } from './stripe-key-attempts.js';
 
 /** Stripe's longest idempotency key. */
 const MAX_STRIPE_KEY = 255;
@@ -18,6 +19,7 @@ export class TallyInstance {
   constructor(
     readonly id: string,
     private readonly log?: FastifyBaseLogger,
+    private readonly attempts?: StripeKeyAttempts,
   ) {}
 
   get foreignObjectsSeen(): number {
@@ -55,4 +57,21 @@ export class TallyInstance {
     const key = `tally-${this.id}-${named}`;
     return key.length <= MAX_STRIPE_KEY ? key : `tally-${this.id}-${createHash('sha256').update(named).digest('base64url')}`;
   }
+  /**
+   * Sends a create to Stripe (`send`, given the idempotency key) under this Tally's key for `what` and
+   * `sent`; once Stripe has answered that key with a 5xx, which it replays to every retry for 24 h,
+   * under the next attempt's key (StripeKeyAttempts).
+   */
+  async keyed<T>(what: string, sent: unknown, send: (idempotencyKey: string) => Promise<T>): Promise<T> {
+    const firstKey = this.stripeKey(what, sent);
+    const attempt = (await this.attempts?.current(firstKey)) ?? 0;
+    try {
+      return await send(attempt === 0 ? firstKey : this.stripeKey(`${what}-attempt-${attempt}`, sent));
+    } catch (error) {
+      // Not recorded (the database failing too): the next retry meets the saved 5xx again, and tries this again.
+      if (isSavedServerError(error)) await this.attempts?.next(firstKey, attempt).catch(() => undefined);
+      throw error;
+    }
+  }
+
 }

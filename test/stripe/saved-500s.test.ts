@@ -4,8 +4,8 @@ import { accountAndPack } from './fixtures.js';
 
 // Stripe's v1 API saves a 500 under its idempotency key and replays it to every retry with that key
 // for 24 h (the simulator's `saved` failures). Tally derives its Stripe keys from the client's
-// Idempotency-Key and what it sends, so a client's retry sends Stripe the key whose answer is a 500.
-const TODO = "Tally's Stripe key for this create is fixed by the request (or the account), so Stripe's saved 500 answers every retry for 24 h (README, Idempotency)";
+// Idempotency-Key and what it sends (or from the account, for its customer), so after a 500 the next
+// attempt sends a key of its own (src/stripe/stripe-key-attempts.ts).
 
 t.test("a bill's checkout has its own key each second: a retry after Stripe's saved 500 opens the bill", async (t) => {
   const ctx = await build(t);
@@ -28,7 +28,7 @@ async function retryAfterSaved500(ctx: TestApp, path: string, failing: string, b
   return { failed, retried: await ctx.call('POST', path, body, { 'idempotency-key': k }) };
 }
 
-t.test('a checkout retried with its Idempotency-Key after a saved 500 is opened', { todo: TODO }, async (t) => {
+t.test('a checkout retried with its Idempotency-Key after a saved 500 is opened', async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx, 'acct_500');
   const body = { accountId: 'acct_500', packId: pack.id };
@@ -38,14 +38,14 @@ t.test('a checkout retried with its Idempotency-Key after a saved 500 is opened'
   t.equal(retried.status, 201, `retried: ${JSON.stringify(retried.body)}`);
 });
 
-t.test('a pack retried with its Idempotency-Key after a saved 500 is created', { todo: TODO }, async (t) => {
+t.test('a pack retried with its Idempotency-Key after a saved 500 is created', async (t) => {
   const ctx = await build(t);
   const { failed, retried } = await retryAfterSaved500(ctx, '/v1/packs', '/v1/products', { name: 'Saved', credits: 10, unitAmount: 500, currency: 'usd' });
   t.equal(failed.status, 502);
   t.equal(retried.status, 201, `retried: ${JSON.stringify(retried.body)}`);
 });
 
-t.test("an account whose customer creation got a saved 500 can check out again, with any key or none", { todo: TODO }, async (t) => {
+t.test("an account whose customer creation got a saved 500 can check out again, with any key or none", async (t) => {
   const ctx = await build(t);
   const { pack } = await accountAndPack(ctx, 'acct_customer_500');
   const body = { accountId: 'acct_customer_500', packId: pack.id };
@@ -53,4 +53,41 @@ t.test("an account whose customer creation got a saved 500 can check out again, 
   t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 502);
   const again = await ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('fresh') });
   t.equal(again.status, 201, `a new request, a new key: ${JSON.stringify(again.body)}`);
+});
+
+/** The Stripe customers made for `accountId`, by their metadata. */
+async function customersOf(ctx: TestApp, accountId: string) {
+  const listed = await ctx.stripe.customers.list({ email: `${accountId}@example.com`, limit: 100 });
+  return listed.data.filter((customer) => customer.metadata.tally_account_id === accountId);
+}
+
+t.test('after a saved 500, two creates at once move on to the same next key: one customer for both', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx, 'acct_twice_500');
+  const body = { accountId: 'acct_twice_500', packId: pack.id };
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', saved: true });
+  t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 502);
+  const [one, two] = await Promise.all([
+    ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('one') }),
+    ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('two') }),
+  ]);
+  t.same([one.status, two.status], [201, 201], 'both checkouts open');
+  const sessions = await Promise.all([one, two].map((reply) => ctx.stripe.checkout.sessions.retrieve(reply.body.id)));
+  t.equal(sessions[0].customer, sessions[1].customer, 'for the same customer');
+  t.equal((await customersOf(ctx, 'acct_twice_500')).length, 1, 'and Stripe has that one customer for the account');
+  const attempts = await ctx.database.pool.query('SELECT attempt FROM stripe_key_attempts');
+  t.same(attempts.rows, [{ attempt: 1 }], 'the key moved on once');
+});
+
+t.test('after a timeout the key stays: the retry gets the customer Stripe made, not a second one', async (t) => {
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const { pack } = await accountAndPack(ctx, 'acct_slow');
+  const body = { accountId: 'acct_slow', packId: pack.id };
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', delayMs: 800 });
+  t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 503, 'Stripe did not answer in time');
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.equal((await customersOf(ctx, 'acct_slow')).length, 1, 'but made the customer');
+  t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 201, 'the retry opens the checkout');
+  t.equal((await customersOf(ctx, 'acct_slow')).length, 1, 'with that customer: Stripe answered the same key with it');
+  t.equal((await ctx.database.pool.query('SELECT 1 FROM stripe_key_attempts')).rowCount, 0, 'no attempt recorded');
 });

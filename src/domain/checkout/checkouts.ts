@@ -140,10 +140,9 @@ export class Checkouts {
         ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
       };
       return callStripe('create the checkout session', () =>
-        this.stripe.checkout.sessions.create(
-          params,
-          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`, params) } : undefined,
-        ),
+        requestKey
+          ? this.instance.keyed(`checkout-${requestKey}-${customer}-${stripePriceId}`, params, (idempotencyKey) => this.stripe.checkout.sessions.create(params, { idempotencyKey }))
+          : this.stripe.checkout.sessions.create(params),
       );
     }));
     return recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'pack', packId: pack.id, quantity: input.quantity, credits: BigInt(credits) });

@@ -35,8 +35,9 @@ async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: Ta
     ...(account.name ? { name: account.name } : {}),
     metadata: { tally_account_id: accountId, ...instance.stamp },
   };
-  const key = instance.stripeKey(`customer-${accountId}`, [params, replacing ?? null]);
-  const customer = await callStripe('create a customer', () => stripe.customers.create(params, { idempotencyKey: key }));
+  const customer = await callStripe('create a customer', () =>
+    instance.keyed(`customer-${accountId}`, [params, replacing ?? null], (idempotencyKey) => stripe.customers.create(params, { idempotencyKey })),
+  );
   await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: null }, data: { stripeCustomerId: customer.id } });
   const saved = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });
   return saved.stripeCustomerId!;

@@ -109,12 +109,11 @@ export class Packs {
       price = await priceOnProduct(
         row.stripeProductId!,
         async (productId) => {
+          // The key names the price it replaces: a change back to an earlier amount makes a new price
+          // rather than being handed the earlier one, which the change away from it deactivated.
           const created = await callStripe('create the new price', () =>
-            this.stripe.prices.create(
-              { product: productId, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } },
-              // The key names the price it replaces: a change back to an earlier amount makes a new price
-              // rather than being handed the earlier one, which the change away from it deactivated.
-              { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${currency}-${unitAmount}-replacing-${row.stripePriceId}`) },
+            this.instance.keyed(`pack-${id}-price-${currency}-${unitAmount}-replacing-${row.stripePriceId}`, undefined, (idempotencyKey) =>
+              this.stripe.prices.create({ product: productId, unit_amount: unitAmount, currency, metadata: { tally_pack_id: id } }, { idempotencyKey }),
             ),
           );
           return { productId, priceId: created.id, unitAmount, currency };
@@ -167,11 +166,11 @@ export class Packs {
     checkChargeAmount(input.unitAmount, input.currency, 'unitAmount');
     const productParams = { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_pack_id: id } };
     const product = await callStripe('create the product', () =>
-      this.stripe.products.create(productParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-product${remadeKeySuffix(remadeFrom)}`, productParams) }),
+      this.instance.keyed(`pack-${id}-product${remadeKeySuffix(remadeFrom)}`, productParams, (idempotencyKey) => this.stripe.products.create(productParams, { idempotencyKey })),
     );
     const priceParams = { product: product.id, unit_amount: input.unitAmount!, currency: input.currency!, metadata: { tally_pack_id: id } };
     const price = await callStripe('create the price', () =>
-      this.stripe.prices.create(priceParams, { idempotencyKey: this.instance.stripeKey(`pack-${id}-price-${input.currency}-${input.unitAmount}${remadeKeySuffix(remadeFrom)}`, priceParams) }),
+      this.instance.keyed(`pack-${id}-price-${input.currency}-${input.unitAmount}${remadeKeySuffix(remadeFrom)}`, priceParams, (idempotencyKey) => this.stripe.prices.create(priceParams, { idempotencyKey })),
     );
     return { productId: product.id, priceId: price.id, unitAmount: input.unitAmount, currency: input.currency };
   }

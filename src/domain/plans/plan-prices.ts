@@ -31,7 +31,7 @@ export async function createPlanProductAndPrice(
 ): Promise<StripePlanPrice> {
   const params = { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { tally_plan_id: planId } };
   const product = await callStripe('create the product', () =>
-    stripe.products.create(params, { idempotencyKey: instance.stripeKey(`plan-${planId}-product${remadeKeySuffix(remadeFrom)}`, params) }),
+    instance.keyed(`plan-${planId}-product${remadeKeySuffix(remadeFrom)}`, params, (idempotencyKey) => stripe.products.create(params, { idempotencyKey })),
   );
   return createPlanPrice(stripe, instance, planId, product.id, input, { remadeFrom });
 }
@@ -51,7 +51,7 @@ export async function createPlanPrice(
 ): Promise<StripePlanPrice> {
   const params = { product: productId, unit_amount: terms.unitAmount, currency: terms.currency, recurring: { interval: terms.interval }, metadata: { tally_plan_id: planId } };
   const key = `plan-${planId}-price-${terms.currency}-${terms.unitAmount}-${terms.interval}${replacing ? `-replacing-${replacing}` : ''}${remadeKeySuffix(remadeFrom)}`;
-  const price = await callStripe('create the price', () => stripe.prices.create(params, { idempotencyKey: instance.stripeKey(key, params) }));
+  const price = await callStripe('create the price', () => instance.keyed(key, params, (idempotencyKey) => stripe.prices.create(params, { idempotencyKey })));
   return { productId, priceId: price.id, ...terms };
 }
 

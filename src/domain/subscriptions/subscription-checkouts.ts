@@ -62,10 +62,9 @@ export class SubscriptionCheckouts {
         ...(input.allowPromotionCodes ? { allow_promotion_codes: true } : {}),
       };
       return callStripe('create the checkout session', () =>
-        this.stripe.checkout.sessions.create(
-          params,
-          requestKey ? { idempotencyKey: this.instance.stripeKey(`checkout-${requestKey}-${customer}-${stripePriceId}`, params) } : undefined,
-        ),
+        requestKey
+          ? this.instance.keyed(`checkout-${requestKey}-${customer}-${stripePriceId}`, params, (idempotencyKey) => this.stripe.checkout.sessions.create(params, { idempotencyKey }))
+          : this.stripe.checkout.sessions.create(params),
       );
     }));
     const opened = await recordOpenedCheckout(this.prisma, session, { accountId: input.accountId, kind: 'subscription', planId: plan.id, quantity: 1, credits: plan.credits });
