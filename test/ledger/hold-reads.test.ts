@@ -96,3 +96,24 @@ t.test('a page\'s last hold, settled since, still leads to the next page', async
   t.equal(next.status, 200);
   t.same(next.body.data.map((h: Hold) => h.id), [placed[1]]);
 });
+
+t.test('placing, capturing and releasing a hold answer the hold as a read does, metadata included', async (t) => {
+  const ctx = await funded(t, 100);
+  const { call } = ctx;
+  const without = ({ entryId, available, held, ...hold }: Record<string, unknown>) => hold;
+  const placeKey = key();
+  const place = (amount: number) => call('POST', '/v1/accounts/acct_r/holds', { amount, metadata: { job: amount } }, { 'idempotency-key': placeKey + amount });
+  const [a, b] = [await place(10), await place(20)];
+  t.equal(a.status, 201);
+  t.same(without(a.body), (await call('GET', `/v1/holds/${a.body.id}`)).body, 'placed');
+  const captured = await call('POST', `/v1/holds/${a.body.id}/capture`, { amount: 4, metadata: { capture: true } });
+  t.same(without(captured.body), (await call('GET', `/v1/holds/${a.body.id}`)).body, 'captured: the hold\'s own metadata, not the capture\'s');
+  const released = await call('POST', `/v1/holds/${b.body.id}/release`, {});
+  t.same(without(released.body), (await call('GET', `/v1/holds/${b.body.id}`)).body, 'released');
+  const replay = await place(10);
+  t.same(replay.body, a.body, 'a replay answers the same');
+
+  // A key used before answers carried metadata replays the hold's metadata too (its stored result has none).
+  await ctx.database.pool.query(`UPDATE idempotency_records SET result = result #- '{hold,metadata}' WHERE key = $1`, [placeKey + 20]);
+  t.same((await place(20)).body.metadata, { job: 20 }, 'a replay of a result kept without metadata');
+});

@@ -172,6 +172,7 @@ export function holdView(hold: HoldState): HoldView {
     capturedAmount: hold.capturedAmount,
     expiresAt: hold.expiresAt.toISOString(),
     reason: hold.reason,
+    metadata: hold.metadata,
     createdAt: hold.createdAt.toISOString(),
     settledAt: hold.settledAt?.toISOString() ?? null,
   };

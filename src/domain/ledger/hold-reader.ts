@@ -2,9 +2,7 @@ import type { Pool } from 'pg';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import { findHold, reservingHolds, type StoredHold } from '../../db/hold-queries.js';
 import { holdView } from './apply-commands.js';
-import type { HoldView } from './types.js';
-
-export type HoldDetails = HoldView & { metadata: Record<string, unknown> };
+import type { HoldResult, HoldView } from './types.js';
 
 /**
  * Reads holds as the balance counts them: a hold past its time is `expired` at once, before the
@@ -15,14 +13,24 @@ export type HoldDetails = HoldView & { metadata: Record<string, unknown> };
 export class HoldReader {
   constructor(private readonly pool: Pool) {}
 
-  async get(holdId: string): Promise<HoldDetails> {
+  async get(holdId: string): Promise<HoldView> {
     const hold = await findHold(this.pool, holdId);
     if (!hold) throw new NotFoundFailure('hold', holdId);
     return holdDetails(hold);
   }
 
+  /**
+   * The result of a hold, capture or release with the hold's metadata: one kept for its key before
+   * results carried it (replayed within the key's retention) has none, and the hold has it.
+   */
+  async withMetadata(result: HoldResult): Promise<HoldResult> {
+    if (result.hold.metadata) return result;
+    const { metadata } = await this.get(result.hold.id);
+    return { ...result, hold: { ...result.hold, metadata } };
+  }
+
   /** The holds that make up the account's `held` balance, oldest first; `cursor` is the last hold id of the previous page. */
-  async reserving(accountId: string, limit: number, cursor?: string): Promise<{ holds: HoldDetails[]; nextCursor: string | null }> {
+  async reserving(accountId: string, limit: number, cursor?: string): Promise<{ holds: HoldView[]; nextCursor: string | null }> {
     const { accountExists, afterKnown, holds } = await reservingHolds(this.pool, accountId, limit + 1, cursor);
     if (!accountExists) throw new NotFoundFailure('account', accountId);
     // An unknown cursor would otherwise read as the end of the list.
@@ -32,6 +40,6 @@ export class HoldReader {
   }
 }
 
-function holdDetails(hold: StoredHold): HoldDetails {
-  return { ...holdView(hold), status: hold.lapsed ? 'expired' : hold.status, metadata: hold.metadata };
+function holdDetails(hold: StoredHold): HoldView {
+  return { ...holdView(hold), status: hold.lapsed ? 'expired' : hold.status };
 }

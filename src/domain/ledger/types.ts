@@ -197,6 +197,7 @@ export interface HoldView {
   capturedAmount: number | null;
   expiresAt: string;
   reason: string | null;
+  metadata: Record<string, unknown>;
   createdAt: string;
   settledAt: string | null;
 }

@@ -1,33 +1,42 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Replayable } from '../../domain/ledger/ledger.js';
+import type { HoldResult } from '../../domain/ledger/types.js';
 import { z } from 'zod';
 import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, insufficientCredits, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
 
-const holdFields = {
-  id: z.string(),
-  accountId: z.string(),
-  amount: z.number().int(),
-  status: z.enum(['active', 'captured', 'released', 'expired']),
-  capturedAmount: z.number().int().nullable(),
-  expiresAt: timestamp,
-  reason: z.string().nullable(),
-  createdAt: timestamp,
-  settledAt: timestamp.nullable(),
-};
+const hold = z
+  .object({
+    id: z.string(),
+    accountId: z.string(),
+    amount: z.number().int(),
+    status: z.enum(['active', 'captured', 'released', 'expired']),
+    capturedAmount: z.number().int().nullable(),
+    expiresAt: timestamp,
+    reason: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    createdAt: timestamp,
+    settledAt: timestamp.nullable(),
+  })
+  .describe("A hold past its time is `expired` at once (a capture is refused); its `settledAt` stays null until the release entry is written, within a sweep interval");
 
-const holdResponse = z.object({
-  ...holdFields,
+/** The hold as a read shows it, with the ledger entry the request wrote and the balance after it. */
+const holdResponse = hold.extend({
   entryId: z.string(),
   available: z.number().int(),
   held: z.number().int(),
 });
 
-const hold = z
-  .object({ ...holdFields, metadata: z.record(z.string(), z.unknown()) })
-  .describe("A hold past its time is `expired` at once (a capture is refused); its `settledAt` stays null until the release entry is written, within a sweep interval");
-
 const holdParams = z.object({ holdId: z.string().min(1).max(64) });
 
 const holds: FastifyPluginAsyncZod = async (app) => {
+  /** What a hold, capture or release answers: the hold as a read shows it, with the entry and the balance. */
+  async function answer(reply: FastifyReply, { value, replayed }: Replayable<HoldResult>, status: 200 | 201) {
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    const { hold, entryId, available, held } = await app.holds.withMetadata(value);
+    return reply.status(status).send({ ...hold, entryId, available, held });
+  }
+
   app.get('/v1/holds/:holdId', {
     schema: { tags: ['holds'], summary: 'A hold', params: holdParams, response: { 200: hold, ...errors(400, 401, 404) } },
     handler: async (request) => app.holds.get(request.params.holdId),
@@ -65,7 +74,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       response: { 201: holdResponse, ...errors(400, 401, 404, 409), 402: insufficientCredits },
     },
     handler: async (request, reply) => {
-      const { value, replayed } = await app.ledger.hold(
+      const result = await app.ledger.hold(
         {
           accountId: request.params.accountId,
           amount: request.body.amount,
@@ -75,8 +84,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
         },
         idempotencyOf(request, 'hold')!,
       );
-      if (replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(201).send({ ...value.hold, entryId: value.entryId, available: value.available, held: value.held });
+      return answer(reply, result, 201);
     },
   });
 
@@ -90,14 +98,13 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
     },
     handler: async (request, reply) => {
-      const { value, replayed } = await app.ledger.capture(
+      const result = await app.ledger.capture(
         request.params.holdId,
         request.body.amount,
         { reason: request.body.reason ?? null, metadata: request.body.metadata },
         idempotencyOf(request, 'capture'),
       );
-      if (replayed) reply.header('idempotent-replayed', 'true');
-      return { ...value.hold, entryId: value.entryId, available: value.available, held: value.held };
+      return answer(reply, result, 200);
     },
   });
 
@@ -111,9 +118,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
     },
     handler: async (request, reply) => {
-      const { value, replayed } = await app.ledger.release(request.params.holdId, request.body?.reason ?? null, idempotencyOf(request, 'release'));
-      if (replayed) reply.header('idempotent-replayed', 'true');
-      return { ...value.hold, entryId: value.entryId, available: value.available, held: value.held };
+      return answer(reply, await app.ledger.release(request.params.holdId, request.body?.reason ?? null, idempotencyOf(request, 'release')), 200);
     },
   });
 };
