@@ -14,24 +14,36 @@ export async function findHold(pool: Pool, id: string): Promise<StoredHold | und
   return rows[0] && storedHold(rows[0]);
 }
 
+/** A hold's status as a read shows it: `expired` includes active holds past their time, `active` excludes them. */
+export type HoldStatus = HoldState['status'];
+
 /**
- * An account's holds that still reserve credits (active and not past their time), oldest first,
- * `limit` of them after the hold `after`; whether the account exists, and whether `after` is one of
- * its holds (settled or not). Found through holds_active_idx, so settled holds cost nothing here
- * however many there are.
+ * An account's holds of one status, oldest first, `limit` of them after the hold `after`; whether the
+ * account exists, and whether `after` is one of its holds (of any status). Active holds (those that
+ * reserve credits, and those past their time that read as expired) are found through
+ * holds_active_idx, settled ones through holds_settled_idx, each in order from the cursor on, so a
+ * page reads about `limit` rows however many holds the account has.
  */
-export async function reservingHolds(pool: Pool, accountId: string, limit: number, after?: string): Promise<{ accountExists: boolean; afterKnown: boolean; holds: StoredHold[] }> {
+export async function accountHolds(pool: Pool, accountId: string, status: HoldStatus, limit: number, after?: string): Promise<{ accountExists: boolean; afterKnown: boolean; holds: StoredHold[] }> {
   const { rows } = await pool.query<Partial<HoldRow> & { account_exists: boolean; after_known: boolean }>(
     `WITH after AS (SELECT created_at, id FROM holds WHERE id = $3 AND account_id = $1),
           account AS (
             SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS account_exists,
-                   ($3::text IS NULL OR EXISTS (SELECT 1 FROM after)) AS after_known)
-     SELECT account.account_exists, account.after_known, page.* FROM account LEFT JOIN LATERAL (
-       SELECT ${HOLD} FROM holds h
-        WHERE account_id = $1 AND status = 'active' AND expires_at > clock_timestamp()
-          AND ($3::text IS NULL OR (created_at, id) > (SELECT created_at, id FROM after))
-        ORDER BY created_at, id LIMIT $2) page ON true`,
-    [accountId, limit, after ?? null],
+                   ($3::text IS NULL OR EXISTS (SELECT 1 FROM after)) AS after_known),
+          since AS (SELECT coalesce((SELECT created_at FROM after), '-infinity') AS created_at, coalesce((SELECT id FROM after), '') AS id)
+     SELECT account.account_exists, account.after_known, page.hold, page.lapsed FROM account LEFT JOIN LATERAL (
+       (SELECT ${HOLD}, h.created_at, h.id FROM holds h
+         WHERE account_id = $1 AND status <> 'active' AND status = $4::text::hold_status
+           AND (created_at, id) > (SELECT created_at, id FROM since)
+         ORDER BY created_at, id LIMIT $2)
+       UNION ALL
+       (SELECT ${HOLD}, h.created_at, h.id FROM holds h
+         WHERE account_id = $1 AND status = 'active' AND $4::text IN ('active', 'expired')
+           AND (expires_at <= clock_timestamp()) = ($4::text = 'expired')
+           AND (created_at, id) > (SELECT created_at, id FROM since)
+         ORDER BY created_at, id LIMIT $2)
+       ORDER BY created_at, id LIMIT $2) page ON true`,
+    [accountId, limit, after ?? null, status],
   );
   const { account_exists: accountExists, after_known: afterKnown } = rows[0];
   return { accountExists, afterKnown, holds: rows.flatMap((row) => (row.hold ? [storedHold(row as HoldRow)] : [])) };

@@ -117,3 +117,28 @@ t.test('placing, capturing and releasing a hold answer the hold as a read does, 
   await ctx.database.pool.query(`UPDATE idempotency_records SET result = result #- '{hold,metadata}' WHERE key = $1`, [placeKey + 20]);
   t.same((await place(20)).body.metadata, { job: 20 }, 'a replay of a result kept without metadata');
 });
+
+t.test('the list shows settled holds by their status, each status paged oldest first; active by default', async (t) => {
+  const { call } = await funded(t, 100);
+  const place = async (amount: number, expiresInSeconds?: number) => (await call('POST', '/v1/accounts/acct_r/holds', { amount, expiresInSeconds }, { 'idempotency-key': key() })).body.id as string;
+  const [captured1, released1, captured2, active, lapsed, captured3] = [await place(1), await place(2), await place(3), await place(4), await place(5, 1), await place(6)];
+  for (const id of [captured1, captured2, captured3]) await call('POST', `/v1/holds/${id}/capture`, { amount: 1 });
+  await call('POST', `/v1/holds/${released1}/release`, {});
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const ids = async (query: string) => {
+    const page = await call('GET', `/v1/accounts/acct_r/holds${query}`);
+    t.equal(page.status, 200, query);
+    return { ids: page.body.data.map((h: Hold) => h.id), statuses: [...new Set(page.body.data.map((h: Hold) => h.status))], nextCursor: page.body.nextCursor };
+  };
+  t.same(await ids(''), { ids: [active], statuses: ['active'], nextCursor: null }, 'no status: the holds that reserve credits, as before');
+  t.same(await ids('?status=active'), { ids: [active], statuses: ['active'], nextCursor: null });
+  t.same(await ids('?status=released'), { ids: [released1], statuses: ['released'], nextCursor: null });
+  t.same(await ids('?status=expired'), { ids: [lapsed], statuses: ['expired'], nextCursor: null }, 'a hold past its time, its release not yet written');
+  t.same(await ids('?status=captured&limit=2'), { ids: [captured1, captured2], statuses: ['captured'], nextCursor: captured2 });
+  t.same(await ids(`?status=captured&limit=2&cursor=${captured2}`), { ids: [captured3], statuses: ['captured'], nextCursor: null });
+  t.equal((await call('POST', '/v1/accounts/acct_r/spend', { amount: 1 }, { 'idempotency-key': key() })).status, 200); // writes the lapsed hold's release
+  t.same(await ids('?status=expired'), { ids: [lapsed], statuses: ['expired'], nextCursor: null }, 'and after it is written');
+  const bad = await call('GET', '/v1/accounts/acct_r/holds?status=settled');
+  t.equal(bad.status, 400);
+  t.match(bad.body.error, { code: 'invalid_request' });
+});

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
-import { findHold, reservingHolds, type StoredHold } from '../../db/hold-queries.js';
+import { accountHolds, findHold, type HoldStatus, type StoredHold } from '../../db/hold-queries.js';
 import { holdView } from './apply-commands.js';
 import type { HoldResult, HoldView } from './types.js';
 
@@ -29,9 +29,12 @@ export class HoldReader {
     return { ...result, hold: { ...result.hold, metadata } };
   }
 
-  /** The holds that make up the account's `held` balance, oldest first; `cursor` is the last hold id of the previous page. */
-  async reserving(accountId: string, limit: number, cursor?: string): Promise<{ holds: HoldView[]; nextCursor: string | null }> {
-    const { accountExists, afterKnown, holds } = await reservingHolds(this.pool, accountId, limit + 1, cursor);
+  /**
+   * The account's holds of one status as a read shows it, oldest first (the active ones make up the
+   * account's `held` balance); `cursor` is the last hold id of the previous page.
+   */
+  async list(accountId: string, status: HoldStatus, limit: number, cursor?: string): Promise<{ holds: HoldView[]; nextCursor: string | null }> {
+    const { accountExists, afterKnown, holds } = await accountHolds(this.pool, accountId, status, limit + 1, cursor);
     if (!accountExists) throw new NotFoundFailure('account', accountId);
     // An unknown cursor would otherwise read as the end of the list.
     if (!afterKnown) throw new ValidationFailure('invalid_request', 'cursor must be a cursor returned by a previous page of this account', { field: 'querystring.cursor' });

@@ -45,16 +45,20 @@ const holds: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/accounts/:accountId/holds', {
     schema: {
       tags: ['holds'],
-      summary: "An account's holds that still reserve credits (their amounts add up to the balance's `held`), oldest first",
+      summary: "An account's holds of one status, oldest first: by default the active ones, that still reserve credits (their amounts add up to the balance's `held`)",
       params: accountParams,
       querystring: z.strictObject({
+        status: hold.shape.status
+          .default('active')
+          .describe('`active` (the default): holds that still reserve credits; `captured`, `released` or `expired`: settled holds, a hold past its time included at once, as a read shows it'),
         limit: pageLimit,
-        cursor: holdParams.shape.holdId.optional().describe('nextCursor of the previous page'),
+        cursor: holdParams.shape.holdId.optional().describe('nextCursor of the previous page (of the same status)'),
       }),
       response: { 200: z.object({ data: z.array(hold), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },
     },
     handler: async (request) => {
-      const page = await app.holds.reserving(request.params.accountId, request.query.limit, request.query.cursor);
+      const { status, limit, cursor } = request.query;
+      const page = await app.holds.list(request.params.accountId, status, limit, cursor);
       return { data: page.holds, nextCursor: page.nextCursor };
     },
   });
