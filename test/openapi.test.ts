@@ -114,3 +114,14 @@ t.test('every field of every response has a type a client can generate code from
   const untyped = (await responseProperties()).filter(([, property]) => !property.type && !property.anyOf && !property.oneOf && !property.enum && !('const' in property));
   t.same(untyped.map(([path]) => path), []);
 });
+
+t.test('every operation has an operationId, camelCase and unique, for the method names of generated clients', async (t) => {
+  const operations = await servedOperations();
+  const ids = new Map<string, string[]>();
+  for (const [name, operation] of operations) {
+    const id = (operation as { operationId?: string }).operationId;
+    t.match(id, /^[a-z][a-zA-Z0-9]*$/, `${name} has a camelCase operationId`);
+    if (id) ids.set(id, [...(ids.get(id) ?? []), name]);
+  }
+  t.same([...ids].filter(([, names]) => names.length > 1), [], 'no two operations share one');
+});

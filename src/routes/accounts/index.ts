@@ -53,6 +53,7 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
   app.put('/v1/accounts/:accountId', {
     schema: {
       tags: ['accounts'],
+      operationId: 'upsertAccount',
       summary: 'Create or update an account',
       params: accountParams,
       body: z
@@ -70,6 +71,7 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/accounts/:accountId', {
     schema: {
       tags: ['accounts'],
+      operationId: 'getAccount',
       summary: 'An account with its balance',
       params: accountParams,
       response: { 200: account.extend({ balance }), ...errors(400, 401, 404) },
@@ -81,13 +83,14 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/accounts/:accountId/balance', {
-    schema: { tags: ['accounts'], summary: "An account's balance", params: accountParams, response: { 200: balance, ...errors(400, 401, 404) } },
+    schema: { tags: ['accounts'], operationId: 'getBalance', summary: "An account's balance", params: accountParams, response: { 200: balance, ...errors(400, 401, 404) } },
     handler: async (request) => app.balances.read(request.params.accountId),
   });
 
   app.get('/v1/accounts/:accountId/ledger', {
     schema: {
       tags: ['accounts'],
+      operationId: 'listLedgerEntries',
       summary: "An account's ledger, newest first",
       params: accountParams,
       querystring: z.strictObject({

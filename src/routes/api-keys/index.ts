@@ -16,6 +16,7 @@ const apiKeys: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['api keys'],
+      operationId: 'createApiKey',
       summary: 'Create an API key (admin); the secret is shown only in this reply',
       body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['admin', 'service']).default('service') }),
       response: { 201: apiKey.extend({ secret: z.string() }), ...errors(400, 401, 403) },
@@ -25,7 +26,7 @@ const apiKeys: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/v1/api-keys', {
     config: { access: 'admin' },
-    schema: { tags: ['api keys'], summary: 'List API keys (admin)', response: { 200: z.object({ data: z.array(apiKey) }), ...errors(401, 403) } },
+    schema: { tags: ['api keys'], operationId: 'listApiKeys', summary: 'List API keys (admin)', response: { 200: z.object({ data: z.array(apiKey) }), ...errors(401, 403) } },
     handler: async () => ({ data: await app.apiKeys.list() }),
   });
 
@@ -33,6 +34,7 @@ const apiKeys: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['api keys'],
+      operationId: 'revokeApiKey',
       summary: 'Revoke an API key (admin); the last active admin key is kept (409) unless TALLY_ADMIN_KEY is set',
       params: z.object({ id: z.string().min(1).max(64) }),
       response: { 200: apiKey, ...errors(401, 403, 404, 409) },

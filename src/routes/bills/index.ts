@@ -34,6 +34,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
     config: { keyedCreate: 'bill' },
     schema: {
       tags: ['bills'],
+      operationId: 'createBill',
       summary: "Bill an account a custom amount once: a Stripe Checkout for the account's customer",
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
@@ -57,13 +58,14 @@ const bills: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/bills/:billId', {
-    schema: { tags: ['bills'], summary: 'A bill', params: billParams, response: { 200: bill, ...errors(401, 404) } },
+    schema: { tags: ['bills'], operationId: 'getBill', summary: 'A bill', params: billParams, response: { 200: bill, ...errors(401, 404) } },
     handler: async (request) => app.bills.get(request.params.billId),
   });
 
   app.get('/v1/accounts/:accountId/bills', {
     schema: {
       tags: ['bills'],
+      operationId: 'listBills',
       summary: "An account's bills, newest first",
       params: accountParams,
       response: { 200: z.object({ data: z.array(bill) }), ...errors(400, 401, 404) },
@@ -74,6 +76,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/bills/:billId/cancel', {
     schema: {
       tags: ['bills'],
+      operationId: 'cancelBill',
       summary: "Cancel an unpaid bill: its checkout is expired at Stripe (409 bill_paid if it was paid)",
       description: '409 `bill_paid`: the bill was paid. 409 `bill_payment_pending`: its checkout was paid by an asynchronous method (a bank debit) whose money is still on its way; once that payment fails the bill is `expired` and can be canceled.',
       params: billParams,
@@ -85,6 +88,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/bills/:billId/checkout', {
     schema: {
       tags: ['bills'],
+      operationId: 'createBillCheckout',
       summary: 'A fresh checkout for a bill whose checkout expired unpaid',
       description: 'For a bill whose checkout expired, or whose asynchronous payment (a bank debit) failed. 409 `bill_paid`: the bill was paid. 409 `bill_payment_pending`: its payment is still on its way. 409 `bill_checkout_open`: its checkout can still be paid. 409 `bill_canceled`.',
       params: billParams,

@@ -31,6 +31,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { keyedCreate: 'checkout' },
     schema: {
       tags: ['checkout'],
+      operationId: 'createCheckoutSession',
       summary: 'Open a Stripe Checkout for a credit pack (payment) or a plan (subscription); 409 subscription_exists if the account already has a live one',
       description:
         "An account has one open subscription checkout at a time: opening one expires the account's older open ones, at Stripe and in Tally (pack checkouts and bills stay open). " +
@@ -68,13 +69,14 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/checkout/sessions/:id', {
-    schema: { tags: ['checkout'], summary: 'A checkout Tally opened', params: sessionParams, response: { 200: checkout, ...errors(400, 401, 404) } },
+    schema: { tags: ['checkout'], operationId: 'getCheckoutSession', summary: 'A checkout Tally opened', params: sessionParams, response: { 200: checkout, ...errors(400, 401, 404) } },
     handler: async (request) => app.checkouts.get(request.params.id),
   });
 
   app.post('/v1/checkout/sessions/:id/sync', {
     schema: {
       tags: ['checkout'],
+      operationId: 'syncCheckoutSession',
       summary: "The success page's eager path: fulfil now if Stripe says paid (exactly once, shared with the webhook)",
       params: sessionParams,
       response: {
@@ -93,6 +95,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/portal/sessions', {
     schema: {
       tags: ['checkout'],
+      operationId: 'createPortalSession',
       summary: "Open the Stripe customer portal for the account's customer (created if missing)",
       body: z.strictObject({ accountId, returnUrl: redirectUrl.optional() }),
       response: { 201: z.object({ url: z.string() }), ...errors(400, 401, 404, 502, 503) },

@@ -22,6 +22,7 @@ const credits: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['credits'],
+      operationId: 'grantCredits',
       summary: 'Grant credits (admin)',
       params: accountParams,
       headers: idempotencyHeaders,
@@ -52,6 +53,7 @@ const credits: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/accounts/:accountId/spend', {
     schema: {
       tags: ['credits'],
+      operationId: 'spendCredits',
       summary: 'Spend credits now (402 when there are not enough)',
       params: accountParams,
       headers: idempotencyHeaders,

@@ -38,13 +38,14 @@ const holds: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.get('/v1/holds/:holdId', {
-    schema: { tags: ['holds'], summary: 'A hold', params: holdParams, response: { 200: hold, ...errors(400, 401, 404) } },
+    schema: { tags: ['holds'], operationId: 'getHold', summary: 'A hold', params: holdParams, response: { 200: hold, ...errors(400, 401, 404) } },
     handler: async (request) => app.holds.get(request.params.holdId),
   });
 
   app.get('/v1/accounts/:accountId/holds', {
     schema: {
       tags: ['holds'],
+      operationId: 'listHolds',
       summary: "An account's holds of one status, oldest first: by default the active ones, that still reserve credits (their amounts add up to the balance's `held`)",
       params: accountParams,
       querystring: z.strictObject({
@@ -66,6 +67,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/accounts/:accountId/holds', {
     schema: {
       tags: ['holds'],
+      operationId: 'createHold',
       summary: 'Reserve credits for work whose cost is known afterwards (402 when not available)',
       params: accountParams,
       headers: idempotencyHeaders,
@@ -95,6 +97,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/holds/:holdId/capture', {
     schema: {
       tags: ['holds'],
+      operationId: 'captureHold',
       summary: 'Spend up to the held amount; the rest is freed',
       params: holdParams,
       headers: optionalIdempotencyHeaders,
@@ -115,6 +118,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/holds/:holdId/release', {
     schema: {
       tags: ['holds'],
+      operationId: 'releaseHold',
       summary: 'Free all the held credits',
       params: holdParams,
       headers: optionalIdempotencyHeaders,

@@ -13,6 +13,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin', keyedCreate: 'pack' },
     schema: {
       tags: ['packs'],
+      operationId: 'createPack',
       summary: 'Create a credit pack and its Stripe Product and Price (admin)',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
@@ -31,6 +32,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/packs', {
     schema: {
       tags: ['packs'],
+      operationId: 'listPacks',
       summary: 'List credit packs',
       querystring: activeFilter('packs'),
       response: { 200: z.object({ data: z.array(pack) }), ...errors(401) },
@@ -39,7 +41,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/packs/:packId', {
-    schema: { tags: ['packs'], summary: 'A credit pack', params: packParams, response: { 200: pack, ...errors(401, 404) } },
+    schema: { tags: ['packs'], operationId: 'getPack', summary: 'A credit pack', params: packParams, response: { 200: pack, ...errors(401, 404) } },
     handler: async (request) => app.packs.get(request.params.packId),
   });
 
@@ -47,6 +49,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['packs'],
+      operationId: 'updatePack',
       summary: 'Change a pack (admin); a new amount or currency makes a new Stripe Price and deactivates the old one',
       params: packParams,
       body: z.strictObject(offerChanges(credits)),

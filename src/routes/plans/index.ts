@@ -20,6 +20,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin', keyedCreate: 'plan' },
     schema: {
       tags: ['plans'],
+      operationId: 'createPlan',
       summary: 'Create a subscription plan and its Stripe Product and recurring Price (admin)',
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
@@ -40,6 +41,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/plans', {
     schema: {
       tags: ['plans'],
+      operationId: 'listPlans',
       summary: 'List subscription plans',
       querystring: activeFilter('plans'),
       response: { 200: z.object({ data: z.array(plan) }), ...errors(401) },
@@ -48,7 +50,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/plans/:planId', {
-    schema: { tags: ['plans'], summary: 'A subscription plan', params: planParams, response: { 200: plan, ...errors(401, 404) } },
+    schema: { tags: ['plans'], operationId: 'getPlan', summary: 'A subscription plan', params: planParams, response: { 200: plan, ...errors(401, 404) } },
     handler: async (request) => app.plans.get(request.params.planId),
   });
 
@@ -56,6 +58,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags: ['plans'],
+      operationId: 'updatePlan',
       summary: 'Change a plan (admin); a new amount, currency or interval makes a new Stripe Price for new subscribers, existing ones keep theirs',
       params: planParams,
       body: z.strictObject({ ...offerChanges(credits), interval: interval.optional(), rollover: rollover.optional() }),

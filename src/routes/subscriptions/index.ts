@@ -33,6 +33,7 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/accounts/:accountId/subscription', {
     schema: {
       tags: ['subscriptions'],
+      operationId: 'getSubscription',
       summary: "The account's live subscription (or else its latest): plan, status, period, next grant",
       params: accountParams,
       response: { 200: subscription, ...errors(400, 401, 404) },
@@ -43,6 +44,7 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/subscriptions/:id/cancel', {
     schema: {
       tags: ['subscriptions'],
+      operationId: 'cancelSubscription',
       summary: 'Ask Stripe to cancel, at the end of the period (default) or now; no further periods are granted',
       description:
         'A subscription Stripe does not know (made under another Stripe key: test mode, then live) has nothing there to cancel and can never renew: ' +
@@ -58,6 +60,7 @@ const subscriptions: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/subscriptions/:id/change', {
     schema: {
       tags: ['subscriptions'],
+      operationId: 'changeSubscriptionPlan',
       summary: 'Move to another plan: an upgrade is charged and granted for the current period at once, a downgrade applies from the next period',
       description:
         "409 stripe_price_missing when the plan's price is one managed in the Dashboard that Stripe does not know (a price Tally made is made again); " +

@@ -34,6 +34,7 @@ const webhooks: FastifyPluginAsync = async (app) => {
     bodyLimit: 1024 * 1024,
     schema: {
       tags: ['webhooks'],
+      operationId: 'receiveStripeWebhook',
       summary: "Stripe's webhook endpoint (signed with STRIPE_WEBHOOK_SECRET; no API key)",
       response: {
         200: z.object({ received: z.literal(true), duplicate: z.boolean().describe('Stored already: a redelivery') }),
