@@ -48,6 +48,8 @@ export async function buildApp({ config, database, billing: billingOptions, logS
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     http: { requestTimeout: config.REQUEST_TIMEOUT_MS, headersTimeout: config.REQUEST_TIMEOUT_MS, connectionsCheckingInterval: config.REQUEST_TIMEOUT_MS / 2 },
     routerOptions: { maxParamLength: 300 },
+    // A request on an open connection while closing is refused by close-connections.ts, in the error shape.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     genReqId: (request) => {

@@ -6,13 +6,6 @@ import { DatabaseUnavailableFailure, TallyError, type FailureKind } from '../err
 import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
 import { documentErrors } from '../routes/schemas.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** false for a route that never asks the database, so cannot answer 503 database_unavailable. */
-    database?: false;
-  }
-}
-
 /** The one place where a failure becomes an HTTP status. */
 const STATUS: Record<FailureKind, number> = {
   validation: 400,
@@ -118,10 +111,10 @@ export default fp(
       request.log.error({ err: error, route: request.routeOptions.url }, 'unhandled error');
       return sendError(reply, 500, 'internal_error', 'Something went wrong on our side; it has been logged');
     });
-    // What the framework answers for every route, documented on each: database_unavailable unless it
-    // never asks the database (/healthz); 400 where it validates input; path_too_long where its path has parameters.
+    // What the framework answers for every route, documented on each: 503 (shutting_down, on any route,
+    // and database_unavailable); 400 where it validates input; path_too_long where its path has parameters.
     app.addHook('onRoute', (route) => {
-      if (route.config?.database !== false) documentErrors(route, 503);
+      documentErrors(route, 503);
       if (route.schema?.params || route.schema?.querystring || route.schema?.body || route.schema?.headers) documentErrors(route, 400);
       if (route.url.includes('/:')) documentErrors(route, 414);
     });

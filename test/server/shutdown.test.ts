@@ -1,7 +1,8 @@
 import t from 'tap';
 import pg from 'pg';
 import { createTestDatabase } from '../database.js';
-import { ADMIN_KEY, serverUrl } from '../helper.js';
+import { connect } from 'node:net';
+import { ADMIN_KEY, build, key, serverUrl } from '../helper.js';
 import { startTally } from './process.js';
 
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
@@ -41,4 +42,37 @@ t.test('SIGTERM under load from keep-alive clients: in-flight requests are answe
   const stored = new Set(rows.map((row) => row.key));
   t.ok(acknowledged.length > 0, `spends were acknowledged (${acknowledged.length})`);
   t.same(acknowledged.filter((key) => !stored.has(key)), [], 'every acknowledged spend is in the database');
+});
+
+t.test('a request that comes on an open keep-alive connection while Tally shuts down is a 503 shutting_down in the error shape, with Retry-After', async (t) => {
+  const ctx = await build(t, { listen: true });
+  await ctx.call('PUT', '/v1/accounts/acct_stop', {});
+  await ctx.call('POST', '/v1/accounts/acct_stop/grants', { amount: 10 }, { 'idempotency-key': key() });
+  const { port } = new URL(ctx.url!);
+  const socket = connect(Number(port), '127.0.0.1');
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => (received += chunk));
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  const auth = `Authorization: Bearer ${ADMIN_KEY}\r\n`;
+  // A spend whose body has not all come: the connection is busy, not idle, when the close begins.
+  const body = JSON.stringify({ amount: 1 });
+  socket.write(`POST /v1/accounts/acct_stop/spend HTTP/1.1\r\nHost: tally\r\n${auth}Idempotency-Key: ${key()}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const closing = ctx.app.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The rest of that body, and the next request on the same connection.
+  socket.write(`${body.slice(3)}GET /v1/accounts/acct_stop/balance HTTP/1.1\r\nHost: tally\r\n${auth}\r\n`);
+  await closed;
+  await closing;
+  const answers = received.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => {
+    const [head, text] = answer.split('\r\n\r\n');
+    return { status: Number(head.slice(9, 12)), head: head.toLowerCase(), body: text };
+  });
+  t.equal(answers.length, 2, 'both requests answered');
+  t.equal(answers[0].status, 200, 'the spend that had begun is served');
+  t.equal(answers[1].status, 503, 'the request that came while closing is refused');
+  t.match(answers[1].head, /\r\nretry-after: 1\r\n/, 'with Retry-After');
+  t.match(answers[1].head, /\r\nconnection: close\r\n/, 'and the connection closed');
+  t.match(JSON.parse(answers[1].body), { error: { code: 'shutting_down', message: String } }, 'in the error shape');
 });
