@@ -140,7 +140,7 @@ t.test('an Idempotency-Key makes a retried create return the same bill', async (
   const k = key('bill');
   const first = await createBill(ctx, { amount: 7000 }, { 'idempotency-key': k });
   const again = await ctx.call('POST', '/v1/bills', { accountId: 'acct_org', name: 'Onboarding', amount: 7000, currency: 'usd' }, { 'idempotency-key': k });
-  t.equal(again.status, 200);
+  t.equal(again.status, 201, 'answered as the first, status included');
   t.equal(again.body.id, first.id);
   t.equal((await ctx.stripe.checkout.sessions.list()).data.length, 1);
 });

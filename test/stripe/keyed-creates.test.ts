@@ -21,9 +21,8 @@ t.test('packs, plans, bills and checkouts keep the Idempotency-Key contract: the
     t.equal(first.status, 201, `${name}: created`);
     t.equal(first.headers['idempotent-replayed'], undefined, `${name}: not a replay`);
     const again = await ctx.call('POST', path, body, { 'idempotency-key': k });
-    t.ok(again.status === 200 || again.status === 201, `${name}: the same request again`);
+    t.same({ status: again.status, body: again.body }, { status: first.status, body: first.body }, `${name}: the same request again answers the first answer, its status too`);
     t.equal(again.headers['idempotent-replayed'], 'true', `${name}: says it is a replay`);
-    t.equal(again.body.id, first.body.id, `${name}: the first result`);
     const before = await stripeObjects();
     const other = await ctx.call('POST', path, otherBody, { 'idempotency-key': k });
     t.equal(other.status, 409, `${name}: the same key with another body`);
@@ -135,4 +134,22 @@ t.test('a create that failed at Stripe can be sent again with its key and anothe
   const two = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id, quantity: 2 }, { 'idempotency-key': checkoutKey });
   t.equal(two.status, 201, `the checkout, corrected, is opened: ${JSON.stringify(two.body)}`);
   t.equal(two.body.credits, 200, 'for what the corrected request asks');
+});
+
+t.test('every keyed write answers a replay with the status of its first answer, and says it is a replay', async (t) => {
+  const ctx = await build(t);
+  await ctx.call('PUT', '/v1/accounts/acct_replays', {});
+  const twice = async (name: string, path: string, body: unknown, status: number) => {
+    const k = { 'idempotency-key': key(name) };
+    const first = await ctx.call('POST', path, body, k);
+    const again = await ctx.call('POST', path, body, k);
+    t.same([first.status, again.status, again.headers['idempotent-replayed']], [status, status, 'true'], `${name}: ${status}, then ${status} again, replayed`);
+    return first.body;
+  };
+  await twice('grant', '/v1/accounts/acct_replays/grants', { amount: 100 }, 201);
+  await twice('spend', '/v1/accounts/acct_replays/spend', { amount: 1 }, 200);
+  const hold = await twice('hold', '/v1/accounts/acct_replays/holds', { amount: 5 }, 201);
+  await twice('capture', `/v1/holds/${hold.id}/capture`, { amount: 1 }, 200);
+  const other = await twice('hold', '/v1/accounts/acct_replays/holds', { amount: 5 }, 201);
+  await twice('release', `/v1/holds/${other.id}/release`, {}, 200);
 });

@@ -34,7 +34,8 @@ t.test('a retried create never makes a second Product', async (t) => {
   const c = await ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k });
   t.equal(a.body.id, b.body.id);
   t.equal(a.body.id, c.body.id);
-  t.same([a.status, b.status, c.status].sort(), [200, 200, 201]);
+  t.same([a.status, b.status, c.status], [201, 201, 201], 'each answered as the first, status included');
+  t.same([a, b, c].filter((reply) => reply.headers['idempotent-replayed'] === 'true').length, 2, 'two of them replays');
   const products = await ctx.stripe.products.list({ limit: 100 });
   t.equal(products.data.length, 1, 'one Product in Stripe');
   // A first attempt that died after Stripe made the Product, before the pack was stored:

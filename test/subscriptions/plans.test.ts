@@ -12,7 +12,7 @@ t.test('a plan owns its Stripe Product and recurring Price; a new amount is a ne
   const price = await ctx.stripe.prices.retrieve(created.body.stripePriceId);
   t.match(price, { unit_amount: 2900, currency: 'usd', product: created.body.stripeProductId, recurring: { interval: 'month' } });
   const retried = await ctx.call('POST', '/v1/plans', body, { 'idempotency-key': idempotency });
-  t.equal(retried.status, 200, 'a retry returns the same plan');
+  t.equal(retried.status, 201, 'a retry answers as the first, status included');
   t.equal(retried.body.id, created.body.id);
   t.equal((await ctx.stripe.products.list()).data.length, 1, 'and made no second product');
 

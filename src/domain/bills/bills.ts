@@ -43,14 +43,14 @@ export class Bills {
   ) {}
 
   /** `requestKey` (the client's Idempotency-Key) fixes the bill id: a retry returns the same bill. */
-  async create(input: BillInput, requestKey?: string): Promise<{ bill: BillView; created: boolean }> {
+  async create(input: BillInput, requestKey?: string): Promise<BillView> {
     checkChargeAmount(input.amount, input.currency);
     const expiresInSeconds = input.expiresInSeconds ?? MAX_CHECKOUT_SECONDS;
     checkCheckoutLifetime(expiresInSeconds);
     const urls = this.urls(input);
     const id = requestKey ? `bill_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('bill');
     const existing = await this.prisma.bill.findUnique({ where: { id } });
-    if (existing) return { bill: billView(existing), created: false };
+    if (existing) return billView(existing);
     const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
     const session = await withCustomer(this.prisma, this.stripe, this.instance, input.accountId, (customer) =>
       openBillCheckout(this.stripe, this.instance, { billId: id, attempt: 0, accountId: input.accountId, customer, expiresInSeconds, ...terms, ...urls }),
@@ -76,8 +76,8 @@ export class Bills {
         if (isUniqueViolation(error)) return null; // the same request, retried concurrently, stored it first
         throw error;
       });
-    if (!row) return { bill: await this.get(id), created: false };
-    return { bill: billView(row), created: true };
+    if (!row) return this.get(id);
+    return billView(row);
   }
 
   async get(id: string): Promise<BillView> {

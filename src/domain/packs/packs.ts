@@ -43,10 +43,10 @@ export class Packs {
    * `requestKey` (the client's Idempotency-Key) fixes the pack id, and the pack id fixes Stripe's
    * idempotency keys: a retried create reuses the Product and Price it made the first time.
    */
-  async create(input: PackInput, requestKey?: string): Promise<{ pack: PackView; created: boolean }> {
+  async create(input: PackInput, requestKey?: string): Promise<PackView> {
     const id = catalogItemId('pack', requestKey);
     const existing = await this.prisma.pack.findUnique({ where: { id } });
-    if (existing) return { pack: packView(existing), created: false };
+    if (existing) return packView(existing);
     const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId, id) : await this.createProductAndPrice(id, input);
     const row = await this.prisma.pack
       .create({
@@ -71,9 +71,9 @@ export class Packs {
     if (!row) {
       const stored = await this.prisma.pack.findUnique({ where: { id } });
       if (!stored) throw priceInUse('pack', stripeIds.priceId);
-      return { pack: packView(stored), created: false };
+      return packView(stored);
     }
-    return { pack: packView(row), created: true };
+    return packView(row);
   }
 
   async list(activeOnly: boolean): Promise<PackView[]> {

@@ -29,10 +29,10 @@ export class Plans {
   ) {}
 
   /** `requestKey` (the client's Idempotency-Key) fixes the plan id, and with it Stripe's idempotency keys. */
-  async create(input: PlanInput, requestKey?: string): Promise<{ plan: PlanView; created: boolean }> {
+  async create(input: PlanInput, requestKey?: string): Promise<PlanView> {
     const id = catalogItemId('plan', requestKey);
     const existing = await this.prisma.plan.findUnique({ where: { id } });
-    if (existing) return { plan: planView(existing), created: false };
+    if (existing) return planView(existing);
     if (input.stripePriceId) checkPriceFree('plan', input.stripePriceId, id, await this.ownerOf(input.stripePriceId));
     const price = input.stripePriceId ? await adoptPlanPrice(this.stripe, input.stripePriceId) : await createPlanProductAndPrice(this.stripe, this.instance, id, { ...input, ...requiredTerms(input) });
     const row = await this.prisma
@@ -64,9 +64,9 @@ export class Plans {
     if (!row) {
       const stored = await this.prisma.plan.findUnique({ where: { id } });
       if (!stored) throw priceInUse('plan', price.priceId);
-      return { plan: planView(stored), created: false };
+      return planView(stored);
     }
-    return { plan: planView(row), created: true };
+    return planView(row);
   }
 
   async list(activeOnly: boolean): Promise<PlanView[]> {

@@ -48,12 +48,12 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         successUrl: redirectUrl.optional(),
         cancelUrl: redirectUrl.optional(),
       }),
-      response: { 201: bill, 200: bill, ...errors(400, 401, 404, 409, 502, 503) },
+      response: { 201: bill, ...errors(400, 401, 404, 409, 502, 503) },
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);
-      const { bill: view, created } = await app.bills.create(request.body, key);
-      return reply.status(created ? 201 : 200).send(view);
+      // A replay answers as the first answer did, status included (keyed-creates.ts marks it replayed).
+      return reply.status(201).send(await app.bills.create(request.body, key));
     },
   });
 

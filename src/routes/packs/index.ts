@@ -20,12 +20,12 @@ const packs: FastifyPluginAsyncZod = async (app) => {
         ...newOffer(credits),
         stripePriceId: stripePriceId.optional().describe('Sell an existing one-time Stripe price instead of creating one'),
       }),
-      response: { 201: pack, 200: pack, ...errors(400, 401, 403, 409, 502, 503) },
+      response: { 201: pack, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);
-      const { pack: view, created } = await app.packs.create(request.body, key);
-      return reply.status(created ? 201 : 200).send(view);
+      // A replay answers as the first answer did, status included (keyed-creates.ts marks it replayed).
+      return reply.status(201).send(await app.packs.create(request.body, key));
     },
   });
 

@@ -29,12 +29,12 @@ const plans: FastifyPluginAsyncZod = async (app) => {
         rollover: rollover.optional(),
         stripePriceId: stripePriceId.optional().describe('Sell an existing monthly or yearly Stripe price instead of creating one'),
       }),
-      response: { 201: plan, 200: plan, ...errors(400, 401, 403, 409, 502, 503) },
+      response: { 201: plan, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
       const key = idempotencyKey(request);
-      const { plan: view, created } = await app.plans.create(request.body, key);
-      return reply.status(created ? 201 : 200).send(view);
+      // A replay answers as the first answer did, status included (keyed-creates.ts marks it replayed).
+      return reply.status(201).send(await app.plans.create(request.body, key));
     },
   });
 
