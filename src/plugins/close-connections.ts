@@ -16,8 +16,10 @@ export default fp(
   async (app) => {
     let sweep: NodeJS.Timeout | undefined;
     let closing = false;
-    app.addHook('onRequest', async (_request, reply) => {
-      if (closing) return sendError(reply, 503, 'shutting_down', 'Tally is shutting down: send the request again, and it will be served by another instance or once this one is back');
+    // A callback hook, not an async one: it runs on every request, and makes no promise for it.
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done();
+      sendError(reply, 503, 'shutting_down', 'Tally is shutting down: send the request again, and it will be served by another instance or once this one is back');
     });
     app.addHook('preClose', async () => {
       closing = true;
