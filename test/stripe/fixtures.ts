@@ -45,3 +45,13 @@ export async function paidSession(ctx: TestApp) {
   await ctx.simulator.pay(checkout.id);
   return ctx.stripe.checkout.sessions.retrieve(checkout.id);
 }
+
+/** A hold on acct_buyer through the API, with the service key: its id. */
+export async function holdCredits(ctx: TestApp, amount: number, expiresInSeconds?: number): Promise<string> {
+  const reply = await ctx.call('POST', '/v1/accounts/acct_buyer/holds', { amount, expiresInSeconds }, { 'idempotency-key': key('hold'), key: ctx.serviceKey });
+  if (reply.status !== 201) throw new Error(`hold: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body.id;
+}
+
+export const releaseHold = (ctx: TestApp, holdId: string) => ctx.call('POST', `/v1/holds/${holdId}/release`, {}, { key: ctx.serviceKey });
+export const captureHold = (ctx: TestApp, holdId: string, amount: number) => ctx.call('POST', `/v1/holds/${holdId}/capture`, { amount }, { key: ctx.serviceKey });

@@ -1,21 +1,12 @@
 import t from 'tap';
 import { build, key, ledgerSum, type TestApp } from '../helper.js';
 import { settled } from '../subscriptions/fixtures.js';
-import { paidPack } from './fixtures.js';
+import { captureHold as capture, holdCredits as hold, paidPack, releaseHold as release } from './fixtures.js';
 
 // A refund or a dispute that comes while the credits it takes back are held: what is held is owed,
 // and taken as it comes back to the grant (a release, a hold that expires, what a capture leaves).
 
 const balance = async (ctx: TestApp) => (await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body as { available: number; held: number };
-
-async function hold(ctx: TestApp, amount: number, expiresInSeconds?: number): Promise<string> {
-  const reply = await ctx.call('POST', '/v1/accounts/acct_buyer/holds', { amount, expiresInSeconds }, { 'idempotency-key': key('hold'), key: ctx.serviceKey });
-  if (reply.status !== 201) throw new Error(`hold: ${reply.status} ${JSON.stringify(reply.body)}`);
-  return reply.body.id;
-}
-
-const release = (ctx: TestApp, holdId: string) => ctx.call('POST', `/v1/holds/${holdId}/release`, {}, { key: ctx.serviceKey });
-const capture = (ctx: TestApp, holdId: string, amount: number) => ctx.call('POST', `/v1/holds/${holdId}/capture`, { amount }, { key: ctx.serviceKey });
 
 /** The adjustment entries: revocations, restorations and collections, in order. */
 async function adjustments(ctx: TestApp) {
