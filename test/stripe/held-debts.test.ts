@@ -77,13 +77,17 @@ t.test('one hold drawn from two owing grants, released: each grant gives its deb
 
 t.test('one hold drawn from two owing grants, captured in part: what is consumed is spent, what comes back is collected, grant by grant', async (t) => {
   const ctx = await build(t, { listen: true });
-  const { a, b, holdId, keyB } = await twoOwingGrants(t, ctx);
+  const { a, b, holdId, keyA, keyB } = await twoOwingGrants(t, ctx);
   // 700 captured: all 500 of the older grant's and 200 of the newer's; 300 of the newer's come back.
   const captured = await capture(ctx, holdId, 700);
   t.same([captured.status, captured.body.available, captured.body.held], [200, 0, 0]);
   t.same((await adjustments(ctx)).slice(2), [{ amount: -300, grantId: b.grantId, collected: 300, collectedFor: [{ revocationKey: keyB, credits: 300 }] }], 'the older grant got nothing back: nothing collected from it');
   t.same((await entries(ctx)).slice(-2), [['capture', 300, -1000, 300, 0], ['adjustment', -300, 0, 0, 0]]);
-  t.same([await debts(ctx, a.grantId), await debts(ctx, b.grantId)], [[], [{ revocationKey: keyB, owed: 0, collected: 300 }]], 'what the capture consumed is spent: owed no more');
+  t.same(
+    [await debts(ctx, a.grantId), await debts(ctx, b.grantId)],
+    [[{ revocationKey: keyA, owed: 0, collected: 0, cut: 500 }], [{ revocationKey: keyB, owed: 0, collected: 300, cut: 200 }]],
+    'what the capture consumed is spent: owed no more, cut',
+  );
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 0 });
 });
 
@@ -138,7 +142,7 @@ t.test('a dispute opened while everything is held, the hold captured in full, th
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 500 });
   const captured = await capture(ctx, holdId, 500);
   t.same([captured.status, captured.body.available, captured.body.held], [200, 0, 0]);
-  t.same(await debts(ctx, grantId), [], 'all 500 consumed: spent, owed no more');
+  t.same(await debts(ctx, grantId), [{ revocationKey, owed: 0, collected: 0, cut: 500 }], 'all 500 consumed: spent, owed no more, cut');
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 0 });
 
   await ctx.simulator.closeDispute(disputeId, true);
@@ -157,14 +161,74 @@ t.test('a dispute opened while part is held, the hold captured in full, then won
   const disputeId = await ctx.simulator.openDispute(charge.id);
   await settled(ctx);
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 300 });
+  const revocationKey = `dispute:${disputeId}:${grantId}`;
   t.equal((await capture(ctx, holdId, 300)).status, 200);
-  t.same(await debts(ctx, grantId), []);
+  t.same(await debts(ctx, grantId), [{ revocationKey, owed: 0, collected: 0, cut: 300 }]);
   await ctx.simulator.closeDispute(disputeId, true);
   await settled(ctx);
-  const revocationKey = `dispute:${disputeId}:${grantId}`;
   t.same(await adjustments(ctx), [
     { amount: -200, grantId, revocationKey, requested: 500, revoked: 200, owed: 300 },
     { amount: 200, grantId, revocationKey: `restore:${revocationKey}`, restores: revocationKey, restored: 200 },
   ]);
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 200, held: 0 }, 'the 300 captured stay spent');
+});
+
+/** A pack of 500, two holds of 250, then two refunds, $3 (the older) and $2: all held, both owed in full. */
+async function twoRefundsOfTwoHolds(t: Test) {
+  const ctx = await build(t, { listen: true });
+  const { paymentIntent, grantId } = await paidPack(ctx);
+  const first = await hold(ctx, 250);
+  const second = await hold(ctx, 250);
+  const older = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 300 });
+  await settled(ctx);
+  const newer = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
+  await settled(ctx);
+  const olderKey = `refund:${older.id}:${grantId}`;
+  const newerKey = `refund:${newer.id}:${grantId}`;
+  t.same(await debts(ctx, grantId), [{ revocationKey: olderKey, owed: 300, collected: 0 }, { revocationKey: newerKey, owed: 200, collected: 0 }], 'all 500 held: both owed in full');
+  return { ctx, grantId, first, second, older, olderKey, newerKey };
+}
+
+t.test('two refunds owed, a hold captured (a debt cut), then the older refund fails: the newer still takes what it is owed', async (t) => {
+  const { ctx, grantId, first, second, older, newerKey } = await twoRefundsOfTwoHolds(t);
+  t.equal((await capture(ctx, first, 250)).status, 200, '250 consumed: only 250 can still come back, for 500 owed');
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 250 });
+
+  await ctx.simulator.failRefund(older.id);
+  await settled(ctx);
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 250 });
+  t.same(
+    (await debts(ctx, grantId)).map((d: { revocationKey: string; owed: number }) => [d.revocationKey, d.owed]),
+    [[newerKey, 200]],
+    'the older refund gave its $3 back to the merchant: the newer one is owed its 200, as if the older had never come',
+  );
+  await release(ctx, second);
+  t.same((await adjustments(ctx)).at(-1), { amount: -200, grantId, collected: 200, collectedFor: [{ revocationKey: newerKey, credits: 200 }] });
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 50, held: 0 }, '$2 of $5 refunded: 300 credits paid for, 250 spent, 50 left (the order of the failure and the capture does not matter)');
+});
+
+t.test('the same events, the older refund failing before the capture: 50 left', async (t) => {
+  const { ctx, first, second, older } = await twoRefundsOfTwoHolds(t);
+  await ctx.simulator.failRefund(older.id);
+  await settled(ctx);
+  t.equal((await capture(ctx, first, 250)).status, 200);
+  await release(ctx, second);
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 50, held: 0 });
+});
+
+t.test('a refund that fails gives back what was collected for it; a debt cut meanwhile takes its part of that at once', async (t) => {
+  const { ctx, grantId, first, second, older, olderKey, newerKey } = await twoRefundsOfTwoHolds(t);
+  await release(ctx, first); // 250 back: collected for the older refund
+  t.equal((await capture(ctx, second, 250)).status, 200, 'the other 250 consumed: the newer refund\'s 200 are cut, and 50 of the older\'s');
+  t.same(await debts(ctx, grantId), [{ revocationKey: olderKey, owed: 0, collected: 250, cut: 50 }, { revocationKey: newerKey, owed: 0, collected: 0, cut: 200 }]);
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 0 });
+
+  await ctx.simulator.failRefund(older.id);
+  await settled(ctx);
+  t.same((await adjustments(ctx)).slice(-2), [
+    { amount: 250, grantId, revocationKey: `restore:${olderKey}`, restores: olderKey, restored: 250 },
+    { amount: -200, grantId, collected: 200, collectedFor: [{ revocationKey: newerKey, credits: 200 }] },
+  ], 'the 250 collected come back, and the newer refund takes its 200 of them');
+  t.same(await debts(ctx, grantId), [{ revocationKey: newerKey, owed: 0, collected: 200 }]);
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 50, held: 0 }, '$2 refunded: 300 paid for, 250 spent, 50 left');
 });

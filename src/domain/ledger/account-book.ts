@@ -1,6 +1,12 @@
 import { ConflictFailure, ValidationFailure } from '../../errors.js';
 import { burnDown, compareBurnOrder, isLive, splitAllocations } from './burn-down.js';
-import { owedBy, type AccountState, type Allocation, type EntryKind, type GrantState, type HoldState, type NewEntry } from './types.js';
+import { owedBy, type AccountState, type Allocation, type Debt, type EntryKind, type GrantState, type HoldState, type NewEntry } from './types.js';
+
+/** A debt's cut, kept only when there is one. */
+function setCut(debt: Debt, cut: number): void {
+  if (cut > 0) debt.cut = cut;
+  else delete debt.cut;
+}
 
 export interface BookChanges {
   entries: NewEntry[];
@@ -134,8 +140,9 @@ export class AccountBook {
   /**
    * Gives back to a grant that has not expired what the revocation of `revocationKey` took: `taken`
    * at once, and what was collected for it since (never more than the grant was made with), and
-   * cancels what it is still owed. Records the entry even when nothing is given. Returns the entry
-   * index and how many were given.
+   * cancels what it is still owed; then what the grant's other debts were cut is claimed again
+   * (claimCutAgain). Records the entry even when nothing is given. Returns the entry index and how
+   * many were given.
    */
   restore(accountId: string, grantId: string, revocationKey: string, taken: number, reason: string, metadata: Record<string, unknown>): { entry: number; restored: number } {
     const grant = this.grant(grantId);
@@ -153,6 +160,7 @@ export class AccountBook {
     const allocations = restored > 0 ? [{ grantId, amount: restored }] : [];
     const cancelled = debt?.owed ? { cancelled: debt.owed } : {};
     const entry = this.record(accountId, 'adjustment', { amount: restored, heldChange: 0, grantId, allocations, reason, metadata: { ...metadata, restored, ...cancelled } });
+    if (grant && isLive(grant, this.now)) this.claimCutAgain(accountId, grant);
     return { entry, restored };
   }
 
@@ -225,7 +233,8 @@ export class AccountBook {
    * revocations, takes what they are owed at once, oldest revocation first, in an `adjustment` entry
    * naming each (a grant that has expired meanwhile gives nothing: its credits lapse). What a grant
    * still owes is then never more than its remaining active holds hold: credits the hold consumed
-   * (a capture) or that lapsed are spent, as at the revocation, and the newest debts are cut first.
+   * (a capture) or that lapsed are spent, as at the revocation, and the newest debts are cut first
+   * (each keeps what it was cut, claimed again if another revocation is restored: claimCutAgain).
    * Returns the number of entries written.
    */
   private collect(hold: HoldState, returned: Allocation[]): number {
@@ -250,23 +259,57 @@ export class AccountBook {
       for (const debt of [...grant.debts].reverse()) {
         const cut = Math.min(debt.owed, Math.max(excess, 0));
         debt.owed -= cut;
+        setCut(debt, (debt.cut ?? 0) + cut);
         excess -= cut;
       }
-      grant.debts = grant.debts.filter((d) => d.owed > 0 || d.collected > 0);
-      grant.remaining -= taken;
+      grant.debts = grant.debts.filter((d) => d.owed > 0 || d.collected > 0 || d.cut !== undefined);
       this.debtsChanged(grant);
-      if (taken === 0) continue;
-      this.record(hold.accountId, 'adjustment', {
-        amount: -taken,
-        heldChange: 0,
-        grantId,
-        allocations: [{ grantId, amount: taken }],
-        reason: 'held credits came back: taken for a refund or dispute',
-        metadata: { collected: taken, collectedFor },
-      });
-      written++;
+      written += this.recordCollection(hold.accountId, grant, taken, collectedFor, 'held credits came back: taken for a refund or dispute');
     }
     return written;
+  }
+
+  /**
+   * After a restoration, what the grant's other debts had cut is claimed again, oldest revocation
+   * first, as if the restored revocation had never come (so the order of a capture and a failed
+   * refund does not decide who keeps the credits): taken at once from what the grant has left (what
+   * the restoration gave back among them), then owed as far as its active holds hold more than it
+   * owes. Returns the number of entries written.
+   */
+  private claimCutAgain(accountId: string, grant: GrantState): number {
+    let room = this.heldFrom(grant.id) - owedBy(grant);
+    let taken = 0;
+    const collectedFor: Array<{ revocationKey: string; credits: number }> = [];
+    for (const debt of grant.debts) {
+      const cut = debt.cut ?? 0;
+      const now = Math.min(cut, grant.remaining - taken);
+      const later = Math.min(cut - now, Math.max(room, 0));
+      if (now + later === 0) continue;
+      debt.collected += now;
+      debt.owed += later;
+      setCut(debt, cut - now - later);
+      room -= later;
+      taken += now;
+      if (now > 0) collectedFor.push({ revocationKey: debt.revocationKey, credits: now });
+      this.debtsChanged(grant);
+    }
+    return this.recordCollection(accountId, grant, taken, collectedFor, 'given back by a restoration: taken for a refund or dispute it had fallen short of');
+  }
+
+  /** Takes `taken` credits of the grant for the revocations `collectedFor` names, in an `adjustment` entry (none for 0). Returns the number of entries written. */
+  private recordCollection(accountId: string, grant: GrantState, taken: number, collectedFor: Array<{ revocationKey: string; credits: number }>, reason: string): number {
+    if (taken === 0) return 0;
+    grant.remaining -= taken;
+    this.changes.changedGrants.add(grant);
+    this.record(accountId, 'adjustment', {
+      amount: -taken,
+      heldChange: 0,
+      grantId: grant.id,
+      allocations: [{ grantId: grant.id, amount: taken }],
+      reason,
+      metadata: { collected: taken, collectedFor },
+    });
+    return 1;
   }
 
   /** Credits of a grant that its active holds hold. */

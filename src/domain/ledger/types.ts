@@ -40,6 +40,12 @@ export interface Debt {
   owed: number;
   /** Taken so far, as they came back. */
   collected: number;
+  /**
+   * Let go when the grant's active holds came to hold less than it owed (credits a capture consumed,
+   * or that lapsed): claimed again if another revocation of the grant is restored (AccountBook.restore).
+   * Absent when none.
+   */
+  cut?: number;
 }
 
 /** What a grant still owes, to all its revocations (the ledger's books and a balance read alike). */
