@@ -173,18 +173,22 @@ t.test('a dispute opened while part is held, the hold captured in full, then won
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 200, held: 0 }, 'the 300 captured stay spent');
 });
 
+/** Refunds of $3 (the older) and then $2 of a $5 pack, each delivered: the refunds and their revocation keys. */
+async function refundThreeThenTwo(ctx: TestApp, paymentIntent: string, grantId: string) {
+  const older = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 300 });
+  await settled(ctx);
+  const newer = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
+  await settled(ctx);
+  return { older, olderKey: `refund:${older.id}:${grantId}`, newerKey: `refund:${newer.id}:${grantId}` };
+}
+
 /** A pack of 500, two holds of 250, then two refunds, $3 (the older) and $2: all held, both owed in full. */
 async function twoRefundsOfTwoHolds(t: Test) {
   const ctx = await build(t, { listen: true });
   const { paymentIntent, grantId } = await paidPack(ctx);
   const first = await hold(ctx, 250);
   const second = await hold(ctx, 250);
-  const older = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 300 });
-  await settled(ctx);
-  const newer = await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
-  await settled(ctx);
-  const olderKey = `refund:${older.id}:${grantId}`;
-  const newerKey = `refund:${newer.id}:${grantId}`;
+  const { older, olderKey, newerKey } = await refundThreeThenTwo(ctx, paymentIntent, grantId);
   t.same(await debts(ctx, grantId), [{ revocationKey: olderKey, owed: 300, collected: 0 }, { revocationKey: newerKey, owed: 200, collected: 0 }], 'all 500 held: both owed in full');
   return { ctx, grantId, first, second, older, olderKey, newerKey };
 }
@@ -231,4 +235,20 @@ t.test('a refund that fails gives back what was collected for it; a debt cut mea
   ], 'the 250 collected come back, and the newer refund takes its 200 of them');
   t.same(await debts(ctx, grantId), [{ revocationKey: newerKey, owed: 0, collected: 200 }]);
   t.same(await moneyKept(t, ctx, ACCOUNT), { available: 50, held: 0 }, '$2 refunded: 300 paid for, 250 spent, 50 left');
+});
+
+t.test('a refund that finds the held credits owed to an older one, which then fails: the newer is owed them in its place', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { paymentIntent, grantId } = await paidPack(ctx);
+  t.equal((await ctx.call('POST', `/v1/accounts/${ACCOUNT}/spend`, { amount: 200 }, { 'idempotency-key': `spend-${grantId}`, key: ctx.serviceKey })).status, 200);
+  const holdId = await hold(ctx, 300);
+  const { older, olderKey, newerKey } = await refundThreeThenTwo(ctx, paymentIntent, grantId);
+  t.same((await adjustments(ctx)).map((e) => [e.revocationKey, e.revoked, e.owed]), [[olderKey, 0, 300], [newerKey, 0, 0]], 'the 300 held are all owed to the older refund');
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 0, held: 300 });
+
+  await ctx.simulator.failRefund(older.id);
+  await settled(ctx);
+  t.same(await debts(ctx, grantId), [{ revocationKey: newerKey, owed: 200, collected: 0 }], 'the older refund failed: the newer one is owed its 200 of the held 300');
+  await release(ctx, holdId);
+  t.same(await moneyKept(t, ctx, ACCOUNT), { available: 100, held: 0 }, '$2 refunded of $5: 300 paid for, 200 spent, 100 left, as when the failure comes first');
 });

@@ -116,20 +116,25 @@ export class AccountBook {
   /**
    * Takes up to `amount` of what is left of a grant that has not expired; credits spent from it stay
    * spent. Of the rest, those held from it now (and not owed to an earlier revocation) are owed: taken
-   * as they come back to the grant (collect). Records the entry even when nothing is taken. Returns the
-   * entry index, how many were taken and how many are owed.
+   * as they come back to the grant (collect); those held but owed to an earlier revocation are its
+   * cut, claimed again if that one is restored. Records the entry even when nothing is taken. Returns
+   * the entry index, how many were taken and how many are owed.
    */
   revoke(accountId: string, grantId: string, amount: number, revocationKey: string, reason: string, metadata: Record<string, unknown>): { entry: number; revoked: number; owed: number } {
     const grant = this.grant(grantId);
     const live = grant !== undefined && isLive(grant, this.now);
     const revoked = live ? Math.min(amount, grant.remaining) : 0;
-    const owed = live ? Math.max(0, Math.min(amount - revoked, this.heldFrom(grantId) - owedBy(grant))) : 0;
+    const held = live ? Math.min(amount - revoked, this.heldFrom(grantId)) : 0;
+    const owed = live ? Math.max(0, Math.min(held, this.heldFrom(grantId) - owedBy(grant))) : 0;
     if (grant && revoked > 0) {
       grant.remaining -= revoked;
       this.changes.changedGrants.add(grant);
     }
-    if (grant && owed > 0) {
-      grant.debts.push({ revocationKey, owed, collected: 0 });
+    // Held credits already owed to earlier revocations are cut from this one's debt from the start.
+    if (grant && held > 0) {
+      const debt: Debt = { revocationKey, owed, collected: 0 };
+      setCut(debt, held - owed);
+      grant.debts.push(debt);
       this.debtsChanged(grant);
     }
     const allocations = revoked > 0 ? [{ grantId, amount: revoked }] : [];
