@@ -91,24 +91,33 @@ export class Bills {
     return rows.map(billView);
   }
 
-  /** Expires the bill's checkout at Stripe, then marks it canceled. A bill paid meanwhile is paid. */
+  /**
+   * Expires the bill's checkout at Stripe, then marks it canceled. A bill paid meanwhile is paid. The
+   * mark is guarded by the checkout looked at: a reopen that gave the bill a fresh checkout meanwhile
+   * (its url already handed out) is seen, and that checkout is expired in turn, so nothing of a
+   * canceled bill can be paid.
+   */
   async cancel(id: string): Promise<BillView> {
-    const bill = await this.row(id);
-    if (bill.status === 'canceled') return billView(bill);
-    if (bill.status === 'paid') throw paidAlready(bill);
-    if (bill.status === 'open') {
-      const session = await this.currentSession(bill);
-      if (session?.status === 'open') {
-        await callStripe('expire the checkout session', () => this.stripe.checkout.sessions.expire(session.id)).catch(async (error) => {
-          // Paid or expired between our look and the expiry: Stripe refuses; a paid bill stays paid.
-          if (error?.code !== 'stripe_invalid_request' || (await this.currentSession(bill))?.status === 'open') throw error;
-        });
-      }
+    for (;;) {
+      const bill = await this.row(id);
+      if (bill.status === 'canceled') return billView(bill);
+      if (bill.status === 'paid') throw paidAlready(bill);
+      if (bill.status === 'open') await this.expireCurrentCheckout(bill);
+      const { count } = await this.prisma.bill.updateMany({
+        where: { id, status: { in: ['open', 'expired'] }, checkoutCount: bill.checkoutCount },
+        data: { status: 'canceled', canceledAt: new Date() },
+      });
+      if (count === 1) return this.get(id);
     }
-    await this.prisma.bill.updateMany({ where: { id, status: { in: ['open', 'expired'] } }, data: { status: 'canceled', canceledAt: new Date() } });
-    const after = await this.row(id);
-    if (after.status === 'paid') throw paidAlready(after);
-    return billView(after);
+  }
+
+  private async expireCurrentCheckout(bill: BillRow): Promise<void> {
+    const session = await this.currentSession(bill);
+    if (session?.status !== 'open') return;
+    await callStripe('expire the checkout session', () => this.stripe.checkout.sessions.expire(session.id)).catch(async (error) => {
+      // Paid or expired between our look and the expiry: Stripe refuses; a paid bill stays paid.
+      if (error?.code !== 'stripe_invalid_request' || (await this.currentSession(bill))?.status === 'open') throw error;
+    });
   }
 
   /** A fresh checkout for a bill whose checkout expired unpaid. */
