@@ -76,7 +76,11 @@ export class Bills {
         if (isUniqueViolation(error)) return null; // the same request, retried concurrently, stored it first
         throw error;
       });
-    if (!row) return this.get(id);
+    if (!row) {
+      const stored = await this.row(id);
+      await this.discard(session, stored);
+      return billView(stored);
+    }
     return billView(row);
   }
 
@@ -124,7 +128,7 @@ export class Bills {
   async reopen(id: string, expiresInSeconds?: number): Promise<BillView> {
     const bill = await this.row(id);
     if (bill.status === 'paid') throw paidAlready(bill);
-    if (bill.status === 'canceled') throw new ConflictFailure('bill_canceled', `Bill ${id} was canceled`, { billId: id });
+    if (bill.status === 'canceled') throw canceledAlready(bill);
     const current = await this.currentSession(bill);
     if (current?.status === 'open') throw new ConflictFailure('bill_checkout_open', `Bill ${id} can still be paid at its checkout until ${bill.expiresAt.toISOString()}`, { billId: id, url: bill.url });
     const lifetime = expiresInSeconds ?? bill.expiresInSeconds;
@@ -136,15 +140,31 @@ export class Bills {
         ...this.urls({}),
       }),
     );
-    await this.prisma.$transaction(async (tx) => {
+    const won = await this.prisma.$transaction(async (tx) => {
       // Guarded by the attempt: of two reopens racing, one session becomes the bill's.
       const { count } = await tx.bill.updateMany({
         where: { id, checkoutCount: bill.checkoutCount, status: { in: ['open', 'expired'] } },
         data: { status: 'open', stripeCheckoutSessionId: session.id, url: session.url, expiresAt: new Date(session.expires_at * 1000), checkoutCount: bill.checkoutCount + 1 },
       });
       if (count === 1) await tx.checkout.create({ data: checkoutRow(bill, session) });
+      return count === 1;
     });
-    return this.get(id);
+    const after = await this.row(id);
+    if (won) return billView(after);
+    await this.discard(session, after);
+    if (after.status === 'canceled') throw canceledAlready(after);
+    if (after.status === 'paid') throw paidAlready(after);
+    return billView(after);
+  }
+
+  /**
+   * A checkout made for the bill that did not become its own (another create, reopen or cancel got
+   * there first): expired at Stripe, so that the bill's own checkout is the only one that can take
+   * its money. Stripe's idempotency may have answered the very session that won: that one stays.
+   */
+  private async discard(session: Stripe.Checkout.Session, bill: BillRow): Promise<void> {
+    if (session.id === bill.stripeCheckoutSessionId) return;
+    await callStripe('expire a checkout session the bill did not take', () => this.stripe.checkout.sessions.expire(session.id));
   }
 
   async row(id: string): Promise<BillRow> {
@@ -201,4 +221,8 @@ function checkoutRow(bill: BillRow, session: Stripe.Checkout.Session) {
 
 function paidAlready(bill: BillRow) {
   return new ConflictFailure('bill_paid', `Bill ${bill.id} has been paid`, { billId: bill.id });
+}
+
+function canceledAlready(bill: BillRow) {
+  return new ConflictFailure('bill_canceled', `Bill ${bill.id} was canceled`, { billId: bill.id });
 }
