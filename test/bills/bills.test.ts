@@ -144,3 +144,18 @@ t.test('an Idempotency-Key makes a retried create return the same bill', async (
   t.equal(again.body.id, first.id);
   t.equal((await ctx.stripe.checkout.sessions.list()).data.length, 1);
 });
+
+t.test('a key reused once its record is purged makes the bill asked for, never answers with the bill it made before', async (t) => {
+  const ctx = await build(t);
+  await account(ctx);
+  await account(ctx, 'acct_other');
+  const k = key('bill');
+  const first = await createBill(ctx, { amount: 7000, credits: 70 }, { 'idempotency-key': k });
+  await ctx.database.pool.query('DELETE FROM idempotency_records WHERE key = $1', [k]); // past IDEMPOTENCY_RETENTION_HOURS
+
+  const reused = await ctx.call('POST', '/v1/bills', { accountId: 'acct_other', name: 'Support', amount: 9000, currency: 'usd', credits: 90 }, { 'idempotency-key': k });
+  t.equal(reused.status, 201, 'a purged key is a new request');
+  t.match(reused.body, { accountId: 'acct_other', name: 'Support', amount: 9000, credits: 90, status: 'open' }, 'the bill asked for, not the one the key made a week ago');
+  t.not(reused.body.id, first.id);
+  t.match(await billOf(ctx, first.id), { accountId: 'acct_org', amount: 7000 }, 'the first bill is untouched');
+});

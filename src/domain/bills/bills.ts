@@ -42,13 +42,16 @@ export class Bills {
     private readonly instance: TallyInstance,
   ) {}
 
-  /** `requestKey` (the client's Idempotency-Key) fixes the bill id: a retry returns the same bill. */
+  /**
+   * `requestKey` (the client's Idempotency-Key) and the request fix the bill id: a retry returns the
+   * same bill, and the key reused for another request once its record is purged makes another.
+   */
   async create(input: BillInput, requestKey?: string): Promise<BillView> {
     checkChargeAmount(input.amount, input.currency);
     const expiresInSeconds = input.expiresInSeconds ?? MAX_CHECKOUT_SECONDS;
     checkCheckoutLifetime(expiresInSeconds);
     const urls = this.urls(input);
-    const id = requestKey ? `bill_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId('bill');
+    const id = requestKey ? keyedBillId(requestKey, input) : newId('bill');
     const existing = await this.prisma.bill.findUnique({ where: { id } });
     if (existing) return billView(existing);
     const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
@@ -202,6 +205,12 @@ export class Bills {
       cancelUrl: this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel),
     };
   }
+}
+
+/** The bill a keyed request makes, never another request's: the key alone would answer a purged key's old bill. */
+function keyedBillId(requestKey: string, input: BillInput): string {
+  const request = [input.accountId, input.name, input.description, input.amount, input.currency, input.credits, input.expiresInSeconds, input.successUrl, input.cancelUrl];
+  return `bill_${createHash('sha256').update(JSON.stringify([requestKey, ...request.map((value) => value ?? null)])).digest('base64url').slice(0, 20)}`;
 }
 
 function checkoutRow(bill: BillRow, session: Stripe.Checkout.Session) {
