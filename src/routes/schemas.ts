@@ -130,6 +130,12 @@ export const stripePriceId = z.string().regex(/^price_\w+$/, 'must be a Stripe p
 /** The size of a page of a list; one message for every way to get it wrong (zod's own for `abc` was "received NaN"). */
 export const pageLimit = z.coerce.number({ error: 'must be a whole number from 1 to 200, given once' }).int().min(1).max(200).default(50);
 
+/** The query of a list read a page at a time: `cursor` is the `nextCursor` of the previous page. */
+export const pageQuery = (cursor: z.ZodString) => z.strictObject({ limit: pageLimit, cursor: cursor.optional().describe('nextCursor of the previous page') });
+
+/** A page of a list: `nextCursor` is null on the last. */
+export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
 /** Output only (responses are not validated): `format` tells a client's code generator it is a date-time, without zod's long pattern in the document. */
 export const timestamp = z.string().meta({ format: 'date-time' }).describe('ISO 8601 date-time, UTC');
 

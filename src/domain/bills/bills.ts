@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
-import { ConflictFailure, NotFoundFailure } from '../../errors.js';
+import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import { expireUnknownCheckout } from '../../db/checkout-queries.js';
 import type { PrismaClient } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique-violation.js';
@@ -91,11 +91,20 @@ export class Bills {
     return billView(await this.row(id));
   }
 
-  async listForAccount(accountId: string): Promise<BillView[]> {
+  /** Newest first (the greater id first among bills made at the same instant); `cursor` is the last bill of the previous page. */
+  async listForAccount(accountId: string, limit: number, cursor?: string): Promise<{ data: BillView[]; nextCursor: string | null }> {
     const account = await this.prisma.account.findUnique({ where: { id: accountId } });
     if (!account) throw new NotFoundFailure('account', accountId);
-    const rows = await this.prisma.bill.findMany({ where: { accountId }, orderBy: { createdAt: 'desc' }, take: 200 });
-    return rows.map(billView);
+    const after = cursor ? await this.prisma.bill.findFirst({ where: { id: cursor, accountId }, select: { id: true, createdAt: true } }) : null;
+    // An unknown cursor (another account's bill, or none) would otherwise read as the end of the list.
+    if (cursor && !after) throw new ValidationFailure('invalid_request', 'cursor must be a cursor returned by a previous page of this account', { field: 'querystring.cursor' });
+    const rows = await this.prisma.bill.findMany({
+      where: { accountId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return { data: page.map(billView), nextCursor: rows.length > limit ? page[page.length - 1].id : null };
   }
 
   /**

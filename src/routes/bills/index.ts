@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, amount, currency, errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { accountId, accountParams, amount, currency, errors, idempotencyKey, optionalIdempotencyHeaders, page, pageQuery, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -68,9 +68,10 @@ const bills: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listBills',
       summary: "An account's bills, newest first",
       params: accountParams,
-      response: { 200: z.object({ data: z.array(bill) }), ...errors(400, 401, 404) },
+      querystring: pageQuery(billParams.shape.billId),
+      response: { 200: page(bill), ...errors(400, 401, 404) },
     },
-    handler: async (request) => ({ data: await app.bills.listForAccount(request.params.accountId) }),
+    handler: async (request) => app.bills.listForAccount(request.params.accountId, request.query.limit, request.query.cursor),
   });
 
   app.post('/v1/bills/:billId/cancel', {

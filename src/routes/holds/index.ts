@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Replayable } from '../../domain/ledger/ledger.js';
 import type { HoldResult } from '../../domain/ledger/types.js';
 import { z } from 'zod';
-import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, insufficientCredits, metadata, optionalIdempotencyHeaders, pageLimit, reason, timestamp } from '../schemas.js';
+import { accountParams, amount, creditCount, errors, idempotencyHeaders, idempotencyOf, insufficientCredits, metadata, optionalIdempotencyHeaders, page, pageQuery, reason, timestamp } from '../schemas.js';
 
 const hold = z
   .object({
@@ -48,14 +48,12 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listHolds',
       summary: "An account's holds of one status, oldest first: by default the active ones, that still reserve credits (their amounts add up to the balance's `held`)",
       params: accountParams,
-      querystring: z.strictObject({
+      querystring: pageQuery(holdParams.shape.holdId).extend({
         status: hold.shape.status
           .default('active')
           .describe('`active` (the default): holds that still reserve credits; `captured`, `released` or `expired`: settled holds, a hold past its time included at once, as a read shows it'),
-        limit: pageLimit,
-        cursor: holdParams.shape.holdId.optional().describe('nextCursor of the previous page (of the same status)'),
       }),
-      response: { 200: z.object({ data: z.array(hold), nextCursor: z.string().nullable() }), ...errors(400, 401, 404) },
+      response: { 200: page(hold), ...errors(400, 401, 404) },
     },
     handler: async (request) => {
       const { status, limit, cursor } = request.query;
