@@ -1,5 +1,6 @@
 import t from 'tap';
 import { build, ledgerSum } from '../helper.js';
+import { deliver, settled } from '../subscriptions/fixtures.js';
 import { account, billOf, createBill, grantsOf } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,4 +89,37 @@ t.test('two creates at once with one Idempotency-Key: one bill, and one checkout
   t.equal(late.body.id, second.body.id, 'one bill');
   t.equal(late.body.checkoutSessionId, second.body.checkoutSessionId, 'one checkout answered');
   t.same(await openAtStripe(ctx, second.body.id), [second.body.checkoutSessionId], 'the other checkout made was expired');
+});
+
+t.test('the success page, the webhook and its redeliveries at once: the bill is paid and granted once', async (t) => {
+  const ctx = await build(t); // not listening: the test delivers
+  await account(ctx);
+  const bill = await createBill(ctx, { name: 'Audit', amount: 40_000, credits: 300 });
+  await ctx.simulator.pay(bill.checkoutSessionId);
+  const paid = await ctx.stripe.checkout.sessions.retrieve(bill.checkoutSessionId);
+  const replies = await Promise.all([
+    ctx.call('POST', `/v1/checkout/sessions/${bill.checkoutSessionId}/sync`),
+    ctx.app.inject({ method: 'GET', url: `/checkout/success?session_id=${bill.checkoutSessionId}` }).then((reply) => ({ status: reply.statusCode })),
+    ...[1, 2, 3].map(() => deliver(ctx, 'checkout.session.completed', paid, { id: 'evt_test_bill_paid' }).then(() => ({ status: 200 }))),
+    deliver(ctx, 'checkout.session.completed', paid).then(() => ({ status: 200 })),
+  ]);
+  t.same(replies.map((reply) => reply.status), [200, 200, 200, 200, 200, 200]);
+  await settled(ctx);
+  t.match(await billOf(ctx, bill.id), { status: 'paid', grantId: /^grt_/ });
+  t.same((await grantsOf(ctx, 'acct_org')).map((grant) => grant.amount), [300]);
+  t.equal(Number((await ledgerSum(ctx.database, 'acct_org')).available), 300);
+});
+
+t.test('a bill paid at Stripe whose webhook was lost: a cancel or a reopen finds it paid (409 bill_paid) and records it paid', async (t) => {
+  const ctx = await build(t);
+  await account(ctx);
+  const bill = await createBill(ctx, { name: 'Audit', amount: 40_000, credits: 300 });
+  await ctx.simulator.pay(bill.checkoutSessionId);
+  for (const path of ['cancel', 'checkout']) {
+    const reply = await ctx.call('POST', `/v1/bills/${bill.id}/${path}`);
+    t.equal(reply.status, 409);
+    t.equal(reply.body.error.code, 'bill_paid', path);
+  }
+  t.match(await billOf(ctx, bill.id), { status: 'paid', canceledAt: null, grantId: /^grt_/ });
+  t.same((await grantsOf(ctx, 'acct_org')).map((grant) => grant.amount), [300]);
 });
