@@ -153,3 +153,24 @@ t.test('every keyed write answers a replay with the status of its first answer, 
   const other = await twice('hold', '/v1/accounts/acct_replays/holds', { amount: 5 }, 201);
   await twice('release', `/v1/holds/${other.id}/release`, {}, 200);
 });
+
+t.test('a pack or plan key reused once its record is purged makes the item asked for, never answers with the one it made before', async (t) => {
+  const ctx = await build(t);
+  const creates: Array<[string, string, Record<string, unknown>, Record<string, unknown>]> = [
+    ['pack', '/v1/packs', { name: 'First', credits: 100, unitAmount: 900, currency: 'usd' }, { name: 'Second', credits: 250, unitAmount: 1900, currency: 'eur' }],
+    ['plan', '/v1/plans', { name: 'First', credits: 100, unitAmount: 900, currency: 'usd', interval: 'month' }, { name: 'Second', credits: 250, unitAmount: 1900, currency: 'usd', interval: 'year' }],
+  ];
+  for (const [name, path, body, otherBody] of creates) {
+    const k = key(name);
+    const first = await ctx.call('POST', path, body, { 'idempotency-key': k });
+    t.equal(first.status, 201, `${name}: created`);
+    await ctx.database.pool.query('DELETE FROM idempotency_records WHERE key = $1', [k]); // past IDEMPOTENCY_RETENTION_HOURS
+    const reused = await ctx.call('POST', path, otherBody, { 'idempotency-key': k });
+    t.equal(reused.status, 201, `${name}: a purged key is a new request`);
+    t.match(reused.body, otherBody, `${name}: the item asked for, not the one the key made before`);
+    t.not(reused.body.id, first.body.id, `${name}: an item of its own`);
+    await ctx.database.pool.query('DELETE FROM idempotency_records WHERE key = $1', [k]);
+    const same = await ctx.call('POST', path, { ...body }, { 'idempotency-key': k });
+    t.equal(same.body.id, first.body.id, `${name}: the first request sent again (its record gone too) still finds its item`);
+  }
+});

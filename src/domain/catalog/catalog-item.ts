@@ -16,11 +16,17 @@ export interface CatalogItemInput {
 }
 
 /**
- * A new item's id. `requestKey` (the client's Idempotency-Key) fixes it, and the id fixes Stripe's
- * idempotency keys: a retried create reuses the Product and Price the first attempt made.
+ * A new item's id. `requestKey` (the client's Idempotency-Key) and the request fix it, and the id
+ * fixes Stripe's idempotency keys: a retried create reuses the Product and Price the first attempt
+ * made. The request is in it too: a key reused for another request once its record is purged (past
+ * IDEMPOTENCY_RETENTION_HOURS) is a new request, and makes its own item rather than answering with
+ * the one the key made before.
  */
-export function catalogItemId(prefix: 'pack' | 'plan', requestKey?: string): string {
-  return requestKey ? `${prefix}_${createHash('sha256').update(requestKey).digest('base64url').slice(0, 20)}` : newId(prefix);
+export function catalogItemId(prefix: 'pack' | 'plan', requestKey: string | undefined, input: object): string {
+  if (!requestKey) return newId(prefix);
+  // The input is flat: its fields, sorted, say the same request whatever order they came in.
+  const request = JSON.stringify(input, Object.keys(input).sort());
+  return `${prefix}_${createHash('sha256').update(JSON.stringify([requestKey, request])).digest('base64url').slice(0, 20)}`;
 }
 
 /** A price managed in the Dashboard, read to be adopted; an unknown one is the client's mistake. */

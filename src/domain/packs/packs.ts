@@ -40,11 +40,11 @@ export class Packs {
   ) {}
 
   /**
-   * `requestKey` (the client's Idempotency-Key) fixes the pack id, and the pack id fixes Stripe's
+   * `requestKey` (the client's Idempotency-Key) and the request fix the pack id, which fixes Stripe's
    * idempotency keys: a retried create reuses the Product and Price it made the first time.
    */
   async create(input: PackInput, requestKey?: string): Promise<PackView> {
-    const id = catalogItemId('pack', requestKey);
+    const id = catalogItemId('pack', requestKey, input);
     const existing = await this.prisma.pack.findUnique({ where: { id } });
     if (existing) return packView(existing);
     const stripeIds = input.stripePriceId ? await this.adoptPrice(input.stripePriceId, id) : await this.createProductAndPrice(id, input);

@@ -28,9 +28,9 @@ export class Plans {
     private readonly instance: TallyInstance,
   ) {}
 
-  /** `requestKey` (the client's Idempotency-Key) fixes the plan id, and with it Stripe's idempotency keys. */
+  /** `requestKey` (the client's Idempotency-Key) and the request fix the plan id, and with it Stripe's idempotency keys. */
   async create(input: PlanInput, requestKey?: string): Promise<PlanView> {
-    const id = catalogItemId('plan', requestKey);
+    const id = catalogItemId('plan', requestKey, input);
     const existing = await this.prisma.plan.findUnique({ where: { id } });
     if (existing) return planView(existing);
     if (input.stripePriceId) checkPriceFree('plan', input.stripePriceId, id, await this.ownerOf(input.stripePriceId));
