@@ -132,3 +132,21 @@ t.test('a retry whose metadata keys come in another order is the same request: i
   t.equal(other.body.error?.code, 'idempotency_key_reused', 'other metadata under the key is still a 409');
   t.equal(Number((await ledgerSum(ctx.database, 'acct_key_order')).available), 7, 'spent once');
 });
+
+t.test('a grant sent again after its expiresAt has passed replays its first answer; a new grant expiring in the past is a 400 that grants nothing', async (t) => {
+  const ctx = await funded(t, 'acct_lapsed_grant', 10);
+  const k = key('lapsing');
+  const body = { amount: 5, expiresAt: new Date(Date.now() + 1000).toISOString() };
+  const first = await ctx.call('POST', '/v1/accounts/acct_lapsed_grant/grants', body, { 'idempotency-key': k });
+  t.equal(first.status, 201, 'granted');
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(body.expiresAt) - Date.now() + 50));
+  const again = await ctx.call('POST', '/v1/accounts/acct_lapsed_grant/grants', body, { 'idempotency-key': k });
+  t.same({ status: again.status, body: again.body, replayed: again.headers['idempotent-replayed'] }, { status: 201, body: first.body, replayed: 'true' }, 'its first answer, not a 400 saying the grant cannot be made');
+  const other = await ctx.call('POST', '/v1/accounts/acct_lapsed_grant/grants', { ...body, amount: 6 }, { 'idempotency-key': k });
+  t.same({ status: other.status, code: other.body.error?.code }, { status: 409, code: 'idempotency_key_reused' }, 'another grant under the key: a 409');
+  const late = await ctx.call('POST', '/v1/accounts/acct_lapsed_grant/grants', body, { 'idempotency-key': key('late') });
+  t.same({ status: late.status, code: late.body.error?.code, field: late.body.error?.details?.field }, { status: 400, code: 'invalid_request', field: 'body.expiresAt' }, 'a new grant expiring in the past: a 400');
+  const { rows } = await ctx.database.pool.query("SELECT count(*)::int AS n FROM ledger_entries WHERE account_id = 'acct_lapsed_grant' AND kind = 'grant'");
+  t.equal(rows[0].n, 2, 'two grants written, once each');
+  t.match(await ledgerSum(ctx.database, 'acct_lapsed_grant'), { available: 10, held: 0 }, 'the lapsed one counts for nothing');
+});

@@ -1,4 +1,4 @@
-import { ConflictFailure, InsufficientCreditsFailure, NotFoundFailure, TallyError } from '../../errors.js';
+import { ConflictFailure, InsufficientCreditsFailure, NotFoundFailure, TallyError, ValidationFailure } from '../../errors.js';
 import { AccountBook, type BookChanges } from './account-book.js';
 import { MAX_BALANCE, restorationKeyOf, type AccountState, type GrantResult, type HoldView, type HoldState, type LedgerCommand, type LedgerResult, type PastRevocation } from './types.js';
 
@@ -75,6 +75,9 @@ function applyOne(
     case 'grant': {
       const existing = command.sourceKey ? state.grantedSourceKeys.get(command.sourceKey) : undefined;
       if (existing) return ok({ type: 'grant', grant: existing, entryId: null, available: book.available(), created: false });
+      if (command.refusedIfLapsed && command.expiresAt && command.expiresAt.getTime() <= state.now.getTime()) {
+        throw new ValidationFailure('invalid_request', 'expiresAt must be in the future', { field: 'body.expiresAt' });
+      }
       if (book.credits() + command.amount > MAX_BALANCE) {
         throw new ConflictFailure('balance_too_large', `The account would hold more than ${MAX_BALANCE} credits in all`, { credits: book.credits(), requested: command.amount, max: MAX_BALANCE });
       }

@@ -96,6 +96,12 @@ export interface GrantCommand {
   /** Exactly-once key for grants from the outside world; a second grant with it is a no-op. */
   sourceKey?: string;
   expiresAt?: Date | null;
+  /**
+   * A grant asked for through the API: refused when `expiresAt` has passed by the time it is decided,
+   * after its key is looked up, so that a retry of one made in time replays it. (A grant from Stripe
+   * may come after its period has ended: it is made, and lapses at once.)
+   */
+  refusedIfLapsed?: boolean;
   reason?: string | null;
   metadata?: Record<string, unknown>;
 }

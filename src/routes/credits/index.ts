@@ -38,11 +38,11 @@ const credits: FastifyPluginAsyncZod = async (app) => {
     handler: async (request, reply) => {
       const { amount: credits, source, expiresAt, reason: why, metadata: meta } = request.body;
       const expiry = expiresAt ? new Date(expiresAt) : null;
-      if (expiry && expiry.getTime() <= Date.now()) throw new ValidationFailure('invalid_request', 'expiresAt must be in the future', { field: 'body.expiresAt' });
       // Past the year 9999 (in UTC), PostgreSQL writes the year with five digits, which no date parser reads back.
       if (expiry && expiry.getTime() > LATEST_EXPIRY) throw new ValidationFailure('invalid_request', 'expiresAt must be no later than 9999-12-31T23:59:59.999Z (leave it out for credits that never expire)', { field: 'body.expiresAt' });
       const { value, replayed } = await app.ledger.grant(
-        { accountId: request.params.accountId, amount: credits, source: source ?? 'manual', expiresAt: expiry, reason: why ?? null, metadata: meta ?? {} },
+        // Whether expiresAt has passed is decided after the key is looked up: a retry of a grant made in time replays it.
+        { accountId: request.params.accountId, amount: credits, source: source ?? 'manual', expiresAt: expiry, refusedIfLapsed: true, reason: why ?? null, metadata: meta ?? {} },
         idempotencyOf(request, 'grant'),
       );
       if (replayed) reply.header('idempotent-replayed', 'true');
