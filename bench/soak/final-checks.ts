@@ -14,13 +14,14 @@ interface Entry {
 }
 
 /**
- * Once everything has settled: each account's balance, as every process reads it, is the sum of its
+ * Once everything has settled: each account's balance, as every process reads it, is what it read
+ * before the sweeper wrote the last expiries (`unswept`), and is the sum of its
  * ledger (read through the API) and of its grants' remaining credits, with nothing held or owed;
  * every entry states the balances its predecessors sum to, none below zero; every acknowledged
  * spend and capture is in the ledger once, and no other; every hold is placed once and settled once, as it was
  * acknowledged, and reads so.
  */
-export async function checkFinalState(ctx: SoakContext, pool: pg.Pool): Promise<void> {
+export async function checkFinalState(ctx: SoakContext, pool: pg.Pool, unswept: Map<string, unknown>): Promise<void> {
   const { journal } = ctx;
   const entries = new Map<string, Entry>();
   for (const account of ctx.accounts) {
@@ -31,6 +32,7 @@ export async function checkFinalState(ctx: SoakContext, pool: pg.Pool): Promise<
     }
     const balances = await Promise.all(ctx.admins.map(async (client) => (await client.expect(200, 'GET', `/v1/accounts/${account}/balance`)).body));
     const balance = balances[0];
+    if (JSON.stringify(unswept.get(account)) !== JSON.stringify(balance)) journal.violation(`${account}: read once everything had expired ${JSON.stringify(unswept.get(account))}, once swept ${JSON.stringify(balance)}`);
     if (balances.some((b) => b.available !== balance.available || b.held !== balance.held)) journal.violation(`${account}: the processes read different balances: ${JSON.stringify(balances)}`);
     let available = 0;
     let held = 0;
@@ -55,6 +57,15 @@ export async function checkFinalState(ctx: SoakContext, pool: pg.Pool): Promise<
     if (JSON.stringify(found) !== JSON.stringify(wanted)) journal.violation(`${account}: ${JSON.stringify(found)}, wanted ${JSON.stringify(wanted)}`);
   }
 
+  // How often revocations met held credits, collected them, and were undone: what the soak exercised.
+  for (const entry of entries.values()) {
+    const meta = entry.metadata ?? {};
+    if (entry.kind !== 'adjustment') continue;
+    if (Number(meta.owed) > 0) journal.count('ledger: revocation owed held credits');
+    else if (meta.revoked !== undefined) journal.count('ledger: revocation');
+    if (Number(meta.collected) > 0) journal.count('ledger: collection');
+    if (meta.restored !== undefined) journal.count('ledger: restoration');
+  }
   for (const [entryId, spend] of journal.spends) {
     const entry = entries.get(entryId);
     if (!entry || entry.kind !== 'spend' || entry.accountId !== spend.accountId || entry.amount !== -spend.amount) journal.violation(`acknowledged spend ${entryId} (${JSON.stringify(spend)}) is ${JSON.stringify(entry)} in the ledger`);
