@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const ID_BYTES = 20;
@@ -18,4 +18,15 @@ export function newId(prefix: string): string {
   for (let i = offset; i < offset + ID_BYTES; i++) id += ALPHABET[pool[i] % 62];
   offset += ID_BYTES;
   return `${prefix}_${id}`;
+}
+
+/**
+ * The id of what a keyed create makes: from the client's Idempotency-Key and the request together, so
+ * that the same request sent again finds what it made (a retry after a process stopped mid-create),
+ * and the key reused for another request once its record is purged makes its own. `request` is flat:
+ * its fields, sorted, say the same request whatever order they came in.
+ */
+export function requestId(prefix: string, requestKey: string, request: object): string {
+  const fields = JSON.stringify(request, Object.keys(request).sort());
+  return `${prefix}_${createHash('sha256').update(JSON.stringify([requestKey, fields])).digest('base64url').slice(0, 20)}`;
 }

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import { expireUnknownCheckout } from '../../db/checkout-queries.js';
 import type { PrismaClient } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/unique-violation.js';
-import { newId } from '../../lib/ids.js';
+import { newId, requestId } from '../../lib/ids.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { RedirectPolicy } from '../checkout/redirect-urls.js';
 import { withCustomer } from '../customers/ensure-customer.js';
@@ -51,7 +50,7 @@ export class Bills {
     const expiresInSeconds = input.expiresInSeconds ?? MAX_CHECKOUT_SECONDS;
     checkCheckoutLifetime(expiresInSeconds);
     const urls = this.urls(input);
-    const id = requestKey ? keyedBillId(requestKey, input) : newId('bill');
+    const id = requestKey ? requestId('bill', requestKey, input) : newId('bill');
     const existing = await this.prisma.bill.findUnique({ where: { id } });
     if (existing) return billView(existing);
     const terms = { name: input.name, description: input.description ?? null, amount: input.amount, currency: input.currency, credits: input.credits ?? null };
@@ -214,12 +213,6 @@ export class Bills {
       cancelUrl: this.redirects.check('cancelUrl', input.cancelUrl, this.redirects.defaults.cancel),
     };
   }
-}
-
-/** The bill a keyed request makes, never another request's: the key alone would answer a purged key's old bill. */
-function keyedBillId(requestKey: string, input: BillInput): string {
-  const request = [input.accountId, input.name, input.description, input.amount, input.currency, input.credits, input.expiresInSeconds, input.successUrl, input.cancelUrl];
-  return `bill_${createHash('sha256').update(JSON.stringify([requestKey, ...request.map((value) => value ?? null)])).digest('base64url').slice(0, 20)}`;
 }
 
 function checkoutRow(bill: BillRow, session: Stripe.Checkout.Session) {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { ConflictFailure, ValidationFailure } from '../../errors.js';
-import { newId } from '../../lib/ids.js';
+import { newId, requestId } from '../../lib/ids.js';
 import { callStripe, isMissingStripeObject, unlessMissing } from '../../stripe/call-stripe.js';
 
 /**
@@ -16,17 +15,12 @@ export interface CatalogItemInput {
 }
 
 /**
- * A new item's id. `requestKey` (the client's Idempotency-Key) and the request fix it, and the id
- * fixes Stripe's idempotency keys: a retried create reuses the Product and Price the first attempt
- * made. The request is in it too: a key reused for another request once its record is purged (past
- * IDEMPOTENCY_RETENTION_HOURS) is a new request, and makes its own item rather than answering with
- * the one the key made before.
+ * A new item's id: from `requestKey` (the client's Idempotency-Key) and the request (requestId),
+ * and the id fixes Stripe's idempotency keys: a retried create reuses the Product and Price the
+ * first attempt made.
  */
 export function catalogItemId(prefix: 'pack' | 'plan', requestKey: string | undefined, input: object): string {
-  if (!requestKey) return newId(prefix);
-  // The input is flat: its fields, sorted, say the same request whatever order they came in.
-  const request = JSON.stringify(input, Object.keys(input).sort());
-  return `${prefix}_${createHash('sha256').update(JSON.stringify([requestKey, request])).digest('base64url').slice(0, 20)}`;
+  return requestKey ? requestId(prefix, requestKey, input) : newId(prefix);
 }
 
 /** A price managed in the Dashboard, read to be adopted; an unknown one is the client's mistake. */
