@@ -3,6 +3,7 @@
 // over test/**/*.test.ts. Arguments are passed to tap.
 import { spawn, spawnSync } from 'node:child_process';
 import { SERVER_ENV, startTestServer } from './database.js';
+import { TapFailures } from './tools/tap-failures.js';
 
 const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (built.status !== 0) process.exit(built.status ?? 1);
@@ -10,13 +11,18 @@ const server = process.env[SERVER_ENV] ? undefined : await startTestServer();
 const env = { ...process.env, ...(server ? { [SERVER_ENV]: server.url } : {}) };
 const tap = spawn('npx', ['tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'], env });
 let tail = '';
-tap.stdout.on('data', (chunk: Buffer) => {
+const failures = new TapFailures();
+tap.stdout.setEncoding('utf8');
+tap.stdout.on('data', (chunk: string) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  tail = (tail + chunk).slice(-4000);
+  failures.read(chunk);
 });
 const code: number = await new Promise((resolve) => tap.on('exit', (c) => resolve(c ?? 1)));
 await server?.stop();
 // tap's own summary is "# { total, pass, fail }"; this is the plain line CI reads.
+// Failures again at the end: CI shows only the last lines of what ran.
+process.stdout.write(failures.report());
 const summary = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(tail);
 if (summary) process.stdout.write(`\n${summary[2]} passed, ${summary[3] ?? 0} failed\n`);
 process.exit(code);
