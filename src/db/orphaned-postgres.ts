@@ -14,12 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export async function stopOrphanedPostgres(clusterDir: string, ownerFile: string, timeoutMs = 30_000): Promise<number | null> {
   const serverPid = readPid(`${clusterDir}/postmaster.pid`);
   const owner = readPid(ownerFile);
-  if (serverPid === null || owner === null || !isAlive(serverPid) || isAlive(owner)) return null;
+  if (serverPid === null || owner === null || !isRunning(serverPid) || isRunning(owner)) return null;
   // The pid may have been reused since: only a postgres serving this very folder is stopped.
   if (!commandLineOf(serverPid).includes(clusterDir)) return null;
   process.kill(serverPid, 'SIGINT');
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) {
-    if (!isAlive(serverPid)) {
+    if (!isRunning(serverPid)) {
       rmSync(ownerFile, { force: true });
       return serverPid;
     }
@@ -41,13 +41,28 @@ function readPid(file: string): number | null {
   }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process. A process that has exited but that its parent has not yet
+ * reaped (a zombie: an orphan's new parent, often PID 1, reaps when it gets to it) still answers
+ * kill(pid, 0), yet it holds no lock and serves nothing: it is not running.
+ */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, run by another user (as root, PostgreSQL runs as `postgres`; root may signal it).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return stateOf(pid) !== 'Z';
+}
+
+/** The state letter in Linux's /proc/<pid>/stat (after the command name, which may hold spaces); elsewhere null. */
+function stateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
   }
 }
 

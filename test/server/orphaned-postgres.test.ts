@@ -3,16 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { isRunning as alive } from '../../src/db/orphaned-postgres.js';
 import { startTally } from './process.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 async function gone(pid: number, timeoutMs = 20_000): Promise<boolean> {
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(100)) if (!alive(pid)) return true;
@@ -62,4 +55,16 @@ t.test('a Tally killed outright leaves its embedded PostgreSQL running; the next
   t.equal(await second.stop('SIGTERM'), 0, 'a graceful stop exits 0');
   t.ok(await gone(secondServer), 'and stops its server');
   t.notOk(existsSync(join(dataDir, 'postgres.owner')), 'and forgets it owned one');
+});
+
+t.test('a process that has exited but is not yet reaped (a zombie) is not running: its server holds no lock', async (t) => {
+  // The shell's child exits at once; the shell has become `sleep 5`, which never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => parent.kill('SIGKILL'));
+  const zombie = Number.parseInt(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk) => resolve(String(chunk)))), 10);
+  await sleep(500);
+  t.doesNotThrow(() => process.kill(zombie, 0), 'kill(pid, 0) still finds it');
+  t.notOk(alive(zombie), 'but it is not running');
+  t.ok(alive(parent.pid!), 'its parent is');
+  t.notOk(alive(2 ** 22 + 1), 'nor is a pid no process has');
 });
