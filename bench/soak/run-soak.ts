@@ -20,6 +20,8 @@ export interface SoakTarget {
 export interface SoakOptions {
   seed: number;
   seconds: number;
+  /** Goes on past `seconds` until this many operations have run, however slow the machine (default 0). */
+  minimumOperations?: number;
   accounts: number;
   /** How many of them see no expiry within a minute, so that the account cache decides their batches (default: half). */
   steadyAccounts?: number;
@@ -74,8 +76,9 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
 
   const started = Date.now();
   const until = started + options.seconds * 1000;
+  const minimum = options.minimumOperations ?? 0;
   const worker = async () => {
-    while (Date.now() < until) await operations[random.weighted(weights)].run(ctx);
+    while (Date.now() < until || sum(ctx.journal.counts) < minimum) await operations[random.weighted(weights)].run(ctx);
   };
   const progress = setInterval(() => options.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${sum(ctx.journal.counts)} operations, ${ctx.journal.violations.length} violations`), 10_000);
   try {
