@@ -59,6 +59,9 @@ export function translateStripeError(what: string, error: unknown): Error {
     if (error.code === 'amount_too_small' || error.code === 'amount_too_large') {
       return new ValidationFailure(error.code, `Stripe refused the amount: ${error.message}`, { field: 'amount' });
     }
+    if (error.code === 'invalid_charge_amount_no_decimal_compatible') {
+      return new ValidationFailure('invalid_amount', `Stripe refused the amount: ${error.message}`, { field: 'amount' });
+    }
     return new StripeRefusedFailure(what, error.message, { ...details, param: error.param ?? null });
   }
   return new ThirdPartyFailure('stripe_error', `Stripe failed while trying to ${what} (status ${error.statusCode ?? 'unknown'})`, details);

@@ -44,5 +44,13 @@ export const MINIMUM_CHARGE: Readonly<Record<string, number>> = {
   thb: 1000,
 };
 
+/**
+ * Currencies that Stripe takes in minor units but charges only in whole steps of them
+ * (docs.stripe.com/currencies#special-cases): ISK is two-decimal in the API yet charged in whole
+ * krónur, so in multiples of 100 (Stripe's `invalid_charge_amount_no_decimal_compatible` otherwise);
+ * the three-decimal currencies need their last digit 0.
+ */
+export const CHARGE_STEP: Readonly<Record<string, number>> = { isk: 100, bhd: 10, jod: 10, kwd: 10, omr: 10, tnd: 10 };
+
 /** Stripe's largest amount for one charge (eight digits of minor units). */
 export const MAXIMUM_CHARGE = 99_999_999;

@@ -17,6 +17,8 @@ t.test('every bad input is a 4xx with the error shape, before Stripe is asked, a
     [{ amount: 49, currency: 'JPY' }, 400, 'amount_too_small'],
     [{ amount: 17_499, currency: 'huf' }, 400, 'amount_too_small'],
     [{ amount: 100_000_000 }, 400, 'amount_too_large'],
+    [{ amount: 5050, currency: 'isk' }, 400, 'invalid_amount'],
+    [{ amount: 1005, currency: 'KWD' }, 400, 'invalid_amount'],
     [{ currency: 'xyz' }, 400, 'invalid_currency'],
     [{ currency: 'us' }, 400, 'invalid_request'],
     [{ currency: 'dollars' }, 400, 'invalid_request'],
@@ -41,8 +43,10 @@ t.test('every bad input is a 4xx with the error shape, before Stripe is asked, a
 
   const minimal = await ctx.call('POST', '/v1/bills', { ...base, amount: 50 });
   t.equal(minimal.status, 201, "Stripe's minimum itself is fine");
-  const unlisted = await ctx.call('POST', '/v1/bills', { ...base, amount: 1, currency: 'ISK' });
-  t.equal(unlisted.status, 201, "a currency without a documented minimum is left to Stripe's judgement");
+  const unlisted = await ctx.call('POST', '/v1/bills', { ...base, amount: 100, currency: 'ISK' });
+  t.equal(unlisted.status, 201, "a currency without a documented minimum is left to Stripe's judgement (one króna)");
+  const fils = await ctx.call('POST', '/v1/bills', { ...base, amount: 1010, currency: 'kwd' });
+  t.equal(fils.status, 201, 'a three-decimal amount whose last digit is 0');
   t.equal((await ctx.call('GET', '/v1/accounts/nobody/bills')).status, 404);
 });
 
@@ -64,6 +68,10 @@ t.test('Stripe refusing or failing: 502/503 naming the cause, and no bill row', 
   const tooSmall = await attempt();
   t.equal(tooSmall.status, 400, "Stripe's own amount_too_small is the client's error");
   t.equal(tooSmall.body.error.code, 'amount_too_small');
+
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', status: 400, error: { type: 'invalid_request_error', message: 'Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts must be evenly divisible by 100.', code: 'invalid_charge_amount_no_decimal_compatible' } });
+  const fractional = await attempt();
+  t.same([fractional.status, fractional.body.error.code, fractional.body.error.details], [400, 'invalid_amount', { field: 'amount' }], "Stripe's refusal of an amount it cannot charge is the client's error too");
 
   t.same(await counts(ctx), { bills: 0, checkouts: 0 }, 'nothing half-made');
   t.equal((await attempt()).status, 201, 'the next attempt works');

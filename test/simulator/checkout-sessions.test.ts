@@ -153,6 +153,18 @@ t.test('a promotion code lowers what a session allowing them charges, and only s
   t.equal(charges.data[0]!.amount, 250, 'the charge is for the discounted total');
 });
 
+t.test('ISK is charged in whole krónur: an amount not divisible by 100 is refused, as Stripe does since April 2023', async (t) => {
+  const { stripe } = await startSimulator(t);
+  const session = (unitAmount: number, quantity = 1) => stripe.checkout.sessions.create({
+    mode: 'payment', success_url,
+    line_items: [{ quantity, price_data: { currency: 'isk', unit_amount: unitAmount, product_data: { name: 'x' } } }],
+  });
+  const fractional = await session(4010).catch((e: unknown) => e);
+  t.match(fractional, { statusCode: 400, type: 'StripeInvalidRequestError', code: 'invalid_charge_amount_no_decimal_compatible' });
+  t.equal((await session(4000)).amount_total, 4000, 'ISK 40');
+  t.equal((await session(4050, 2)).amount_total, 8100, 'what is charged counts (the total): two at ISK 40.50 make ISK 81');
+});
+
 t.test('billing portal sessions', async (t) => {
   const { stripe, url } = await startSimulator(t);
   const customer = await stripe.customers.create({ email: 'p@example.com' });

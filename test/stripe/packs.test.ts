@@ -80,6 +80,8 @@ t.test('a pack Stripe would refuse, or could never sell, is refused before Strip
   const cases: Array<[string, Record<string, unknown>, string, string]> = [
     ['below the minimum charge', { unitAmount: 10, currency: 'usd' }, 'amount_too_small', 'unitAmount'],
     ['a currency Stripe does not support', { unitAmount: 500, currency: 'xyz' }, 'invalid_currency', 'currency'],
+    ['fractional krónur (ISK 40.10)', { unitAmount: 4010, currency: 'isk' }, 'invalid_amount', 'unitAmount'],
+    ['a three-decimal amount not ending in 0 (KWD 1.005)', { unitAmount: 1005, currency: 'kwd' }, 'invalid_amount', 'unitAmount'],
   ];
   for (const [name, price, code, field] of cases) {
     const created = await ctx.call('POST', '/v1/packs', { name: 'x', credits: 1, ...price });

@@ -45,6 +45,8 @@ t.test('plan input is checked; only admins manage plans', async (t) => {
     [{ name: 'X', credits: 10, unitAmount: 1.5, currency: 'usd', interval: 'month' }, 400, 'invalid_request'],
     [{ name: 'X', credits: 10, stripePriceId: 'price_nope' }, 400, 'unknown_stripe_price'],
     [{ name: 'X', credits: 10, unitAmount: 100, currency: 'xyz', interval: 'month' }, 400, 'invalid_currency'],
+    [{ name: 'X', credits: 10, unitAmount: 99_950, currency: 'isk', interval: 'month' }, 400, 'invalid_amount'],
+    [{ name: 'X', credits: 10, unitAmount: 12_345, currency: 'jod', interval: 'month' }, 400, 'invalid_amount'],
   ];
   for (const [body, status, code] of cases) {
     const reply = await ctx.call('POST', '/v1/plans', body);
@@ -58,10 +60,14 @@ t.test('plan input is checked; only admins manage plans', async (t) => {
   const adopted = await ctx.call('POST', '/v1/plans', { name: 'Yearly', credits: 100_000, stripePriceId: yearly.id, rollover: true });
   t.match(adopted.body, { interval: 'year', unitAmount: 50_000, rollover: true, stripePriceId: yearly.id });
   t.equal((await ctx.call('PATCH', `/v1/plans/${adopted.body.id}`, { unitAmount: 1 })).body.error.code, 'price_managed_elsewhere');
+  const krona = await ctx.call('POST', '/v1/plans', { name: 'ISK', credits: 10, unitAmount: 99_900, currency: 'isk', interval: 'month' });
+  t.equal(krona.status, 201, 'ISK 999 a month');
+  const fractional = await ctx.call('PATCH', `/v1/plans/${krona.body.id}`, { unitAmount: 99_950 });
+  t.same([fractional.status, fractional.body.error.code, fractional.body.error.details], [400, 'invalid_amount', { field: 'unitAmount', multipleOf: 100 }], 'nor changed to ISK 999.50');
   const forbidden = await ctx.call('POST', '/v1/plans', { name: 'X', credits: 10, unitAmount: 100, currency: 'usd', interval: 'month' }, { key: ctx.serviceKey });
   t.equal(forbidden.status, 403);
   const { rows } = await ctx.database.pool.query('SELECT count(*)::int AS n FROM plans');
-  t.equal(rows[0].n, 1, 'only the valid plan was stored');
+  t.equal(rows[0].n, 2, 'only the valid plans were stored');
 });
 
 t.test('checkout takes planId, or the shape frontends send: { accountId, priceId, mode }', async (t) => {

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
-import { checkCurrency } from '../../stripe/charge-rules.js';
+import { checkChargeStep, checkCurrency } from '../../stripe/charge-rules.js';
 import { isUniqueViolation } from '../../db/unique-violation.js';
 import { catalogItemChanges, catalogItemId, checkPriceFree, deactivateReplacedPrice, priceInUse, priceOnProduct, updateManagedProduct, withItemPrice, type CatalogItemInput } from '../catalog/catalog-item.js';
 import { adoptPlanPrice, createPlanPrice, createPlanProductAndPrice, type PlanInterval, type StripePlanPrice } from './plan-prices.js';
@@ -108,6 +108,7 @@ export class Plans {
     if (termsChange) {
       if (!row.managedPrice || !row.stripeProductId) throw new ConflictFailure('price_managed_elsewhere', 'This plan uses a Stripe price managed in the Dashboard; set a new stripePriceId instead');
       checkCurrency(terms.currency);
+      checkChargeStep(terms.unitAmount, terms.currency, 'unitAmount');
       price = await priceOnProduct(
         row.stripeProductId,
         (productId) => createPlanPrice(this.stripe, this.instance, id, productId, terms, { replacing: row.stripePriceId }),
@@ -172,5 +173,6 @@ function requiredTerms(input: PlanInput) {
     throw new ValidationFailure('invalid_request', 'unitAmount, currency and interval are required unless stripePriceId is given', { fields: ['unitAmount', 'currency', 'interval'] });
   }
   checkCurrency(input.currency);
+  checkChargeStep(input.unitAmount, input.currency, 'unitAmount');
   return { unitAmount: input.unitAmount, currency: input.currency, interval: input.interval };
 }

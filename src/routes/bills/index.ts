@@ -41,7 +41,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         accountId,
         name: z.string().trim().min(1).max(200).describe('What the customer sees on the checkout page'),
         description: z.string().trim().min(1).max(1000).optional(),
-        amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe("In the currency's minor units; at least Stripe's minimum charge"),
+        amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe("In the currency's minor units; at least Stripe's minimum charge; ISK in multiples of 100 and three-decimal currencies (BHD, JOD, KWD, OMR, TND) in multiples of 10, as Stripe charges them"),
         currency,
         credits: amount.optional().describe('Granted once when the bill is paid; none when absent'),
         expiresInSeconds: expiresInSeconds.optional().describe('Default 86400'),

@@ -26,6 +26,14 @@ export function createCheckoutSession(ctx: SimulatorContext, params: CreateSessi
   const items = buildLineItems(ctx, params);
   const currency = items[0]?.currency ?? params.currency ?? 'usd';
   const subtotal = items.reduce((sum, item) => sum + item.amount_subtotal, 0);
+  // As Stripe since April 2023: ISK stays two-decimal in the API but is charged in whole krónur.
+  if (currency === 'isk' && subtotal % 100 !== 0) {
+    throw invalidRequest(
+      'Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts must be evenly divisible by 100. See https://stripe.com/docs/currencies#special-cases for more information.',
+      undefined,
+      'invalid_charge_amount_no_decimal_compatible',
+    );
+  }
   const session: CheckoutSession = {
     id,
     object: 'checkout.session',
