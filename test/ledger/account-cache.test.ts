@@ -147,6 +147,25 @@ t.test('an account whose used-up grant expiring within the margin is drawn on by
   await agrees(t, ctx, 'acct_drawn', 110);
 });
 
+t.test('an account with an active hold expiring within the margin is loaded; one with a hold expiring later is decided on its kept state', async (t) => {
+  const ctx = await funded(t, 'acct_hold_soon', 100);
+  const later = await ctx.call('POST', '/v1/accounts/acct_hold_soon/holds', { amount: 10, expiresInSeconds: 600 }, { 'idempotency-key': key() });
+  t.equal(later.status, 201);
+  let decided = ctx.app.ledger.cacheStats().decided;
+  t.equal((await spend(ctx, 'acct_hold_soon', 1)).body.available, 89);
+  t.equal(ctx.app.ledger.cacheStats().decided, decided + 1, 'a hold expiring in ten minutes: the kept state decides');
+  const soon = await ctx.call('POST', '/v1/accounts/acct_hold_soon/holds', { amount: 20, expiresInSeconds: 30 }, { 'idempotency-key': key() });
+  t.match(soon.body, { status: 'active', available: 69, held: 30 });
+  decided = ctx.app.ledger.cacheStats().decided;
+  t.equal((await spend(ctx, 'acct_hold_soon', 1)).body.available, 68);
+  t.equal(ctx.app.ledger.cacheStats().decided, decided, "a hold expiring in 30 s: decided on a load (the database's clock judges the expiry)");
+  t.equal((await ctx.call('POST', `/v1/holds/${soon.body.id}/release`, {})).status, 200);
+  decided = ctx.app.ledger.cacheStats().decided;
+  t.equal((await spend(ctx, 'acct_hold_soon', 1)).body.available, 87);
+  t.equal(ctx.app.ledger.cacheStats().decided, decided + 1, 'released, it no longer counts: the kept state decides again');
+  await agrees(t, ctx, 'acct_hold_soon', 87, 10);
+});
+
 t.test('LEDGER_CACHE_ACCOUNTS=0 keeps nothing', async (t) => {
   const ctx = await build(t, { env: { LEDGER_CACHE_ACCOUNTS: '0' } });
   await ctx.call('PUT', '/v1/accounts/acct_uncached', {});
