@@ -7,10 +7,12 @@ import { Ledger } from '../../src/domain/ledger/ledger.js';
 // tests make that guess wrong in each way it can be, and check that the outcome is what a load
 // would have decided.
 
-async function funded(t: Test, account: string, amount: number, extra: { expiresAt?: string } = {}): Promise<TestApp> {
+/** A fresh app and an account with one grant; `expiresInMs` counts from once the app is built (a build may take a second). */
+async function funded(t: Test, account: string, amount: number, { expiresInMs }: { expiresInMs?: number } = {}): Promise<TestApp> {
   const ctx = await build(t);
   await ctx.call('PUT', `/v1/accounts/${account}`, {});
-  t.equal((await ctx.call('POST', `/v1/accounts/${account}/grants`, { amount, ...extra }, { 'idempotency-key': key() })).status, 201);
+  const expiresAt = expiresInMs === undefined ? undefined : new Date(Date.now() + expiresInMs).toISOString();
+  t.equal((await ctx.call('POST', `/v1/accounts/${account}/grants`, { amount, expiresAt }, { 'idempotency-key': key() })).status, 201);
   return ctx;
 }
 
@@ -120,11 +122,10 @@ t.test('a hold captured by another process cannot be captured again from a kept 
 });
 
 t.test('an account with a grant expiring within the margin is loaded, so its expiry is written when due', async (t) => {
-  const expiresAt = new Date(Date.now() + 1500).toISOString();
-  const ctx = await funded(t, 'acct_expiring', 50, { expiresAt });
+  const ctx = await funded(t, 'acct_expiring', 50, { expiresInMs: 3000 });
   await ctx.call('POST', '/v1/accounts/acct_expiring/grants', { amount: 10 }, { 'idempotency-key': key() });
   t.equal((await spend(ctx, 'acct_expiring', 1)).body.available, 59);
-  await new Promise((resolve) => setTimeout(resolve, 1700));
+  await new Promise((resolve) => setTimeout(resolve, 3200));
   const decided = ctx.app.ledger.cacheStats().decided;
   const after = await spend(ctx, 'acct_expiring', 20);
   t.equal(after.status, 402, 'the expired credits are gone');
@@ -136,7 +137,7 @@ t.test('an account with a grant expiring within the margin is loaded, so its exp
 });
 
 t.test('an account whose used-up grant expiring within the margin is drawn on by an active hold is loaded: a release gives credits back to it', async (t) => {
-  const ctx = await funded(t, 'acct_drawn', 10, { expiresAt: new Date(Date.now() + 30_000).toISOString() });
+  const ctx = await funded(t, 'acct_drawn', 10, { expiresInMs: 30_000 });
   await ctx.call('POST', '/v1/accounts/acct_drawn/grants', { amount: 100 }, { 'idempotency-key': key() });
   const hold = await ctx.call('POST', '/v1/accounts/acct_drawn/holds', { amount: 10 }, { 'idempotency-key': key() });
   t.match(hold.body, { status: 'active', available: 100, held: 10 }, 'the hold drew on the grant expiring first, using it up');
