@@ -51,7 +51,7 @@ t.test('every bad input is a 4xx with the error shape, before Stripe is asked, a
 });
 
 t.test('Stripe refusing or failing: 502/503 naming the cause, and no bill row', async (t) => {
-  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1500', STRIPE_MAX_RETRIES: '0' } });
   await account(ctx);
   const attempt = () => ctx.call('POST', '/v1/bills', base);
   ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', status: 500 });
@@ -59,7 +59,7 @@ t.test('Stripe refusing or failing: 502/503 naming the cause, and no bill row', 
   t.equal(outage.status, 502);
   t.equal(outage.body.error.code, 'stripe_error');
 
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 3000 });
   const timeout = await attempt();
   t.equal(timeout.status, 503);
   t.equal(timeout.body.error.code, 'stripe_unreachable');

@@ -18,7 +18,7 @@ t.test('a 5xx is logged with its request id, route and cause, for whoever sees t
     'Stripe refusing the key is an error line naming the route and Stripe request',
   );
 
-  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1500', STRIPE_MAX_RETRIES: '0' } });
   const { pack: starter } = await accountAndPack(ctx);
   ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', status: 500 });
   const failed = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: starter.id });

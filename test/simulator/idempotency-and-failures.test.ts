@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import t from 'tap';
+import { eventually } from '../helper.js';
 import { startSimulator } from './helper.js';
 
 t.test('a repeated Idempotency-Key replays the stored response', async (t) => {
@@ -55,14 +56,15 @@ t.test('failNext answers with a 500 in Stripe error shape', async (t) => {
 });
 
 t.test('a delayed answer makes the SDK time out with StripeConnectionError', async (t) => {
-  const { clientFor, simulator } = await startSimulator(t);
+  const { clientFor, simulator, stripe } = await startSimulator(t);
   const impatient = clientFor({ timeout: 150 });
   simulator.failNext({ path: '/v1/customers', delayMs: 600 });
   const error = await impatient.customers.create({ email: 'late@example.com' }).catch((e: unknown) => e);
   t.ok(error instanceof Stripe.errors.StripeConnectionError);
   // The simulator still did the work, as Stripe would: the caller cannot know.
-  await new Promise((resolve) => setTimeout(resolve, 700));
-  t.equal((await impatient.customers.list({ email: 'late@example.com' })).data.length, 1);
+  const listed = async () => (await stripe.customers.list({ email: 'late@example.com' })).data.length;
+  await eventually(async () => (await listed()) > 0);
+  t.equal(await listed(), 1);
 });
 
 t.test('failures can be injected over HTTP', async (t) => {

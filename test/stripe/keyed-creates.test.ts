@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key } from '../helper.js';
+import { build, eventually, key } from '../helper.js';
 import { accountAndPack } from './fixtures.js';
 
 t.test('packs, plans, bills and checkouts keep the Idempotency-Key contract: the same request replays, another is a 409 before Stripe is asked', async (t) => {
@@ -108,7 +108,7 @@ t.test("a checkout sent again with its key answers the session it opened, whatev
 });
 
 t.test('a create that failed at Stripe can be sent again with its key and another body: Stripe is never handed the first attempt\'s key with other parameters (its 400 idempotency_error)', async (t) => {
-  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1000' } });
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1500' } });
   await ctx.call('PUT', '/v1/accounts/acct_corrected', {});
   const packKey = key('pack');
   // The product is made, then the price fails: Stripe keeps the product's key with the first name.
@@ -127,10 +127,10 @@ t.test('a create that failed at Stripe can be sent again with its key and anothe
 
   // Stripe made the session but did not answer in time: Tally answers 503 and gives the key back.
   const checkoutKey = key('checkout');
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 3000 });
   const timedOut = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id }, { 'idempotency-key': checkoutKey });
   t.equal(timedOut.status, 503, 'the checkout: Stripe did not answer in time');
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  await eventually(async () => (await ctx.stripe.checkout.sessions.list()).data.length > 0); // Stripe made it, late
   const two = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id, quantity: 2 }, { 'idempotency-key': checkoutKey });
   t.equal(two.status, 201, `the checkout, corrected, is opened: ${JSON.stringify(two.body)}`);
   t.equal(two.body.credits, 200, 'for what the corrected request asks');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key, type TestApp } from '../helper.js';
+import { build, eventually, key, type TestApp } from '../helper.js';
 import { accountAndPack } from './fixtures.js';
 
 // Stripe's v1 API saves a 500 under its idempotency key and replays it to every retry with that key
@@ -80,12 +80,12 @@ t.test('after a saved 500, two creates at once move on to the same next key: one
 });
 
 t.test('after a timeout the key stays: the retry gets the customer Stripe made, not a second one', async (t) => {
-  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1500', STRIPE_MAX_RETRIES: '0' } });
   const { pack } = await accountAndPack(ctx, 'acct_slow');
   const body = { accountId: 'acct_slow', packId: pack.id };
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', delayMs: 800 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', delayMs: 3000 });
   t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 503, 'Stripe did not answer in time');
-  await new Promise((resolve) => setTimeout(resolve, 600));
+  await eventually(async () => (await customersOf(ctx, 'acct_slow')).length > 0);
   t.equal((await customersOf(ctx, 'acct_slow')).length, 1, 'but made the customer');
   t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 201, 'the retry opens the checkout');
   t.equal((await customersOf(ctx, 'acct_slow')).length, 1, 'with that customer: Stripe answered the same key with it');

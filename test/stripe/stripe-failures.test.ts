@@ -8,7 +8,7 @@ async function counts(ctx: Awaited<ReturnType<typeof build>>) {
 }
 
 t.test('Stripe failing on checkout creation: a clear 502/503 and no orphan rows', async (t) => {
-  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '400', STRIPE_MAX_RETRIES: '0' } });
+  const ctx = await build(t, { env: { STRIPE_TIMEOUT_MS: '1500', STRIPE_MAX_RETRIES: '0' } });
   const { pack } = await accountAndPack(ctx);
   const before = await counts(ctx);
   const attempt = () => ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id });
@@ -19,7 +19,7 @@ t.test('Stripe failing on checkout creation: a clear 502/503 and no orphan rows'
   t.equal(outage.body.error.code, 'stripe_error');
   t.match(outage.body.error.message, /Stripe failed/);
 
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 3000 });
   const timeout = await attempt();
   t.equal(timeout.status, 503, 'a timeout is a 503');
   t.equal(timeout.body.error.code, 'stripe_unreachable');
