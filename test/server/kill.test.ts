@@ -1,7 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { createTestDatabase } from '../database.js';
-import { ADMIN_KEY, serverUrl } from '../helper.js';
+import { ADMIN_KEY, eventually, serverUrl } from '../helper.js';
 import { startTally } from './process.js';
 
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
@@ -37,7 +37,9 @@ t.test('SIGKILL in the middle of load: no acknowledged spend lost, none half-app
     }
   };
   const load = Promise.all(Array.from({ length: 24 }, (_, w) => worker(w)));
+  // Three seconds of load, and more on a machine too slow to have answered 50 spends by then.
   await new Promise((resolve) => setTimeout(resolve, 3000));
+  await eventually(async () => acknowledged.length > 50, 60_000);
   first.child.kill('SIGKILL');
   stop = true;
   await load;
