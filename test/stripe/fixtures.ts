@@ -53,5 +53,11 @@ export async function holdCredits(ctx: TestApp, amount: number, expiresInSeconds
   return reply.body.id;
 }
 
+/** Waits until the hold's expiresAt has passed (by this process's clock, which Tally's is). */
+export async function pastExpiry(ctx: TestApp, holdId: string): Promise<void> {
+  const { expiresAt } = (await ctx.call('GET', `/v1/holds/${holdId}`)).body as { expiresAt: string };
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(expiresAt) - Date.now()) + 100));
+}
+
 export const releaseHold = (ctx: TestApp, holdId: string) => ctx.call('POST', `/v1/holds/${holdId}/release`, {}, { key: ctx.serviceKey });
 export const captureHold = (ctx: TestApp, holdId: string, amount: number) => ctx.call('POST', `/v1/holds/${holdId}/capture`, { amount }, { key: ctx.serviceKey });
