@@ -53,6 +53,8 @@ export interface StripeSimulator {
   /** A succeeded refund fails (the card's bank refused it): `refund.failed`, and the money stays with the merchant. */
   failRefund(refundId: string): Promise<void>;
   failNext(rule: FailureRule): void;
+  /** Failures added by failNext that no request has met yet. */
+  pendingFailures(): number;
   pendingDeliveries(): number;
   flushDeliveries(): Promise<void>;
 }
@@ -138,6 +140,7 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
       failRefund(ctx, getRefund(ctx, refundId));
     },
     failNext: (rule) => failures.add(rule),
+    pendingFailures: () => failures.pending,
     pendingDeliveries: () => ctx.delivery.pendingCount(),
     flushDeliveries: () => ctx.delivery.flush(),
   };

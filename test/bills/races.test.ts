@@ -1,9 +1,12 @@
 import t from 'tap';
-import { build, ledgerSum } from '../helper.js';
+import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { deliver, settled } from '../subscriptions/fixtures.js';
 import { account, billOf, createBill, grantsOf } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the request that failNext delays has reached Stripe: it is in its delay now, whatever the machine's speed. */
+const atStripe = (ctx: TestApp) => eventually(async () => ctx.simulator.pendingFailures() === 0);
 
 /**
  * A bill of 300 credits whose checkout Stripe expired (as at its expires_at), Tally not listening:
@@ -22,9 +25,9 @@ t.test('a cancel that looked at the old checkout while a reopen gave the bill a 
   t.equal((await billOf(ctx, bill.id)).status, 'open', 'Tally has not heard of the expiry');
 
   // The cancel's look at the old checkout is slow; the reopen runs meanwhile.
-  ctx.simulator.failNext({ method: 'GET', path: `/v1/checkout/sessions/${bill.checkoutSessionId}`, delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'GET', path: `/v1/checkout/sessions/${bill.checkoutSessionId}`, delayMs: 3000 });
   const cancel = ctx.call('POST', `/v1/bills/${bill.id}/cancel`);
-  await sleep(300);
+  await atStripe(ctx);
   const reopened = await ctx.call('POST', `/v1/bills/${bill.id}/checkout`);
   t.equal(reopened.status, 200, 'the reopen gave out a fresh checkout');
   const fresh = reopened.body.checkoutSessionId as string;
@@ -50,9 +53,9 @@ t.test('a reopen that a cancel overtook answers 409 bill_canceled and leaves no 
   const { ctx, bill } = await billWithExpiredCheckout(t);
 
   // The reopen's new checkout is slow to come back from Stripe; the cancel runs meanwhile.
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 3000 });
   const reopen = ctx.call('POST', `/v1/bills/${bill.id}/checkout`);
-  await sleep(300);
+  await atStripe(ctx);
   t.equal((await ctx.call('POST', `/v1/bills/${bill.id}/cancel`)).body.status, 'canceled');
   const reopened = await reopen;
   t.equal(reopened.status, 409, 'not a 200 showing a canceled bill');
@@ -65,9 +68,10 @@ t.test('of two reopens at once, one checkout becomes the bill\'s; the other is e
   const { ctx, bill } = await billWithExpiredCheckout(t);
 
   // The first reopen's checkout is slow; the second, a second later (another idempotency key at Stripe), wins.
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 2000 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 4000 });
   const first = ctx.call('POST', `/v1/bills/${bill.id}/checkout`);
-  await sleep(1200);
+  await atStripe(ctx);
+  await sleep(1100);
   const second = await ctx.call('POST', `/v1/bills/${bill.id}/checkout`);
   const late = await first;
   t.equal(second.status, 200);
@@ -80,9 +84,10 @@ t.test('two creates at once with one Idempotency-Key: one bill, and one checkout
   const ctx = await build(t);
   await account(ctx);
   const body = { accountId: 'acct_org', name: 'Setup', amount: 5000, currency: 'usd', credits: 10 };
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 2000 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/checkout/sessions', delayMs: 4000 });
   const first = ctx.call('POST', '/v1/bills', body, { 'idempotency-key': 'bill-race-1' });
-  await sleep(1200);
+  await atStripe(ctx);
+  await sleep(1100);
   const second = await ctx.call('POST', '/v1/bills', body, { 'idempotency-key': 'bill-race-1' });
   const late = await first;
   t.same([second.status, late.status], [201, 201], 'both answer as a create does (a replay answers its first answer\'s status)');

@@ -59,8 +59,10 @@ t.test('a delayed answer makes the SDK time out with StripeConnectionError', asy
   const { clientFor, simulator, stripe } = await startSimulator(t);
   const impatient = clientFor({ timeout: 150 });
   simulator.failNext({ path: '/v1/customers', delayMs: 600 });
+  t.equal(simulator.pendingFailures(), 1, 'a failure waiting for its request');
   const error = await impatient.customers.create({ email: 'late@example.com' }).catch((e: unknown) => e);
   t.ok(error instanceof Stripe.errors.StripeConnectionError);
+  t.equal(simulator.pendingFailures(), 0, 'met by the request, still in its delay');
   // The simulator still did the work, as Stripe would: the caller cannot know.
   const listed = async () => (await stripe.customers.list({ email: 'late@example.com' })).data.length;
   await eventually(async () => (await listed()) > 0);

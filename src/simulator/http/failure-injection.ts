@@ -31,6 +31,11 @@ export class FailureInjection {
     this.rules.push({ ...failureRuleSchema.parse(rule), remaining: rule.count ?? 1 });
   }
 
+  /** Failures added and not yet met by a request: 0 once a delayed request has begun its delay. */
+  get pending(): number {
+    return this.rules.reduce((sum, rule) => sum + rule.remaining, 0);
+  }
+
   /** Before the Idempotency-Key is looked at: a failure nothing saves. */
   readonly hook = (request: FastifyRequest, _reply: FastifyReply): Promise<void> => this.fail(request, false);
 
