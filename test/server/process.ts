@@ -18,6 +18,8 @@ export interface Launch {
   args?: string[];
   /** What `env` is added to (default: this process's environment, at LOG_LEVEL warn). */
   baseEnv?: Record<string, string | undefined>;
+  /** Told all the output so far at each piece of it, before the banner too. */
+  onOutput?: (output: string) => void;
 }
 
 /** Starts `npm start`'s entry point (dist/server.js, built by test/run.ts) as a real process and waits for its banner. */
@@ -29,8 +31,12 @@ export async function startTally(env: Record<string, string>, timeoutMs = 60_000
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  const heard = (chunk: Buffer) => {
+    output += chunk;
+    launch.onOutput?.(output);
+  };
+  child.stdout!.on('data', heard);
+  child.stderr!.on('data', heard);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Tally did not start:\n${output}`)), timeoutMs);

@@ -1,5 +1,4 @@
 import t from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startOwnServer } from '../database.js';
 import { startTally } from './process.js';
 
@@ -7,8 +6,11 @@ const env = (databaseUrl: string, waitSeconds: string) => ({ DATABASE_URL: datab
 
 t.test('a start waits for a PostgreSQL that comes up after Tally, then migrates and serves', async (t) => {
   const postgres = await startOwnServer(t, { started: false });
-  const starting = startTally(env(postgres.url, '60'), 90_000);
-  await sleep(3000);
+  // PostgreSQL starts once Tally has found it down (a slow machine may take seconds to get there).
+  let foundDown!: () => void;
+  const saidWaiting = new Promise<void>((resolve) => (foundDown = resolve));
+  const starting = startTally(env(postgres.url, '60'), 90_000, { onOutput: (output) => /waiting for PostgreSQL/.test(output) && foundDown() });
+  await Promise.race([saidWaiting, starting]);
   await postgres.start();
   const tally = await starting;
   t.teardown(() => tally.child.kill('SIGKILL'));
