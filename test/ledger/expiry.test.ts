@@ -4,11 +4,11 @@ import { build, key, ledgerSum } from '../helper.js';
 t.test('a grant stops counting at expiresAt; the sweeper writes the expiry entry', async (t) => {
   const { call, app, database } = await build(t);
   await call('PUT', '/v1/accounts/acct_e', {});
-  const expiresAt = new Date(Date.now() + 1200).toISOString();
+  const expiresAt = new Date(Date.now() + 2500).toISOString();
   await call('POST', '/v1/accounts/acct_e/grants', { amount: 40, expiresAt }, { 'idempotency-key': key() });
   await call('POST', '/v1/accounts/acct_e/grants', { amount: 10 }, { 'idempotency-key': key() });
   t.equal((await call('GET', '/v1/accounts/acct_e/balance')).body.available, 50);
-  await new Promise((resolve) => setTimeout(resolve, 1300));
+  await new Promise((resolve) => setTimeout(resolve, 2600));
   const balance = (await call('GET', '/v1/accounts/acct_e/balance')).body;
   t.equal(balance.available, 10, 'expired credits no longer count, before any entry is written');
   t.equal(balance.grants.length, 1);
@@ -46,11 +46,11 @@ t.test('spending draws the grant that expires first, never-expiring grants last'
 t.test('a used-up grant that expires under an active hold writes no expiry until the hold gives its credits back', async (t) => {
   const { call, database } = await build(t);
   await call('PUT', '/v1/accounts/acct_uh', {});
-  await call('POST', '/v1/accounts/acct_uh/grants', { amount: 100, expiresAt: new Date(Date.now() + 1200).toISOString() }, { 'idempotency-key': key() });
+  await call('POST', '/v1/accounts/acct_uh/grants', { amount: 100, expiresAt: new Date(Date.now() + 2500).toISOString() }, { 'idempotency-key': key() });
   await call('POST', '/v1/accounts/acct_uh/grants', { amount: 50 }, { 'idempotency-key': key() });
   const hold = await call('POST', '/v1/accounts/acct_uh/holds', { amount: 100, expiresInSeconds: 600 }, { 'idempotency-key': key() });
   t.match(hold.body, { available: 50, held: 100 }, 'the hold takes the expiring grant');
-  await new Promise((resolve) => setTimeout(resolve, 1300));
+  await new Promise((resolve) => setTimeout(resolve, 2600));
   // Each batch on the account loads the expired grant (the hold drew on it) and settles the account.
   for (let i = 0; i < 2; i++) t.equal((await call('POST', '/v1/accounts/acct_uh/spend', { amount: 10 }, { 'idempotency-key': key() })).body.available, 40 - 10 * i);
   const kinds = async () => (await call('GET', '/v1/accounts/acct_uh/ledger')).body.data.map((e: { kind: string; amount: number }) => `${e.kind} ${e.amount}`).reverse();

@@ -56,9 +56,9 @@ t.test('the list pages with a cursor', async (t) => {
 
 t.test('a hold past its time reads as expired at once, before and after its release entry is written', async (t) => {
   const { call } = await funded(t, 100);
-  const hold = (await call('POST', '/v1/accounts/acct_r/holds', { amount: 50, expiresInSeconds: 1 }, { 'idempotency-key': key() })).body as Hold;
+  const hold = (await call('POST', '/v1/accounts/acct_r/holds', { amount: 50, expiresInSeconds: 2 }, { 'idempotency-key': key() })).body as Hold;
   t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'active' });
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await new Promise((resolve) => setTimeout(resolve, 2100));
   t.match((await call('GET', `/v1/holds/${hold.id}`)).body, { status: 'expired', settledAt: null }, 'expired, its release not yet written');
   t.same((await call('GET', '/v1/accounts/acct_r/holds')).body.data, [], 'and no longer listed');
   t.equal((await call('POST', '/v1/accounts/acct_r/spend', { amount: 1 }, { 'idempotency-key': key() })).status, 200); // writes the release

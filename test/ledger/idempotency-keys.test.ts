@@ -136,7 +136,7 @@ t.test('a retry whose metadata keys come in another order is the same request: i
 t.test('a grant sent again after its expiresAt has passed replays its first answer; a new grant expiring in the past is a 400 that grants nothing', async (t) => {
   const ctx = await funded(t, 'acct_lapsed_grant', 10);
   const k = key('lapsing');
-  const body = { amount: 5, expiresAt: new Date(Date.now() + 1000).toISOString() };
+  const body = { amount: 5, expiresAt: new Date(Date.now() + 2000).toISOString() };
   const first = await ctx.call('POST', '/v1/accounts/acct_lapsed_grant/grants', body, { 'idempotency-key': k });
   t.equal(first.status, 201, 'granted');
   await new Promise((resolve) => setTimeout(resolve, Date.parse(body.expiresAt) - Date.now() + 50));
