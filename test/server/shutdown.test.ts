@@ -58,10 +58,11 @@ t.test('a request that comes on an open keep-alive connection while Tally shuts 
   const auth = `Authorization: Bearer ${ADMIN_KEY}\r\n`;
   // A spend whose body has not all come: the connection is busy, not idle, when the close begins.
   const body = JSON.stringify({ amount: 1 });
+  const begun = new Promise((resolve) => ctx.app.server.once('request', resolve));
   socket.write(`POST /v1/accounts/acct_stop/spend HTTP/1.1\r\nHost: tally\r\n${auth}Idempotency-Key: ${key()}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await begun; // its headers are in: the spend has begun, whatever the machine's speed
   const closing = ctx.app.close();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await eventually(async () => !ctx.app.server.listening); // the close has begun (preClose runs before the server stops listening)
   // The rest of that body, and the next request on the same connection.
   socket.write(`${body.slice(3)}GET /v1/accounts/acct_stop/balance HTTP/1.1\r\nHost: tally\r\n${auth}\r\n`);
   await closed;
