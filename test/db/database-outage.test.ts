@@ -60,10 +60,11 @@ t.test('while PostgreSQL is down every request that needs it is a 503 database_u
 
 t.test('a keyed create whose database goes away while Stripe is asked is a 503, and the same request sent again once it is back makes one pack', async (t) => {
   const postgres = await startOwnServer(t);
-  const ctx = await build(t, { databaseUrl: postgres.url });
+  const ctx = await build(t, { databaseUrl: postgres.url, env: { STRIPE_TIMEOUT_MS: '20000' } });
   const watcher = new pg.Client({ connectionString: postgres.url });
-  // Stripe answers the product 3.5 s late (the test client's Stripe timeout is 5 s): time for the server to stop while Tally waits for it.
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 3500 });
+  // Stripe answers the product 8 s late (within the 20 s Stripe timeout): time for the server to stop while Tally waits for it
+  // (the stop came 954 ms after the create began with both cores busy).
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 8000 });
   const packKey = key();
   const body = { name: 'Made mid-outage', credits: 10, unitAmount: 500, currency: 'usd' };
   const creating = ctx.call('POST', '/v1/packs', body, { 'idempotency-key': packKey });
