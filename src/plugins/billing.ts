@@ -8,6 +8,7 @@ import { reconcileOpenCheckouts } from '../domain/checkout/reconcile-open-checko
 import { reconcileRefunds } from '../domain/checkout/reconcile-refunds.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
+import { sendCustomerDetails } from '../domain/customers/send-customer-details.js';
 import { Packs } from '../domain/packs/packs.js';
 import { Plans } from '../domain/plans/plans.js';
 import { reconcileRenewals } from '../domain/subscriptions/reconcile-renewals.js';
@@ -74,6 +75,12 @@ export default fp<BillingOptions>(
     app.decorate('checkouts', checkouts);
     app.decorate('reversals', reversals);
     app.decorate('stripeEvents', processor);
+    app.accounts.sendCustomerDetailsWith((accountId, customer) =>
+      sendCustomerDetails(app.db.prisma, stripe, accountId, customer).catch((error) => {
+        // Its code only: Stripe's message may quote the email ("Invalid email address: ...").
+        app.log.warn({ accountId, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
+      }),
+    );
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, instance, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
     const reconcile = { olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH };

@@ -22,10 +22,24 @@ export interface AccountView {
 /** A ledger entry as the API shows it: the row as written, with its id and time. */
 export type LedgerEntryView = NewEntry & { id: string; createdAt: string };
 
+/** Gives the account's Stripe customer the account's email and name, if they changed; billing sets it. */
+export type CustomerDetailsSender = (accountId: string, customer: string) => Promise<void>;
+
 export class Accounts {
+  private sendCustomerDetails?: CustomerDetailsSender;
+
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates the account, or updates the fields given, in one transaction. Returns whether it was created. */
+  /** Where an account's new email or name goes once saved (the billing plugin, which talks to Stripe). */
+  sendCustomerDetailsWith(send: CustomerDetailsSender): void {
+    this.sendCustomerDetails = send;
+  }
+
+  /**
+   * Creates the account, or updates the fields given, in one transaction. Returns whether it was
+   * created. A new email or name then goes to its Stripe customer; if Stripe cannot take it now, the
+   * account is saved all the same and its next checkout or portal session sends it.
+   */
   async upsert(id: string, input: AccountInput): Promise<{ account: AccountView; created: boolean }> {
     const data = {
       ...(input.email !== undefined ? { email: input.email } : {}),
@@ -33,12 +47,15 @@ export class Accounts {
       ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
     };
     // One transaction: an account is never left created without the fields its request gave.
-    return this.prisma.$transaction(async (tx) => {
+    const { account, created } = await this.prisma.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<Array<{ inserted: boolean }>>`
         INSERT INTO accounts (id, updated_at) VALUES (${id}, now()) ON CONFLICT (id) DO NOTHING RETURNING true AS inserted`;
       const account = Object.keys(data).length ? await tx.account.update({ where: { id }, data }) : await tx.account.findUniqueOrThrow({ where: { id } });
-      return { account: accountView(account), created: rows.length > 0 };
+      return { account, created: rows.length > 0 };
     });
+    const changed = account.email !== account.stripeCustomerEmail || account.name !== account.stripeCustomerName;
+    if (account.stripeCustomerId && changed) await this.sendCustomerDetails?.(id, account.stripeCustomerId);
+    return { account: accountView(account), created };
   }
 
   async get(id: string): Promise<AccountView> {

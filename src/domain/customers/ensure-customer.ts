@@ -1,18 +1,25 @@
 import type Stripe from 'stripe';
-import { NotFoundFailure } from '../../errors.js';
+import { NotFoundFailure, StripeRefusedFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
+import { sendCustomerDetails } from './send-customer-details.js';
 
 /**
  * Runs `use` (a checkout, a portal session) with the account's Stripe customer. A customer Stripe
  * does not know (deleted in the Dashboard, or made under another key: test mode before live, the
  * built-in simulator before a restart) would fail every checkout of the account for good: it is
- * forgotten and made again, and `use` runs once more with the new one.
+ * forgotten and made again, and `use` runs once more with the new one. An email or name the account
+ * changed since Stripe was last told is sent first.
  */
 export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, use: (customer: string) => Promise<T>): Promise<T> {
   const customer = await ensureCustomer(prisma, stripe, instance, accountId);
   try {
+    await sendCustomerDetails(prisma, stripe, accountId, customer).catch((error: unknown) => {
+      // Details Stripe refuses (an email it finds invalid) do not stop the account paying: the customer
+      // keeps those it has, and they are sent again next time. A customer Stripe does not know is made again.
+      if (!(error instanceof StripeRefusedFailure) || isMissingStripeObject(error, 'customer')) throw error;
+    });
     return await use(customer);
   } catch (error) {
     if (!isMissingStripeObject(error, 'customer')) throw error;
@@ -38,7 +45,11 @@ async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: Ta
   const customer = await callStripe('create a customer', () =>
     instance.keyed(`customer-${accountId}`, [params, replacing ?? null], (idempotencyKey) => stripe.customers.create(params, { idempotencyKey })),
   );
-  await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: null }, data: { stripeCustomerId: customer.id } });
+  // With what it was made with: a change the account had meanwhile is then sent (sendCustomerDetails).
+  await prisma.account.updateMany({
+    where: { id: accountId, stripeCustomerId: null },
+    data: { stripeCustomerId: customer.id, stripeCustomerEmail: account.email, stripeCustomerName: account.name },
+  });
   const saved = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });
   return saved.stripeCustomerId!;
 }
