@@ -52,7 +52,7 @@ export default fp<BillingOptions>(
     const redirects = new RedirectPolicy(origins, {
       success: config.CHECKOUT_SUCCESS_URL ?? `${publicUrl}/checkout/success?session_id={CHECKOUT_SESSION_ID}`,
       cancel: config.CHECKOUT_CANCEL_URL ?? `${publicUrl}/checkout/cancel`,
-      portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/checkout/cancel`,
+      portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/portal/return`,
     });
     const instance = app.instance;
     const packs = new Packs(app.db.prisma, stripe, instance);

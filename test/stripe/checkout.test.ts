@@ -155,6 +155,20 @@ t.test('the portal opens for the account\'s customer', async (t) => {
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'nobody' })).status, 404);
 });
 
+t.test("the portal's default return page is not the checkout's cancel page (the customer may have paid in the portal)", async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const portal = await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' });
+  t.equal(portal.status, 201);
+  const portalPage = await (await fetch(`${ctx.simulatorUrl}${new URL(portal.body.url).pathname}`)).text();
+  const returnUrl = /id="return" href="([^"]+)"/.exec(portalPage)?.[1] ?? '';
+  t.match(returnUrl, /^http:\/\/(localhost|127\.0\.0\.1):\d+\//, "the portal returns to Tally's own page");
+  const back = await ctx.app.inject({ method: 'GET', url: new URL(returnUrl).pathname });
+  t.equal(back.statusCode, 200);
+  t.notMatch(back.body, /Checkout canceled|Nothing was charged/, 'which does not tell someone back from the portal that a checkout was canceled');
+  t.match(back.body, /billing/i, 'but that they are back from managing their billing');
+});
+
 t.test("the operator's default redirect URLs are used, whatever TALLY_REDIRECT_ORIGINS allows a request to give", async (t) => {
   // The shop's own origin allowed for the URLs requests give; Tally's own cancel page stays the default.
   const shop = await build(t, { env: { TALLY_REDIRECT_ORIGINS: 'https://shop.example.com' } });

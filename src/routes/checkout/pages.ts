@@ -9,7 +9,7 @@ const page = (title: string, body: string) =>
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * The default success and cancel pages, for a Tally used on its own (a product normally sends its
+ * The default success, cancel and portal return pages, for a Tally used on its own (a product normally sends its
  * users to its own pages, which call POST /v1/checkout/sessions/{id}/sync with a key).
  */
 const checkoutPages: FastifyPluginAsync = async (app) => {
@@ -39,6 +39,11 @@ const checkoutPages: FastifyPluginAsync = async (app) => {
   app.get('/checkout/cancel', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
     reply.type('text/html');
     return page('Checkout canceled', '<p id="result">Nothing was charged.</p>');
+  });
+  // Where the portal returns by default: its customer may have paid, changed plan or canceled there.
+  app.get('/portal/return', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    reply.type('text/html');
+    return page('Billing', '<p id="result">You are back from managing your billing. Any change you made there is being applied.</p>');
   });
 };
 
