@@ -13,6 +13,8 @@ export interface CheckoutOptions {
 /** Everything the simulator knows, in memory; Maps keep creation order, which lists rely on. */
 export class Store {
   readonly customers = new Map<string, Customer>();
+  /** Customers deleted (DELETE /v1/customers/:id): a retrieve still answers them, as deleted. */
+  readonly deletedCustomers = new Set<string>();
   readonly products = new Map<string, Product>();
   readonly prices = new Map<string, Price>();
   readonly checkoutSessions = new Map<string, CheckoutSession>();

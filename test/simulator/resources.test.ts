@@ -33,6 +33,16 @@ t.test('customers: create, retrieve, update, list with pagination', async (t) =>
   t.same(byEmail.data.map((c) => c.id), [created.id]);
 });
 
+t.test('a deleted customer: answered as deleted by a retrieve, unknown to every other use', async (t) => {
+  const { stripe } = await startSimulator(t);
+  const customer = await stripe.customers.create({ email: 'a@example.com' });
+  t.same(await stripe.customers.del(customer.id), { id: customer.id, object: 'customer', deleted: true });
+  t.same(await stripe.customers.retrieve(customer.id), { id: customer.id, object: 'customer', deleted: true });
+  await t.rejects(stripe.billingPortal.sessions.create({ customer: customer.id }), { code: 'resource_missing', param: 'customer' });
+  await t.rejects(stripe.customers.update(customer.id, { name: 'x' }), { code: 'resource_missing' });
+  await t.rejects(stripe.customers.del(customer.id), { code: 'resource_missing' });
+});
+
 t.test('unknown ids are 404 resource_missing', async (t) => {
   const { stripe } = await startSimulator(t);
   const error = await stripe.customers.retrieve('cus_nope').catch((e: unknown) => e);

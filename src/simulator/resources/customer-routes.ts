@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { cancelSubscription } from '../billing/cancel-subscription.js';
 import type { SimulatorContext } from '../context.js';
+import { emitEvent } from '../events/emit-event.js';
 import { expandObject } from '../http/expand.js';
 import { expand, int, list, metadata, pagination, range, str } from '../http/form-schemas.js';
 import { matchesRange } from '../http/paginate.js';
@@ -67,6 +69,7 @@ export function customerRoutes(app: FastifyInstance, ctx: SimulatorContext): voi
 
   app.get<{ Params: { id: string } }>('/v1/customers/:id', async (request) => {
     const params = parseParams(retrieveParams, request.query);
+    if (ctx.store.deletedCustomers.has(request.params.id)) return deleted(request.params.id);
     return expandObject(ctx.store, getCustomer(ctx, request.params.id), params.expand);
   });
 
@@ -83,6 +86,19 @@ export function customerRoutes(app: FastifyInstance, ctx: SimulatorContext): voi
     return expandObject(ctx.store, customer, params.expand);
   });
 
+  // As in the Dashboard: gone for every use (a checkout, a portal session: "No such customer"), its
+  // live subscriptions canceled at once, customer.deleted sent; a retrieve answers it as deleted.
+  app.delete<{ Params: { id: string } }>('/v1/customers/:id', async (request) => {
+    const customer = getCustomer(ctx, request.params.id);
+    for (const subscription of ctx.store.subscriptions.values()) {
+      if (subscription.customer === customer.id && subscription.status !== 'canceled') cancelSubscription(ctx, subscription);
+    }
+    ctx.store.customers.delete(customer.id);
+    ctx.store.deletedCustomers.add(customer.id);
+    emitEvent(ctx, 'customer.deleted', customer);
+    return deleted(customer.id);
+  });
+
   app.get('/v1/customers', async (request) => {
     const params = parseParams(listParams, request.query);
     const matching = [...ctx.store.customers.values()].filter(
@@ -92,3 +108,5 @@ export function customerRoutes(app: FastifyInstance, ctx: SimulatorContext): voi
     return listResponse(ctx.store, matching, params, '/v1/customers');
   });
 }
+
+const deleted = (id: string) => ({ id, object: 'customer', deleted: true });

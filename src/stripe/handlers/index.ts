@@ -4,6 +4,7 @@ import type { PaymentReversals } from '../../domain/checkout/payment-reversals.j
 import type { SubscriptionEvents } from '../../domain/subscriptions/subscription-events.js';
 import { chargeHandlers } from './charge.js';
 import { checkoutSessionHandlers } from './checkout-session.js';
+import { customerHandlers } from './customer.js';
 import { invoiceHandlers } from './invoice.js';
 import { subscriptionHandlers } from './subscription.js';
 
@@ -14,9 +15,10 @@ export interface HandlerDeps {
   checkouts: Checkouts;
   subscriptionEvents: SubscriptionEvents;
   reversals: PaymentReversals;
+  forgetCustomer(customerId: string): Promise<void>;
 }
 
 /** The event types Tally acts on; every other verified event is stored and marked ignored. */
 export function eventHandlers(deps: HandlerDeps): EventHandlers {
-  return { ...checkoutSessionHandlers(deps), ...invoiceHandlers(deps), ...subscriptionHandlers(deps), ...chargeHandlers(deps) };
+  return { ...checkoutSessionHandlers(deps), ...invoiceHandlers(deps), ...subscriptionHandlers(deps), ...chargeHandlers(deps), ...customerHandlers(deps) };
 }

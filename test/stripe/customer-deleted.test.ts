@@ -1,0 +1,38 @@
+import t from 'tap';
+import { build } from '../helper.js';
+import { accountAndPlan, createPlan, settled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';
+
+t.test('a customer deleted in the Dashboard: its subscription ends, the account forgets it, and its next checkout and portal open on a new one', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx);
+  await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  const deletedId = (await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId as string;
+  t.match(deletedId, /^cus_/);
+
+  t.match(await ctx.stripe.customers.del(deletedId), { id: deletedId, deleted: true }, 'deleted, as in the Dashboard');
+  await settled(ctx);
+  t.equal((await subscriptionOf(ctx, 'acct_org')).status, 'canceled', 'its subscription was canceled with it');
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId, null, 'the account no longer names a customer Stripe has deleted');
+
+  const portal = await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_org' });
+  t.equal(portal.status, 201, `the portal opens: ${JSON.stringify(portal.body)}`);
+  const pro = await createPlan(ctx, { name: 'Pro 2' });
+  const checkout = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_org', planId: pro.id });
+  t.equal(checkout.status, 201, `a new subscription's checkout opens: ${JSON.stringify(checkout.body)}`);
+  const customer = (await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId as string;
+  t.not(customer, deletedId);
+  t.equal((await ctx.stripe.checkout.sessions.retrieve(checkout.body.id)).customer, customer, 'on the new customer');
+  t.match(await ctx.stripe.customers.retrieve(customer), { email: 'acct_org@example.com', name: 'Org' }, "made with the account's details");
+});
+
+t.test("customer.deleted of a customer no account of this Tally has changes nothing", async (t) => {
+  const ctx = await build(t, { listen: true });
+  await accountAndPlan(ctx);
+  t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_org' })).status, 201);
+  const ours = (await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId as string;
+  const other = await ctx.stripe.customers.create({ email: 'someone@example.com' });
+  await ctx.stripe.customers.del(other.id);
+  await settled(ctx);
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId, ours);
+});
