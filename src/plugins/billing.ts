@@ -76,12 +76,14 @@ export default fp<BillingOptions>(
     app.decorate('checkouts', checkouts);
     app.decorate('reversals', reversals);
     app.decorate('stripeEvents', processor);
-    app.accounts.sendCustomerDetailsWith((accountId, customer) =>
+    // Not waited for, by the PUT (Stripe may take its timeout and retries) nor by a closing app: a
+    // send cut short is made again by the account's next checkout or portal session.
+    app.accounts.sendCustomerDetailsWith((accountId, customer) => {
       sendCustomerDetails(app.db.prisma, stripe, accountId, customer).catch((error) => {
         // Its code only: Stripe's message may quote the email ("Invalid email address: ...").
         app.log.warn({ accountId, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
-      }),
-    );
+      });
+    });
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, instance, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);
     const reconcile = { olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH };

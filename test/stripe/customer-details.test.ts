@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build } from '../helper.js';
+import { build, eventually } from '../helper.js';
 import { accountAndPack, openCheckout } from './fixtures.js';
 
 /** acct_buyer (acct_buyer@example.com, Buyer) with its Stripe customer, made by a first checkout. */
@@ -7,6 +7,20 @@ const buyerWithCustomer = async (ctx: Awaited<ReturnType<typeof build>>) => {
   const { pack } = await accountAndPack(ctx);
   await openCheckout(ctx, 'acct_buyer', pack.id);
   return pack;
+};
+
+/** The PUT's send to Stripe has failed (it does not wait for it): logged. */
+const sendFailed = (ctx: Awaited<ReturnType<typeof build>>) => eventually(async () => ctx.logs.some((line) => line.includes('did not reach its Stripe customer')));
+
+/** The customer once it has these details (a PUT sends them without waiting), or as it is after 3 s. */
+const customerComes = async (ctx: Awaited<ReturnType<typeof build>>, details: Record<string, string | null>) => {
+  let customer = await stripeCustomerOf(ctx, 'acct_buyer');
+  const matches = () => Object.entries(details).every(([field, value]) => (customer as Record<string, unknown>)[field] === value);
+  for (const until = Date.now() + 3000; !matches() && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    customer = await stripeCustomerOf(ctx, 'acct_buyer');
+  }
+  return customer;
 };
 
 const stripeCustomerOf = async (ctx: Awaited<ReturnType<typeof build>>, accountId: string) => {
@@ -21,10 +35,10 @@ t.test("an account's new email and name reach its Stripe customer (receipts, the
 
   const put = await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com', name: 'Ada' });
   t.equal(put.status, 200);
-  t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: 'ada@example.com', name: 'Ada' }, 'the PUT carried them to Stripe');
+  t.match(await customerComes(ctx, { email: 'ada@example.com', name: 'Ada' }), { email: 'ada@example.com', name: 'Ada' }, 'the PUT carried them to Stripe');
 
   t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: null })).status, 200);
-  t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: null, name: 'Ada' }, 'an email removed is removed at Stripe; the name left alone');
+  t.match(await customerComes(ctx, { email: null }), { email: null, name: 'Ada' }, 'an email removed is removed at Stripe; the name left alone');
 });
 
 t.test('a change Stripe could not take at the PUT reaches it with the next checkout or portal', async (t) => {
@@ -34,6 +48,7 @@ t.test('a change Stripe could not take at the PUT reaches it with the next check
   const put = await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com' });
   t.equal(put.status, 200, 'the account is saved: Tally is where its details live');
   t.equal(put.body.email, 'ada@example.com');
+  await sendFailed(ctx);
   t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: 'acct_buyer@example.com' }, 'Stripe was not reached');
 
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' })).status, 201);
@@ -71,6 +86,7 @@ t.test('details Stripe refuses do not stop the account buying: its checkout open
   const refuse = { method: 'POST', path: '^/v1/customers/cus_', status: 400, count: 2, error: { type: 'invalid_request_error', message: 'Invalid email address: ada@example.com', code: 'email_invalid' } };
   ctx.simulator.failNext(refuse);
   t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com' })).status, 200);
+  await sendFailed(ctx);
   const opened = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_buyer', packId: pack.id });
   t.equal(opened.status, 201, `the checkout opens: ${JSON.stringify(opened.body)}`);
   t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: 'acct_buyer@example.com' }, 'the customer as it was');
@@ -83,7 +99,18 @@ t.test('a customer Stripe does not know when the new details are sent is made ag
   await buyerWithCustomer(ctx);
   await ctx.database.pool.query("UPDATE accounts SET stripe_customer_id = 'cus_made_elsewhere' WHERE id = 'acct_buyer'");
   t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com' })).status, 200, 'the PUT saves the account');
+  await sendFailed(ctx);
   t.equal((await ctx.call('POST', '/v1/portal/sessions', { accountId: 'acct_buyer' })).status, 201, 'the portal opens');
   const customer = await stripeCustomerOf(ctx, 'acct_buyer');
   t.match(customer, { email: 'ada@example.com', name: 'Buyer' }, 'on a new customer with the account\'s details');
+});
+
+t.test('saving an account does not wait on Stripe', async (t) => {
+  const ctx = await build(t);
+  await buyerWithCustomer(ctx);
+  ctx.simulator.failNext({ method: 'POST', path: '^/v1/customers/cus_', delayMs: 2000 });
+  const started = Date.now();
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com' })).status, 200);
+  t.ok(Date.now() - started < 1500, `answered in ${Date.now() - started} ms, Stripe taking 2 s`);
+  t.match(await customerComes(ctx, { email: 'ada@example.com' }), { email: 'ada@example.com' }, 'and Stripe has it after');
 });

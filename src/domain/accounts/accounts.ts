@@ -22,8 +22,8 @@ export interface AccountView {
 /** A ledger entry as the API shows it: the row as written, with its id and time. */
 export type LedgerEntryView = NewEntry & { id: string; createdAt: string };
 
-/** Gives the account's Stripe customer the account's email and name, if they changed; billing sets it. */
-export type CustomerDetailsSender = (accountId: string, customer: string) => Promise<void>;
+/** Gives the account's Stripe customer the account's email and name, if they changed, without being waited for; billing sets it. */
+export type CustomerDetailsSender = (accountId: string, customer: string) => void;
 
 export class Accounts {
   private sendCustomerDetails?: CustomerDetailsSender;
@@ -37,8 +37,8 @@ export class Accounts {
 
   /**
    * Creates the account, or updates the fields given, in one transaction. Returns whether it was
-   * created. A new email or name then goes to its Stripe customer; if Stripe cannot take it now, the
-   * account is saved all the same and its next checkout or portal session sends it.
+   * created. A new email or name then goes to its Stripe customer, without the PUT waiting for it; if
+   * Stripe cannot take it, the account's next checkout or portal session sends it.
    */
   async upsert(id: string, input: AccountInput): Promise<{ account: AccountView; created: boolean }> {
     const data = {
@@ -54,7 +54,7 @@ export class Accounts {
       return { account, created: rows.length > 0 };
     });
     const changed = account.email !== account.stripeCustomerEmail || account.name !== account.stripeCustomerName;
-    if (account.stripeCustomerId && changed) await this.sendCustomerDetails?.(id, account.stripeCustomerId);
+    if (account.stripeCustomerId && changed) this.sendCustomerDetails?.(id, account.stripeCustomerId);
     return { account: accountView(account), created };
   }
 

@@ -56,8 +56,8 @@ const accounts: FastifyPluginAsyncZod = async (app) => {
       operationId: 'upsertAccount',
       summary: 'Create or update an account',
       description:
-        "A new email or name is given to the account's Stripe customer (receipts, Checkout, the portal): at once, or, when Stripe cannot take it then, " +
-        "before the account's next checkout or portal session. The account is saved either way.",
+        "A new email or name is given to the account's Stripe customer (receipts, Checkout, the portal) as the request answers, without waiting on Stripe; " +
+        "when Stripe cannot take it then, before the account's next checkout or portal session. The account is saved either way.",
       params: accountParams,
       body: z
         .strictObject({ email: z.email().max(320).nullable().optional(), name: z.string().max(200).nullable().optional(), metadata: metadata.optional() })
