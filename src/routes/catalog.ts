@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { currency, stripePriceId, timestamp } from './schemas.js';
+import { chargeStepsDescribed, currency, stripePriceId, timestamp } from './schemas.js';
 
 /**
  * What packs and plans share: each is something Tally sells at a Stripe price (a one-time price for a
  * pack, a recurring one for a plan) and that grants credits when paid. Their routes add their own fields.
  */
 
-const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe('Money in the currency\'s minor units (cents); ISK in multiples of 100 and three-decimal currencies (BHD, JOD, KWD, OMR, TND) in multiples of 10, as Stripe charges them');
+const minorUnits = z.number().int('must be an integer (minor units)').positive().max(99_999_999).describe(`Money in the currency's minor units (cents); ${chargeStepsDescribed}`);
 
 /** The fields of a pack's or a plan's view. */
 export const offerView = {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import { MAX_AMOUNT, type Idempotency } from '../domain/ledger/types.js';
+import { CHARGE_STEP } from '../stripe/stripe-currencies.js';
 
 /** Zod schemas shared by routes: the single source of validation and of the OpenAPI document. */
 
@@ -124,6 +125,13 @@ export const currency = z
   .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO currency code')
   .transform((c) => c.toLowerCase())
   .describe('Three-letter ISO code Stripe accepts, e.g. "usd"');
+
+/** Stripe's special-case currencies (CHARGE_STEP), as a clause of a money field's description: "ISK in multiples of 100 and BHD, ... in multiples of 10". */
+export const chargeStepsDescribed = (() => {
+  const byStep = new Map<number, string[]>();
+  for (const [code, step] of Object.entries(CHARGE_STEP)) byStep.set(step, [...(byStep.get(step) ?? []), code.toUpperCase()]);
+  return [...byStep].map(([step, codes]) => `${codes.join(', ')} in multiples of ${step}`).join(' and ') + ', as Stripe charges them';
+})();
 
 export const stripePriceId = z.string().regex(/^price_\w+$/, 'must be a Stripe price id (price_...)');
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, amount, currency, errors, idempotencyKey, optionalIdempotencyHeaders, page, pageQuery, timestamp } from '../schemas.js';
+import { accountId, accountParams, amount, chargeStepsDescribed, currency, errors, idempotencyKey, optionalIdempotencyHeaders, page, pageQuery, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -41,7 +41,7 @@ const bills: FastifyPluginAsyncZod = async (app) => {
         accountId,
         name: z.string().trim().min(1).max(200).describe('What the customer sees on the checkout page'),
         description: z.string().trim().min(1).max(1000).optional(),
-        amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe("In the currency's minor units; at least Stripe's minimum charge; ISK in multiples of 100 and three-decimal currencies (BHD, JOD, KWD, OMR, TND) in multiples of 10, as Stripe charges them"),
+        amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe(`In the currency's minor units; at least Stripe's minimum charge; ${chargeStepsDescribed}`),
         currency,
         credits: amount.optional().describe('Granted once when the bill is paid; none when absent'),
         expiresInSeconds: expiresInSeconds.optional().describe('Default 86400'),
