@@ -78,10 +78,10 @@ export default fp<BillingOptions>(
     app.decorate('stripeEvents', processor);
     // Not waited for, by the PUT (Stripe may take its timeout and retries) nor by a closing app: a
     // send cut short is made again by the account's next checkout or portal session.
-    app.accounts.sendCustomerDetailsWith((accountId, customer) => {
-      sendCustomerDetails(app.db.prisma, stripe, accountId, customer).catch((error) => {
+    app.accounts.sendCustomerDetailsWith((account) => {
+      sendCustomerDetails(app.db.prisma, stripe, account).catch((error) => {
         // Its code only: Stripe's message may quote the email ("Invalid email address: ...").
-        app.log.warn({ accountId, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
+        app.log.warn({ accountId: account.id, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
       });
     });
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, instance, redirects, accountId, returnUrl));

@@ -1,6 +1,7 @@
 import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
+import type { CustomerDetails } from '../customers/send-customer-details.js';
 import type { NewEntry } from '../ledger/types.js';
 
 export interface AccountInput {
@@ -23,7 +24,7 @@ export interface AccountView {
 export type LedgerEntryView = NewEntry & { id: string; createdAt: string };
 
 /** Gives the account's Stripe customer the account's email and name, if they changed, without being waited for; billing sets it. */
-export type CustomerDetailsSender = (accountId: string, customer: string) => void;
+export type CustomerDetailsSender = (account: CustomerDetails) => void;
 
 export class Accounts {
   private sendCustomerDetails?: CustomerDetailsSender;
@@ -54,7 +55,7 @@ export class Accounts {
       return { account, created: rows.length > 0 };
     });
     const changed = account.email !== account.stripeCustomerEmail || account.name !== account.stripeCustomerName;
-    if (account.stripeCustomerId && changed) this.sendCustomerDetails?.(id, account.stripeCustomerId);
+    if (account.stripeCustomerId && changed) this.sendCustomerDetails?.(account);
     return { account: accountView(account), created };
   }
 

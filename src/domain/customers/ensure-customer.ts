@@ -3,7 +3,7 @@ import { NotFoundFailure, StripeRefusedFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
-import { sendCustomerDetails } from './send-customer-details.js';
+import { sendCustomerDetails, type CustomerDetails } from './send-customer-details.js';
 
 /**
  * Runs `use` (a checkout, a portal session) with the account's Stripe customer. A customer Stripe
@@ -13,9 +13,10 @@ import { sendCustomerDetails } from './send-customer-details.js';
  * changed since Stripe was last told is sent first.
  */
 export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, use: (customer: string) => Promise<T>): Promise<T> {
-  const customer = await ensureCustomer(prisma, stripe, instance, accountId);
+  const account = await ensureCustomer(prisma, stripe, instance, accountId);
+  const customer = account.stripeCustomerId!;
   try {
-    await sendCustomerDetails(prisma, stripe, accountId, customer).catch((error: unknown) => {
+    await sendCustomerDetails(prisma, stripe, account).catch((error: unknown) => {
       // Details Stripe refuses (an email it finds invalid) do not stop the account paying: the customer
       // keeps those it has, and they are sent again next time. A customer Stripe does not know is made again.
       if (!(error instanceof StripeRefusedFailure) || isMissingStripeObject(error, 'customer')) throw error;
@@ -24,19 +25,19 @@ export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, inst
   } catch (error) {
     if (!isMissingStripeObject(error, 'customer')) throw error;
     await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: customer }, data: { stripeCustomerId: null } });
-    return use(await ensureCustomer(prisma, stripe, instance, accountId, customer));
+    return use((await ensureCustomer(prisma, stripe, instance, accountId, customer)).stripeCustomerId!);
   }
 }
 
 /**
- * The account's Stripe customer, created on first need. Two first checkouts racing send Stripe the
+ * The account with its Stripe customer, created on first need. Two first checkouts racing send Stripe the
  * same idempotency key (derived from this Tally, the account, what we send and the customer it
  * replaces), so Stripe makes one customer and both get it; the database keeps the first id it is given.
  */
-async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, replacing?: string): Promise<string> {
+async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: TallyInstance, accountId: string, replacing?: string): Promise<CustomerDetails> {
   const account = await prisma.account.findUnique({ where: { id: accountId } });
   if (!account) throw new NotFoundFailure('account', accountId);
-  if (account.stripeCustomerId) return account.stripeCustomerId;
+  if (account.stripeCustomerId) return account;
   const params: Stripe.CustomerCreateParams = {
     ...(account.email ? { email: account.email } : {}),
     ...(account.name ? { name: account.name } : {}),
@@ -50,6 +51,5 @@ async function ensureCustomer(prisma: PrismaClient, stripe: Stripe, instance: Ta
     where: { id: accountId, stripeCustomerId: null },
     data: { stripeCustomerId: customer.id, stripeCustomerEmail: account.email, stripeCustomerName: account.name },
   });
-  const saved = await prisma.account.findUniqueOrThrow({ where: { id: accountId } });
-  return saved.stripeCustomerId!;
+  return prisma.account.findUniqueOrThrow({ where: { id: accountId } });
 }
