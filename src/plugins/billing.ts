@@ -8,7 +8,7 @@ import { reconcileOpenCheckouts } from '../domain/checkout/reconcile-open-checko
 import { reconcileRefunds } from '../domain/checkout/reconcile-refunds.js';
 import { openPortal } from '../domain/checkout/portal.js';
 import { RedirectPolicy } from '../domain/checkout/redirect-urls.js';
-import { forgetDeletedCustomer } from '../domain/customers/forget-deleted-customer.js';
+import { forgetCustomer } from '../domain/customers/forget-customer.js';
 import { sendCustomerDetails } from '../domain/customers/send-customer-details.js';
 import { Packs } from '../domain/packs/packs.js';
 import { Plans } from '../domain/plans/plans.js';
@@ -65,7 +65,7 @@ export default fp<BillingOptions>(
     const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);
     const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, subscriptionEvents, app.log);
-    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals, forgetCustomer: (id) => forgetDeletedCustomer(app.db.prisma, id) }), app.log);
+    const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals, forgetCustomer: (id) => forgetCustomer(app.db.prisma, id) }), app.log);
     app.decorate('stripe', stripe);
     app.decorate('webhookSecret', webhookSecret);
     app.decorate('packs', packs);

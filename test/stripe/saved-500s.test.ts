@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { build, eventually, key, type TestApp } from '../helper.js';
 import { accountAndPack } from './fixtures.js';
 
@@ -45,12 +45,18 @@ t.test('a pack retried with its Idempotency-Key after a saved 500 is created', a
   t.equal(retried.status, 201, `retried: ${JSON.stringify(retried.body)}`);
 });
 
-t.test("an account whose customer creation got a saved 500 can check out again, with any key or none", async (t) => {
-  const ctx = await build(t);
-  const { pack } = await accountAndPack(ctx, 'acct_customer_500');
-  const body = { accountId: 'acct_customer_500', packId: pack.id };
+/** A checkout of a new account whose customer creation Stripe answers with a saved 500: a 502. Its body, to send again. */
+async function checkoutAfterSaved500(t: Test, ctx: TestApp, accountId: string) {
+  const { pack } = await accountAndPack(ctx, accountId);
+  const body = { accountId, packId: pack.id };
   ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', saved: true });
   t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 502);
+  return body;
+}
+
+t.test("an account whose customer creation got a saved 500 can check out again, with any key or none", async (t) => {
+  const ctx = await build(t);
+  const body = await checkoutAfterSaved500(t, ctx, 'acct_customer_500');
   const again = await ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('fresh') });
   t.equal(again.status, 201, `a new request, a new key: ${JSON.stringify(again.body)}`);
 });
@@ -63,10 +69,7 @@ async function customersOf(ctx: TestApp, accountId: string) {
 
 t.test('after a saved 500, two creates at once move on to the same next key: one customer for both', async (t) => {
   const ctx = await build(t);
-  const { pack } = await accountAndPack(ctx, 'acct_twice_500');
-  const body = { accountId: 'acct_twice_500', packId: pack.id };
-  ctx.simulator.failNext({ method: 'POST', path: '/v1/customers', saved: true });
-  t.equal((await ctx.call('POST', '/v1/checkout/sessions', body)).status, 502);
+  const body = await checkoutAfterSaved500(t, ctx, 'acct_twice_500');
   const [one, two] = await Promise.all([
     ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('one') }),
     ctx.call('POST', '/v1/checkout/sessions', body, { 'idempotency-key': key('two') }),

@@ -3,6 +3,7 @@ import { NotFoundFailure, StripeRefusedFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
+import { forgetCustomer } from './forget-customer.js';
 import { sendCustomerDetails, type CustomerDetails } from './send-customer-details.js';
 
 /**
@@ -24,7 +25,7 @@ export async function withCustomer<T>(prisma: PrismaClient, stripe: Stripe, inst
     return await use(customer);
   } catch (error) {
     if (!isMissingStripeObject(error, 'customer')) throw error;
-    await prisma.account.updateMany({ where: { id: accountId, stripeCustomerId: customer }, data: { stripeCustomerId: null } });
+    await forgetCustomer(prisma, customer);
     return use((await ensureCustomer(prisma, stripe, instance, accountId, customer)).stripeCustomerId!);
   }
 }
