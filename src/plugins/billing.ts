@@ -61,7 +61,7 @@ export default fp<BillingOptions>(
     const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance));
     const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents, instance);
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);
-    const billPayments = new BillPayments(app.db.prisma, stripe, app.ledger);
+    const billPayments = new BillPayments(app.db.prisma, stripe, app.ledger, app.log);
     const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);
     const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, subscriptionEvents, app.log);

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
 import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe } from '../../stripe/call-stripe.js';
@@ -24,6 +25,7 @@ export class BillPayments {
     private readonly prisma: PrismaClient,
     private readonly stripe: Stripe,
     private readonly ledger: Ledger,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -54,13 +56,26 @@ export class BillPayments {
         where: { id: bill.id, status: { not: 'paid' } },
         data: { status: 'paid', paidAt: new Date(), grantId: grant?.value.grant.id ?? null },
       });
-      return { granted: grant?.value.created ?? false, grantId: grant?.value.grant.id ?? null, available: grant?.value.available, payment: 'paid' };
+      // The session answers for the grant only when its payment made it: the refund of a second
+      // payment of the bill then takes nothing back (payment-reversals.ts reads the checkout's grant).
+      const bought = grant && (grant.value.created || (await this.grantMadeBy(grant.value.grant.id)) === session.id) ? grant : undefined;
+      if (grant && !bought) {
+        this.logger.warn({ billId: bill.id, checkoutSessionId: session.id, grantId: grant.value.grant.id }, 'a bill already paid was paid again at another checkout: this payment bought nothing; refund it in Stripe');
+      }
+      return { granted: bought?.value.created ?? false, grantId: bought?.value.grant.id ?? null, available: grant?.value.available, payment: 'paid' };
     }
     const payment = session.status === 'complete' ? ((await this.asyncPaymentFailed(session)) ? 'failed' : 'pending') : 'none';
     if (session.status === 'expired' || payment === 'failed') {
       await this.prisma.bill.updateMany({ where: { id: bill.id, status: 'open', stripeCheckoutSessionId: session.id }, data: { status: 'expired' } });
     }
     return { granted: false, grantId: null, payment };
+  }
+
+  /** The Checkout Session whose payment made a bill's grant (its metadata, written once with it). */
+  private async grantMadeBy(grantId: string): Promise<unknown> {
+    const grant = await this.prisma.grant.findUnique({ where: { id: grantId }, select: { metadata: true } });
+    const metadata = grant?.metadata;
+    return metadata && typeof metadata === 'object' && !Array.isArray(metadata) ? metadata.checkoutSessionId : undefined;
   }
 
   /**
