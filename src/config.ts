@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DATABASE_TIMEOUT_MS } from './db/client.js';
+import { withoutUserinfo } from './lib/without-userinfo.js';
 
 const url = z.url({ protocol: /^https?$/ });
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -107,16 +108,13 @@ function checkDatabaseSetting(config: z.output<typeof configObject>, ctx: z.Refi
 
 export class ConfigError extends Error {}
 
-/** A refused value as a message may show it: a URL's user and password (up to its last @, which may be in them) are not. */
-const withoutUserinfo = (value: string | undefined) => value?.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/i, '$1…@');
-
 /** Parses the environment once. A wrong value names the variable and what is expected. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0]);
-    const shown = /KEY|SECRET|DATABASE_URL/.test(name) ? '' : ` (got ${JSON.stringify(withoutUserinfo(env[name]))})`;
+    const shown = /KEY|SECRET|DATABASE_URL/.test(name) ? '' : ` (got ${JSON.stringify(env[name] === undefined ? undefined : withoutUserinfo(env[name]))})`;
     return `  ${name}: ${issue.message}${shown}`;
   });
   throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type Stripe from 'stripe';
 import type { Config } from '../config.js';
 import type { StripeSimulator } from '../simulator/index.js';
+import { withoutUserinfo } from '../lib/without-userinfo.js';
 import { createStripeClient } from './client.js';
 
 export interface StripeSetup {
@@ -27,7 +28,7 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
     return {
       client: createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL, ...clientOptions }),
       webhookSecret,
-      describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${withoutCredentials(config.STRIPE_API_URL)}` : 'Stripe',
+      describe: config.STRIPE_API_URL ? `Stripe-compatible server at ${withoutUserinfo(config.STRIPE_API_URL)}` : 'Stripe',
     };
   }
   // Loaded only when used: a Tally with a real key carries none of it.
@@ -45,10 +46,3 @@ export async function setUpStripe(config: Config): Promise<StripeSetup> {
   };
 }
 
-/** The URL as the banner may print it: a user and password in it (a proxy's login) are not shown. */
-function withoutCredentials(url: string): string {
-  const shown = new URL(url);
-  shown.username = '';
-  shown.password = '';
-  return shown.href;
-}

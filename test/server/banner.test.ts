@@ -19,7 +19,7 @@ t.test('the start-up banner and log show where Stripe and the database are, neve
   });
   t.teardown(() => tally.child.kill('SIGKILL'));
   const output = tally.output();
-  t.match(output, /stripe:\s+Stripe-compatible server at http:\/\/127\.0\.0\.1:9\//, 'the banner names the Stripe server');
+  t.match(output, /stripe:\s+Stripe-compatible server at http:\/\/…@127\.0\.0\.1:9\//, 'the banner names the Stripe server');
   t.notMatch(output, /proxy-s3cret/, "not the Stripe URL's password");
   t.notMatch(output, /proxy-user/, 'nor its user');
   t.notOk(output.includes(`${username}:${password}@`), "nor the database URL's user and password");
