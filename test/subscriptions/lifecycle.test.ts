@@ -79,3 +79,19 @@ t.test('a subscription canceled at Stripe before Tally heard of it: cancel and c
     await settled(ctx);
   }
 });
+
+t.test("a plan's interval changed (PATCH): its monthly subscribers' next grant still expires a month after it, as the grant then does", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  t.match(await ctx.call('PATCH', `/v1/plans/${plan.id}`, { interval: 'year' }), { status: 200, body: { interval: 'year' } }, 'new subscribers pay yearly');
+  const promised = (await subscriptionOf(ctx, 'acct_org')).nextGrant;
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  const renewal = (await grantsOf(ctx, 'acct_org'))[1];
+  const period = (await ctx.stripe.subscriptions.retrieve(subscriptionId)).items.data[0]!;
+  t.equal(period.current_period_end - period.current_period_start < 32 * DAY, true, 'the subscriber kept its monthly price');
+  t.match(promised, { at: new Date(period.current_period_start * 1000).toISOString(), credits: 1000 });
+  t.equal(promised.expiresAt, renewal.expires_at!.toISOString(), 'the next grant expires as promised: a month on, not a year');
+});

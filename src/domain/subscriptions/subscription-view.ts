@@ -54,13 +54,25 @@ export function subscriptionView(row: SubscriptionRow, plan: PlanRow | null, cur
           at: row.currentPeriodEnd!.toISOString(),
           credits: Number(plan!.credits),
           // The next period is as long as the plan's interval; its credits expire with it unless they roll over.
-          expiresAt: plan!.rollover ? null : nextPeriodEnd(row.currentPeriodEnd!, plan!.interval).toISOString(),
+          expiresAt: plan!.rollover ? null : nextPeriodEnd(row.currentPeriodEnd!, billedInterval(row, plan!)).toISOString(),
         }
       : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+/**
+ * How often the subscription is billed: its plan's interval while it pays the plan's price; a price
+ * the plan had before (a PATCH of the interval makes a new one for new subscribers only) is known
+ * here by the length of the period it bills, a month or a year.
+ */
+function billedInterval(row: SubscriptionRow, plan: PlanRow): 'month' | 'year' {
+  if (row.stripePriceId === plan.stripePriceId || !row.currentPeriodStart || !row.currentPeriodEnd) return plan.interval;
+  return row.currentPeriodEnd.getTime() - row.currentPeriodStart.getTime() > LONGEST_MONTH_MS ? 'year' : 'month';
+}
+
+const LONGEST_MONTH_MS = 31 * 86_400_000;
 
 /** Stripe's calendar arithmetic: the same day next month (or year), clamped to the month's last day. */
 function nextPeriodEnd(from: Date, interval: 'month' | 'year'): Date {
