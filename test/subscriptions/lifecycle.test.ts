@@ -95,3 +95,25 @@ t.test("a plan's interval changed (PATCH): its monthly subscribers' next grant s
   t.match(promised, { at: new Date(period.current_period_start * 1000).toISOString(), credits: 1000 });
   t.equal(promised.expiresAt, renewal.expires_at!.toISOString(), 'the next grant expires as promised: a month on, not a year');
 });
+
+t.test("a subscription started on a month's 31st: after a short month, its next grant still expires on the 31st, as Stripe's period then ends", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+  const now = new Date(ctx.simulator.now() * 1000);
+  let day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 31, 12));
+  while (day.getUTCDate() !== 31 || day.getTime() <= now.getTime()) day = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + (day.getUTCDate() === 31 ? 1 : 0), 31, 12));
+  await ctx.simulator.advanceClock(Math.floor(day.getTime() / 1000) - ctx.simulator.now());
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  // Renewed until the current period ends in a short month (the 30th or before): at most twice.
+  for (let renewals = 0; new Date((await subscriptionOf(ctx, 'acct_org')).currentPeriodEnd).getUTCDate() === 31 && renewals < 2; renewals++) {
+    await advancePastPeriodEnd(ctx, subscriptionId);
+    await settled(ctx);
+  }
+  const promised = (await subscriptionOf(ctx, 'acct_org')).nextGrant;
+  t.not(new Date(promised.at).getUTCDate(), 31, `the current period ends in a short month (${promised.at})`);
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  await settled(ctx);
+  const renewal = (await grantsOf(ctx, 'acct_org')).at(-1)!;
+  t.equal(promised.expiresAt, renewal.expires_at!.toISOString(), 'the next grant expires as promised, on the 31st again');
+});

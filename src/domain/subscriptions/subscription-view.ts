@@ -54,7 +54,7 @@ export function subscriptionView(row: SubscriptionRow, plan: PlanRow | null, cur
           at: row.currentPeriodEnd!.toISOString(),
           credits: Number(plan!.credits),
           // The next period is as long as the plan's interval; its credits expire with it unless they roll over.
-          expiresAt: plan!.rollover ? null : nextPeriodEnd(row.currentPeriodEnd!, billedInterval(row, plan!)).toISOString(),
+          expiresAt: plan!.rollover ? null : nextPeriodEnd(row.currentPeriodStart, row.currentPeriodEnd!, billedInterval(row, plan!)).toISOString(),
         }
       : null,
     createdAt: row.createdAt.toISOString(),
@@ -74,11 +74,19 @@ function billedInterval(row: SubscriptionRow, plan: PlanRow): 'month' | 'year' {
 
 const LONGEST_MONTH_MS = 31 * 86_400_000;
 
-/** Stripe's calendar arithmetic: the same day next month (or year), clamped to the month's last day. */
-function nextPeriodEnd(from: Date, interval: 'month' | 'year'): Date {
+/**
+ * Stripe's calendar arithmetic: the billing anchor's day next month (or year), clamped to the
+ * month's last day. The anchor's day is not kept, but the period's ends show it: an end that is not
+ * its month's last day is on it, and ends that both are last days put it at the later of them (a
+ * subscription started on the 31st ends a period on Feb 28, and the next on Mar 31).
+ */
+function nextPeriodEnd(start: Date | null, end: Date, interval: 'month' | 'year'): Date {
+  const anchorDay = !isLastDayOfMonth(end) || !start ? end.getUTCDate() : !isLastDayOfMonth(start) ? start.getUTCDate() : Math.max(start.getUTCDate(), end.getUTCDate());
   const months = interval === 'year' ? 12 : 1;
-  const target = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + months, 1, from.getUTCHours(), from.getUTCMinutes(), from.getUTCSeconds()));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(from.getUTCDate(), lastDay));
+  const target = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + months, 1, end.getUTCHours(), end.getUTCMinutes(), end.getUTCSeconds()));
+  target.setUTCDate(Math.min(anchorDay, lastDayOfMonth(target)));
   return target;
 }
+
+const lastDayOfMonth = (date: Date) => new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
+const isLastDayOfMonth = (date: Date) => date.getUTCDate() === lastDayOfMonth(date);
