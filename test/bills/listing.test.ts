@@ -44,3 +44,40 @@ t.test("an account's bills page by page, newest first: every bill once, past 200
   t.equal((await ctx.call('GET', '/v1/accounts/acct_org/bills?limit=201')).status, 400);
   t.equal((await ctx.call('GET', '/v1/accounts/nobody/bills')).status, 404);
 });
+
+t.test("a page deep in an account's bills reads about a page of rows, not every newer bill", async (t) => {
+  const ctx = await build(t);
+  await account(ctx);
+  await ctx.database.pool.query(
+    `INSERT INTO bills (id, account_id, name, amount, currency, expires_in_seconds, stripe_checkout_session_id, expires_at, created_at, updated_at)
+     SELECT 'bill_deep_' || lpad(g::text, 4, '0'), 'acct_org', 'Bill ' || g, 5000, 'usd', 86400, 'cs_test_deep_' || g, now() + interval '1 day',
+            timestamp '2026-01-01' + (g / 3) * interval '1 minute', now()
+     FROM generate_series(1, 3000) g;
+     ANALYZE bills`,
+  );
+  // The statement the list sends, recorded as it goes to PostgreSQL, then explained there with its values.
+  const pool = ctx.database.pool as unknown as { query: (...args: unknown[]) => unknown };
+  const query = pool.query.bind(pool);
+  const sent: Array<{ text: string; values: unknown[] }> = [];
+  pool.query = (...args: unknown[]) => {
+    const [config, values] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
+    const text = typeof config === 'string' ? config : config.text;
+    if (/FROM "public"\."bills"/.test(text) && /ORDER BY/.test(text)) sent.push({ text, values: (typeof config === 'string' ? values : (config.values ?? values)) ?? [] });
+    return query(...args);
+  };
+  const deep = await ctx.call('GET', '/v1/accounts/acct_org/bills?limit=50&cursor=bill_deep_1500');
+  pool.query = query;
+  t.equal(deep.status, 200);
+  t.same(deep.body.data.map((bill: { id: string }) => bill.id), Array.from({ length: 50 }, (_, i) => `bill_deep_${String(1499 - i).padStart(4, '0')}`), 'the 50 bills after the cursor');
+  t.equal(sent.length, 1, 'one listing statement');
+  const { rows } = await ctx.database.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sent[0].text}`, sent[0].values);
+  // The rows each read of the table gave, and those it read and dropped.
+  const scans: Array<{ 'Node Type': string; 'Actual Rows': number; 'Rows Removed by Filter'?: number }> = [];
+  const walk = (node: { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows': number; Plans?: unknown[] }) => {
+    if (node['Relation Name'] === 'bills') scans.push(node as (typeof scans)[number]);
+    for (const child of node.Plans ?? []) walk(child as typeof node);
+  };
+  walk(rows[0]['QUERY PLAN'][0].Plan);
+  const read = scans.reduce((sum, scan) => sum + scan['Actual Rows'] + (scan['Rows Removed by Filter'] ?? 0), 0);
+  t.ok(read <= 60, `about a page of bills read (${read}; 1,500 newer bills are before the cursor)`, { scans });
+});

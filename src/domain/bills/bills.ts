@@ -98,7 +98,8 @@ export class Bills {
     // An unknown cursor (another account's bill, or none) would otherwise read as the end of the list.
     if (cursor && !after) throw new ValidationFailure('invalid_request', 'cursor must be a cursor returned by a previous page of this account', { field: 'querystring.cursor' });
     const rows = await this.prisma.bill.findMany({
-      where: { accountId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
+      // The bound on createdAt alone lets the index start at the cursor; the OR, which it cannot use, then only breaks the tie.
+      where: { accountId, ...(after ? { createdAt: { lte: after.createdAt }, OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
     });
