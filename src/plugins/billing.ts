@@ -89,10 +89,10 @@ export default fp<BillingOptions>(
     const reconcile = { olderThanSeconds: config.CHECKOUT_RECONCILE_AFTER_SECONDS, batch: config.CHECKOUT_RECONCILE_BATCH };
     const stopReconciler = startReconciler(
       [
-        { name: 'checkout reconciliation', run: () => reconcileOpenCheckouts({ pool: app.db.pool, checkouts, logger: app.log }, reconcile) },
-        { name: 'renewal reconciliation', run: () => reconcileRenewals({ pool: app.db.pool, prisma: app.db.prisma, stripe, subscriptionEvents, logger: app.log }, reconcile) },
-        { name: 'refund reconciliation', run: () => reconcileRefunds({ pool: app.db.pool, stripe, reversals, logger: app.log }, reconcile) },
-        { name: 'event reconciliation', run: () => reconcileEvents({ pool: app.db.pool, stripe, events: processor, logger: app.log }, reconcile) },
+        { name: 'checkout reconciliation', run: (stopping) => reconcileOpenCheckouts({ pool: app.db.pool, checkouts, logger: app.log }, { ...reconcile, stopping }) },
+        { name: 'renewal reconciliation', run: (stopping) => reconcileRenewals({ pool: app.db.pool, prisma: app.db.prisma, stripe, subscriptionEvents, logger: app.log }, { ...reconcile, stopping }) },
+        { name: 'refund reconciliation', run: (stopping) => reconcileRefunds({ pool: app.db.pool, stripe, reversals, logger: app.log }, { ...reconcile, stopping }) },
+        { name: 'event reconciliation', run: (stopping) => reconcileEvents({ pool: app.db.pool, stripe, events: processor, logger: app.log }, { ...reconcile, stopping }) },
       ],
       config.CHECKOUT_RECONCILE_INTERVAL_MS,
       app.log,

@@ -30,7 +30,7 @@ export interface EventReconcilerDependencies {
  * the database keeps the place; the window's last second stays in the next window, and an event met
  * twice is found stored. A Stripe failure fails the pass before the cursor moves.
  */
-export async function reconcileEvents(deps: EventReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<{ replayed: string[] }> {
+export async function reconcileEvents(deps: EventReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<{ replayed: string[] }> {
   const window = await cursorWindow(deps.pool, CURSOR, olderThanSeconds);
   if (!window) return { replayed: [] };
   const sent: Stripe.Event[] = [];
@@ -45,7 +45,7 @@ export async function reconcileEvents(deps: EventReconcilerDependencies, { older
   let position = window.until;
   for (const event of sent) {
     if (stored.has(event.id)) continue;
-    if (replayed.length === batch) {
+    if (replayed.length === batch || stopping?.aborted) {
       position = event.created;
       break;
     }

@@ -8,13 +8,15 @@ export interface ReconcileOptions {
   olderThanSeconds: number;
   /** At most this many per pass. */
   batch: number;
+  /** Aborted when Tally stops: the pass ends after the item in hand, its place kept for the next. */
+  stopping?: AbortSignal;
 }
 
 /** Asks Stripe about what a lost webhook would have told Tally. */
 export interface ReconcilePass {
   /** Names the pass when it fails. */
   name: string;
-  run(): Promise<unknown>;
+  run(stopping: AbortSignal): Promise<unknown>;
 }
 
 /**
@@ -27,13 +29,16 @@ export const FIRST_PASS_AFTER_MS = 30_000;
 /**
  * The one timer of the reconciliation with Stripe (CHECKOUT_RECONCILE_INTERVAL_MS; 0 turns it off):
  * each tick runs one pass of each, in order. A pass that fails is logged and does not keep the next
- * from running. Returns a stop that waits for a tick in progress.
+ * from running. Returns a stop that ends the pass in progress after its item in hand, and waits for it.
  */
 export function startReconciler(passes: ReconcilePass[], intervalMs: number, logger: Logger, firstPassAfterMs = Math.min(intervalMs, FIRST_PASS_AFTER_MS)): () => Promise<void> {
   if (intervalMs === 0) return async () => {};
   const runs = passes.map((pass) => ({ pass, failures: new BackgroundFailures(logger, pass.name) }));
-  const tick = async () => {
-    for (const { pass, failures } of runs) await failures.run(() => pass.run());
+  const tick = async (stopping: AbortSignal) => {
+    for (const { pass, failures } of runs) {
+      if (stopping.aborted) return;
+      await failures.run(() => pass.run(stopping));
+    }
   };
   return startPeriodic(tick, intervalMs, { failed: (error) => logger.error({ err: error }, 'reconciliation with Stripe failed') }, firstPassAfterMs);
 }

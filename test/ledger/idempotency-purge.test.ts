@@ -38,3 +38,15 @@ t.test('the running service purges on its own, in batches larger than one statem
   await eventually(async () => (await recordAges(database)).length === 1);
   t.same(await recordAges(database), ['fresh']);
 });
+
+t.test('a purge stopped by a closing Tally ends after the batch in hand; the next purge deletes the rest', async (t) => {
+  const { database } = await build(t);
+  await database.pool.query(
+    `INSERT INTO idempotency_records (key, operation, fingerprint, result, created_at)
+     SELECT 'k' || g, 'spend', 'f', '{}'::jsonb, now() - interval '2 hours' FROM generate_series(1, 12000) g`,
+  );
+  const stopping = new AbortController();
+  stopping.abort();
+  t.equal(await purgeIdempotency(database.pool, 1, stopping.signal), 5000, 'one batch');
+  t.equal(await purgeIdempotency(database.pool, 1), 7000, 'the rest');
+});

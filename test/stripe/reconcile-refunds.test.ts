@@ -107,3 +107,15 @@ t.test('the app runs refund passes on the reconciler timer', async (t) => {
   await eventually(async () => (await available(ctx, 'acct_buyer')) === 0);
   t.equal(await adjustmentCount(ctx), 1);
 });
+
+t.test('a pass stopped by a closing Tally leaves the refunds it did not reach to the next pass', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const paymentIntent = await paidPackThenNoWebhooks(ctx);
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
+  const stopping = new AbortController();
+  stopping.abort();
+  t.same((await pass(ctx, { stopping: stopping.signal })).charges, [], 'stopped before the first charge');
+  t.equal(await available(ctx, 'acct_buyer'), 500);
+  t.equal((await pass(ctx)).charges.length, 1, 'the next pass finds the refund');
+  t.equal(await available(ctx, 'acct_buyer'), 300);
+});

@@ -36,11 +36,15 @@ export const PENDING_PAYMENT_DAYS = 30;
  * processes may meet the same checkout; that is safe without a lock, because fulfilment is keyed by
  * the session (and the subscription period, and the bill) and grants once however often it is asked.
  */
-export async function reconcileOpenCheckouts(deps: CheckoutReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledCheckout[]> {
+export async function reconcileOpenCheckouts(deps: CheckoutReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledCheckout[]> {
   const due = await takeOpenCheckoutsDue(deps.pool, olderThanSeconds, batch, PENDING_PAYMENT_DAYS);
   const results: ReconciledCheckout[] = [];
-  // One at a time: this is background work, and it stays far inside Stripe's rate limits.
-  for (const id of due) results.push(await reconcileCheckout(deps, id));
+  // One at a time: this is background work, and it stays far inside Stripe's rate limits. Those left
+  // when Tally stops are asked about when their turn comes again.
+  for (const id of due) {
+    if (stopping?.aborted) break;
+    results.push(await reconcileCheckout(deps, id));
+  }
   const count = (status: ReconciledCheckout['status']) => results.filter((result) => result.status === status).length;
   const granted = results.filter((result) => result.granted).length;
   if (granted || count('expired')) {

@@ -30,7 +30,7 @@ export interface ReconciledRefunds {
  * place (Stripe's `created`), moved past a charge only once it was handled; a failure stops the pass
  * there.
  */
-export async function reconcileRefunds(deps: RefundReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledRefunds> {
+export async function reconcileRefunds(deps: RefundReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledRefunds> {
   const window = await cursorWindow(deps.pool, CURSOR, olderThanSeconds);
   if (!window) return { charges: [] };
   const { from, until } = window;
@@ -42,7 +42,7 @@ export async function reconcileRefunds(deps: RefundReconcilerDependencies, { old
   for (const refund of refunds) {
     const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
     if (!chargeId || charges.includes(chargeId)) continue;
-    if (charges.length === batch) {
+    if (charges.length === batch || stopping?.aborted) {
       position = refund.created;
       break;
     }

@@ -18,19 +18,19 @@ export interface IdempotencyPurgeOptions {
  * not grow for ever. A key retried after that is a new request. Exactly-once grants from Stripe do
  * not depend on these records (a grant's source key stays unique for good).
  */
-export async function purgeIdempotency(pool: Pool, retentionHours: number): Promise<number> {
+export async function purgeIdempotency(pool: Pool, retentionHours: number, stopping?: AbortSignal): Promise<number> {
   let deleted = 0;
   let last: number;
   do {
     last = await purgeIdempotencyRecords(pool, retentionHours, BATCH);
     deleted += last;
-  } while (last === BATCH);
+  } while (last === BATCH && !stopping?.aborted); // a stopping Tally leaves the rest to the next start
   return deleted;
 }
 
 export function startIdempotencyPurge(pool: Pool, logger: Logger, { retentionHours, intervalMs }: IdempotencyPurgeOptions): () => Promise<void> {
-  const purge = async () => {
-    const deleted = await purgeIdempotency(pool, retentionHours);
+  const purge = async (stopping: AbortSignal) => {
+    const deleted = await purgeIdempotency(pool, retentionHours, stopping);
     if (deleted) logger.info({ deleted, retentionHours }, 'purged idempotency records');
   };
   return startPeriodic(purge, intervalMs, new BackgroundFailures(logger, 'idempotency purge'));

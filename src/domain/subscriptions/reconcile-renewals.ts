@@ -47,11 +47,14 @@ const MAX_INVOICES = 1000;
  * a period's credits are keyed by the subscription and the period, whether this pass, a late webhook
  * or a redelivery asks first, and however many processes run passes at once.
  */
-export async function reconcileRenewals(deps: RenewalReconcilerDependencies, { olderThanSeconds, batch }: ReconcileOptions): Promise<ReconciledRenewal[]> {
+export async function reconcileRenewals(deps: RenewalReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledRenewal[]> {
   const due = await takeLiveSubscriptionsDue(deps.pool, { endedSecondsAgo: olderThanSeconds, uncreditedStartedSecondsAgo: olderThanSeconds + RENEWAL_COLLECTION_SECONDS }, batch);
   const results: ReconciledRenewal[] = [];
   // One at a time: this is background work, and it stays far inside Stripe's rate limits.
-  for (const subscription of due) results.push(await reconcileRenewal(deps, subscription));
+  for (const subscription of due) {
+    if (stopping?.aborted) break;
+    results.push(await reconcileRenewal(deps, subscription));
+  }
   const granted = results.reduce((sum, result) => sum + result.grantedInvoices.length, 0);
   if (granted) deps.logger.info({ checked: results.length, grantedInvoices: granted }, 'granted renewals whose invoice.paid Tally had not processed');
   return results;
