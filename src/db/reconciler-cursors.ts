@@ -21,7 +21,8 @@ export const FIRST_LOOKBACK_SECONDS = 3 * 86_400;
 /**
  * The window of Stripe's `created` times a cursor's pass reads: from where the last pass got to (the
  * first looks back FIRST_LOOKBACK_SECONDS) up to `olderThanSeconds` ago. Undefined when there is
- * nothing new to read yet.
+ * nothing new to read yet. `until` is Tally's clock: a pass moves the cursor only to times Stripe
+ * stamped on what it read.
  */
 export async function cursorWindow(pool: Pool, name: string, olderThanSeconds: number): Promise<{ from: number; until: number } | undefined> {
   const until = Math.floor(Date.now() / 1000) - olderThanSeconds;

@@ -27,8 +27,8 @@ export interface EventReconcilerDependencies {
  * One pass: the events of CAUGHT_UP_EVENT_TYPES that Stripe sent since the last pass (the first looks
  * back three days), older than `olderThanSeconds` (the webhook comes first), oldest first; those Tally
  * never stored, at most `batch`, are stored and processed as if their webhook had come. A cursor in
- * the database keeps the place; the window's last second stays in the next window, and an event met
- * twice is found stored. A Stripe failure fails the pass before the cursor moves.
+ * the database keeps the place, moved only to the `created` of an event read; that second stays in the
+ * next window, and an event met twice is found stored. A Stripe failure fails the pass before the cursor moves.
  */
 export async function reconcileEvents(deps: EventReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<{ replayed: string[] }> {
   const window = await cursorWindow(deps.pool, CURSOR, olderThanSeconds);
@@ -42,7 +42,9 @@ export async function reconcileEvents(deps: EventReconcilerDependencies, { older
   sent.reverse(); // Stripe lists the newest first
   const stored = await storedEventIds(deps.pool, sent.map((event) => event.id));
   const replayed: string[] = [];
-  let position = window.until;
+  // The newest event read, not `window.until`: Tally's clock, ahead of Stripe's or jumped, would
+  // carry the cursor past events not sent yet.
+  let position = sent.at(-1)?.created ?? window.from;
   for (const event of sent) {
     if (stored.has(event.id)) continue;
     if (replayed.length === batch || stopping?.aborted) {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { reconcileEvents } from '../../src/stripe/reconcile-events.js';
 import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
+import { withClockAhead } from '../clock-ahead.js';
 import { build, eventually, type TestApp } from '../helper.js';
 import { settled } from '../subscriptions/fixtures.js';
 import { accountAndPack, openCheckout } from './fixtures.js';
@@ -122,4 +123,14 @@ t.test('the app runs event passes on the reconciler timer', async (t) => {
   await ctx.simulator.closeDispute(await ctx.simulator.openDispute(charge!), false);
   await eventually(async () => (await available(ctx, 'acct_buyer')) === 0);
   t.same(await adjustments(ctx), [-500]);
+});
+
+t.test("a pass run while Tally's clock read an hour ahead does not carry the cursor past events Stripe had not sent yet", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const [charge] = await paidPacks(ctx, 1);
+  ctx.simulator.setWebhookUrl(undefined);
+  t.same((await withClockAhead(3600, () => pass(ctx, { olderThanSeconds: 600 }))).replayed, [], 'no dispute yet');
+  await ctx.simulator.closeDispute(await ctx.simulator.openDispute(charge!), false);
+  t.ok((await pass(ctx)).replayed.length > 0, "the clock put right, the next pass finds the dispute's events");
+  t.equal(await available(ctx, 'acct_buyer'), 0, 'and takes the credits back');
 });

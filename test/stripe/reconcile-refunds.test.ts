@@ -1,6 +1,7 @@
 import t from 'tap';
 import { reconcileRefunds } from '../../src/domain/checkout/reconcile-refunds.js';
 import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
+import { withClockAhead } from '../clock-ahead.js';
 import { build, eventually, type TestApp } from '../helper.js';
 import { settled } from '../subscriptions/fixtures.js';
 import { accountAndPack, openCheckout } from './fixtures.js';
@@ -117,5 +118,14 @@ t.test('a pass stopped by a closing Tally leaves the refunds it did not reach to
   t.same((await pass(ctx, { stopping: stopping.signal })).charges, [], 'stopped before the first charge');
   t.equal(await available(ctx, 'acct_buyer'), 500);
   t.equal((await pass(ctx)).charges.length, 1, 'the next pass finds the refund');
+  t.equal(await available(ctx, 'acct_buyer'), 300);
+});
+
+t.test("a pass run while Tally's clock read an hour ahead does not carry the cursor past refunds Stripe had not made yet", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const paymentIntent = await paidPackThenNoWebhooks(ctx);
+  t.same((await withClockAhead(3600, () => pass(ctx, { olderThanSeconds: 600 }))).charges, [], 'no refund yet');
+  await ctx.stripe.refunds.create({ payment_intent: paymentIntent, amount: 200 });
+  t.equal((await pass(ctx)).charges.length, 1, 'the clock put right, the next pass finds the refund');
   t.equal(await available(ctx, 'acct_buyer'), 300);
 });

@@ -27,8 +27,8 @@ export interface ReconciledRefunds {
  * than `olderThanSeconds` (the webhook comes first), oldest first, at most `batch` charges, each
  * handed to the very path of `charge.refunded`. So a refund whose webhook never arrived still takes
  * its credits back, once: every revocation is keyed by its refund. A cursor in the database keeps the
- * place (Stripe's `created`), moved past a charge only once it was handled; a failure stops the pass
- * there.
+ * place (Stripe's `created` of the newest refund read), moved past a charge only once it was handled;
+ * a failure stops the pass there.
  */
 export async function reconcileRefunds(deps: RefundReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledRefunds> {
   const window = await cursorWindow(deps.pool, CURSOR, olderThanSeconds);
@@ -36,9 +36,12 @@ export async function reconcileRefunds(deps: RefundReconcilerDependencies, { old
   const { from, until } = window;
   const refunds = await refundsOldestFirst(deps.stripe, { created: { gte: from, lte: until } }, 'list refunds');
   const charges: string[] = [];
-  // The window's last second stays in the next window: a refund made later in that same second
-  // would otherwise be passed over. Meeting a refund twice costs a look, never a second revocation.
-  let position = until;
+  // The cursor moves only to a time Stripe stamped: to the newest refund read, not to `until`, which
+  // Tally's clock sets (one that ran ahead of Stripe's, or jumped, would carry it past refunds not
+  // made yet, never read then). That refund's second stays in the next window: a refund made later in
+  // that same second would otherwise be passed over. Meeting a refund twice costs a look, never a
+  // second revocation.
+  let position = refunds.at(-1)?.created ?? from;
   for (const refund of refunds) {
     const chargeId = typeof refund.charge === 'string' ? refund.charge : refund.charge?.id;
     if (!chargeId || charges.includes(chargeId)) continue;
