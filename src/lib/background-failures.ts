@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
+import { ThirdPartyFailure } from '../errors.js';
 import type { RunReport } from './periodic.js';
 
 /** How often a database that still does not answer is said again. */
@@ -10,8 +11,9 @@ export const OUTAGE_REPEAT_MS = 60_000;
  * reports how its runs end. While the database does not answer, every run fails until it is back:
  * that is said once as a warning, again once a minute with the runs failed since, and its return
  * once; not as an error with a stack every interval, which would bury the log and page whoever
- * alerts on errors for what /readyz and the 503s already say. Any other failure is an error, each
- * time, as a bug should be.
+ * alerts on errors for what /readyz and the 503s already say. Stripe unreachable or rate limiting
+ * (a reconciliation pass's call) is a warning with its code, as the 503 of a request is: the next run
+ * asks again. Any other failure is an error, each time, as a bug should be.
  */
 export class BackgroundFailures implements RunReport {
   private outage: { since: number; saidAt: number; runs: number } | undefined;
@@ -25,6 +27,10 @@ export class BackgroundFailures implements RunReport {
 
   /** A run failed. */
   readonly failed = (error: unknown): void => {
+    if (error instanceof ThirdPartyFailure && error.kind === 'unavailable') {
+      this.logger.warn({ code: error.code, details: error.details }, `${this.task} failed: ${error.logMessage}; the next run tries again`);
+      return;
+    }
     if (!isDatabaseUnreachable(error)) {
       this.logger.error({ err: error }, `${this.task} failed`);
       return;

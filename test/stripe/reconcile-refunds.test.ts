@@ -129,3 +129,13 @@ t.test("a pass run while Tally's clock read an hour ahead does not carry the cur
   t.equal((await pass(ctx)).charges.length, 1, 'the clock put right, the next pass finds the refund');
   t.equal(await available(ctx, 'acct_buyer'), 300);
 });
+
+t.test('a pass on the timer that Stripe rate-limits is a warning in the log, as a 503 is, not an error', async (t) => {
+  const ctx = await build(t, { env: { CHECKOUT_RECONCILE_INTERVAL_MS: '100', CHECKOUT_RECONCILE_AFTER_SECONDS: '0' } });
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/refunds', status: 429, error: { type: 'rate_limit_error', message: 'Too many requests', code: 'rate_limit' } });
+  const line = await eventually(async () => ctx.logs.map((l) => JSON.parse(l)).find((l) => /refund reconciliation/.test(l.msg)));
+  t.match(line, { level: 40, code: 'stripe_rate_limited' }, 'a warning naming the code');
+  t.notOk(line.err?.stack, 'without a stack');
+  await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM reconciler_cursors WHERE name = 'refunds'")).rowCount === 1);
+  t.pass('the next pass goes through');
+});
