@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, key, ledgerSum } from '../helper.js';
+import { build, eventually, key, ledgerSum } from '../helper.js';
 
 t.test('a grant stops counting at expiresAt; the sweeper writes the expiry entry', async (t) => {
   const { call, app, database } = await build(t);
@@ -119,4 +119,26 @@ t.test('an expiresAt past the year 9999 in UTC is a 400; the last moment of 9999
   t.equal((await call('GET', '/v1/accounts/acct_y9999/balance')).body.available, 100, 'the balance counts it');
   t.equal((await call('POST', '/v1/accounts/acct_y9999/spend', { amount: 1 }, { 'idempotency-key': key() })).status, 200, 'a spend draws on it');
   t.same(await ledgerSum(database, 'acct_y9999'), { available: 99, held: 0, entries: 2 }, 'no expiry written: the grant and the spend');
+});
+
+t.test('a sweep of a thousand accounts puts few commands ahead of a spend at a time, and settles them all', async (t) => {
+  const { app, database } = await build(t, { env: { SWEEP_INTERVAL_MS: '100' } });
+  // A thousand accounts, each with a hold that expires in a moment (as after a worker fleet died).
+  await database.pool.query(`
+    INSERT INTO accounts (id) SELECT 'swept-' || n FROM generate_series(1, 1000) n;
+    INSERT INTO grants (id, account_id, source, amount, remaining) SELECT 'swept-g' || n, 'swept-' || n, 'test', 100, 90 FROM generate_series(1, 1000) n;
+    INSERT INTO holds (id, account_id, amount, status, allocations, expires_at)
+      SELECT 'swept-h' || n, 'swept-' || n, 10, 'active', jsonb_build_array(jsonb_build_object('grantId', 'swept-g' || n, 'amount', 10)), now() + interval '1 second'
+      FROM generate_series(1, 1000) n;
+    INSERT INTO ledger_entries (account_id, kind, amount, held_change, available_after, held_after)
+      SELECT 'swept-' || n, k.kind::ledger_entry_kind, k.amount, k.held, k.after, k.held FROM generate_series(1, 1000) n,
+        (VALUES (1, 'grant', 100, 0, 100), (2, 'hold', -10, 10, 90)) AS k(o, kind, amount, held, after) ORDER BY n, k.o;`);
+  let mostWaiting = 0;
+  const watch = setInterval(() => (mostWaiting = Math.max(mostWaiting, app.ledger.batchStats().waiting)), 1);
+  t.teardown(() => clearInterval(watch));
+  await eventually(async () => (await database.pool.query("SELECT 1 FROM holds WHERE id LIKE 'swept-%' AND status = 'active'")).rowCount === 0, 30_000);
+  clearInterval(watch);
+  const { rows } = await database.pool.query("SELECT count(*)::int AS n FROM ledger_entries WHERE account_id LIKE 'swept-%' AND kind = 'release'");
+  t.equal(rows[0].n, 1000, 'every hold released once');
+  t.ok(mostWaiting <= 64, `at most 64 commands waited for a batch at any time (${mostWaiting}): a spend that comes meanwhile waits for one small batch, not the whole sweep`);
 });
