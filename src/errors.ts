@@ -94,6 +94,11 @@ export class ThirdPartyFailure extends TallyError {
   }
 }
 
+/** Stripe could not be reached, did not answer in time, or is rate limiting: a later try may succeed, and trying the next object now would fail the same way. */
+export function isThirdPartyUnavailable(error: unknown): error is ThirdPartyFailure {
+  return error instanceof ThirdPartyFailure && error.kind === 'unavailable';
+}
+
 /**
  * Stripe refused a request as invalid. Its message may quote what was sent ("Invalid email address:
  * ada@..."): the caller reads it, about its own account; the log keeps Stripe's code and request id only.

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
-import { ThirdPartyFailure } from '../errors.js';
+import { isThirdPartyUnavailable } from '../errors.js';
 import type { RunReport } from './periodic.js';
 
 /** How often a database that still does not answer is said again. */
@@ -27,7 +27,7 @@ export class BackgroundFailures implements RunReport {
 
   /** A run failed. */
   readonly failed = (error: unknown): void => {
-    if (error instanceof ThirdPartyFailure && error.kind === 'unavailable') {
+    if (isThirdPartyUnavailable(error)) {
       this.logger.warn({ code: error.code, details: error.details }, `${this.task} failed: ${error.logMessage}; the next run tries again`);
       return;
     }

@@ -247,3 +247,15 @@ t.test('the app runs passes every CHECKOUT_RECONCILE_INTERVAL_MS', async (t) => 
   t.throws(() => loadConfig({ CHECKOUT_RECONCILE_INTERVAL_MS: '10' }), /CHECKOUT_RECONCILE_INTERVAL_MS: 0 \(off\) or at least 100/);
   t.match(loadConfig({}), { CHECKOUT_RECONCILE_INTERVAL_MS: 300_000, CHECKOUT_RECONCILE_AFTER_SECONDS: 600, CHECKOUT_RECONCILE_BATCH: 100 });
 });
+
+t.test('Stripe unreachable or rate limiting ends the pass at the checkout it met, for the next pass to take up', async (t) => {
+  const ctx = await build(t, { env: NOW });
+  const { pack } = await accountAndPack(ctx);
+  for (let i = 0; i < 3; i++) await openCheckout(ctx, 'acct_buyer', pack.id);
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', status: 429, error: { type: 'rate_limit_error', message: 'Too many requests', code: 'rate_limit' } });
+  // Counts the retrievals that come after the refused one (a delay of 1 ms each, then answered).
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 1, count: 10 });
+  await t.rejects(pass(ctx), { code: 'stripe_rate_limited' }, 'the pass fails, as a refund pass does');
+  t.equal(ctx.simulator.pendingFailures(), 10, 'no other checkout was asked about while Stripe limits Tally');
+  t.same((await pass(ctx)).map((result) => result.status), ['open', 'open', 'open'], 'the next pass asks about all three');
+});

@@ -245,3 +245,14 @@ t.test('small batches take turns, and the app runs a renewal pass on the checkou
   t.equal((await grantsOf(timed, 'acct_org')).length, 2, 'the checkout pass granted the first period, the renewal pass the second');
   t.equal(timed.simulator.pendingDeliveries() > 0, true, 'with no webhook delivered');
 });
+
+t.test('Stripe unreachable or rate limiting ends the renewal pass at the subscription it met', async (t) => {
+  const { ctx, subscriptions } = await subscribed(t, ['acct_a', 'acct_b']);
+  loseWebhooks(ctx);
+  for (const id of subscriptions) await endRecordedPeriod(ctx, id);
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/subscriptions/', status: 429, error: { type: 'rate_limit_error', message: 'Too many requests', code: 'rate_limit' } });
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/subscriptions/', delayMs: 1, count: 10 });
+  await t.rejects(pass(ctx), { code: 'stripe_rate_limited' });
+  t.equal(ctx.simulator.pendingFailures(), 10, 'the other subscription was not asked about');
+  t.equal((await pass(ctx)).length, 2, 'the next pass asks about both');
+});
