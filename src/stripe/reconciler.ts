@@ -1,4 +1,6 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { isDatabaseUnreachable } from '../db/database-unreachable.js';
+import { isThirdPartyUnavailable } from '../errors.js';
 import { BackgroundFailures } from '../lib/background-failures.js';
 import { startPeriodic } from '../lib/periodic.js';
 
@@ -17,6 +19,15 @@ export interface ReconcilePass {
   /** Names the pass when it fails. */
   name: string;
   run(stopping: AbortSignal): Promise<unknown>;
+}
+
+/**
+ * A failure about one checkout or subscription that would fail the next the same way: Stripe
+ * unreachable or rate limiting Tally, or the database not answering. It ends the pass (which fails,
+ * said once by BackgroundFailures); the next pass takes the rest up in their turn.
+ */
+export function endsThePass(error: unknown): boolean {
+  return isThirdPartyUnavailable(error) || isDatabaseUnreachable(error);
 }
 
 /**

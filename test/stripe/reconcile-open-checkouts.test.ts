@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { PENDING_PAYMENT_DAYS, reconcileOpenCheckouts } from '../../src/domain/checkout/reconcile-open-checkouts.js';
 import type { ReconcileOptions } from '../../src/stripe/reconciler.js';
 import { account, billOf, createBill } from '../bills/fixtures.js';
+import { startOwnServer } from '../database.js';
 import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { accountAndPlan, settled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';
 import { accountAndPack, grantsOf, openCheckout } from './fixtures.js';
@@ -258,4 +259,21 @@ t.test('Stripe unreachable or rate limiting ends the pass at the checkout it met
   await t.rejects(pass(ctx), { code: 'stripe_rate_limited' }, 'the pass fails, as a refund pass does');
   t.equal(ctx.simulator.pendingFailures(), 10, 'no other checkout was asked about while Stripe limits Tally');
   t.same((await pass(ctx)).map((result) => result.status), ['open', 'open', 'open'], 'the next pass asks about all three');
+});
+
+t.test('a database that stops answering in the middle of a pass ends the pass there, for the next one to take up', async (t) => {
+  const postgres = await startOwnServer(t);
+  const ctx = await build(t, { env: NOW, databaseUrl: postgres.url });
+  const { pack } = await accountAndPack(ctx);
+  for (let i = 0; i < 3; i++) await openCheckout(ctx, 'acct_buyer', pack.id);
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 1500 });
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 1, count: 10 }); // counts the retrievals after it
+  const passing = pass(ctx);
+  await eventually(async () => ctx.simulator.pendingFailures() === 10); // the first checkout is at Stripe
+  await postgres.stop();
+  await t.rejects(passing, 'the pass fails, as one that cannot take its checkouts does');
+  t.equal(ctx.simulator.pendingFailures(), 10, 'no other checkout was asked about');
+  t.notOk(ctx.logs.some((line) => line.includes('could not reconcile an open checkout')), 'no warning for each checkout');
+  await postgres.start();
+  t.equal((await pass(ctx)).length, 3, 'back, the next pass asks about all three');
 });

@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { expireUnknownCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
-import { isThirdPartyUnavailable, NotFoundFailure } from '../../errors.js';
-import type { ReconcileOptions } from '../../stripe/reconciler.js';
+import { NotFoundFailure } from '../../errors.js';
+import { endsThePass, type ReconcileOptions } from '../../stripe/reconciler.js';
 import type { Checkouts } from './checkouts.js';
 
 export interface CheckoutReconcilerDependencies {
@@ -33,8 +33,8 @@ export const PENDING_PAYMENT_DAYS = 30;
  * payment pending (`async_payment_succeeded` may have been lost), least recently checked first, and
  * records what the success page's sync would. A paid one is fulfilled through `Checkouts.sync`, so a
  * lost webhook and a closed tab never lose a customer's credits. A failure about one checkout is
- * logged and the pass goes on; Stripe unreachable or rate limiting ends the pass (it fails), and the
- * checkouts it did not reach are asked about in their turn. Passes in two
+ * logged and the pass goes on; Stripe unreachable or rate limiting, or the database gone, ends the
+ * pass (endsThePass), and the checkouts it did not reach are asked about in their turn. Passes in two
  * processes may meet the same checkout; that is safe without a lock, because fulfilment is keyed by
  * the session (and the subscription period, and the bill) and grants once however often it is asked.
  */
@@ -71,8 +71,7 @@ async function reconcileCheckout({ pool, checkouts, logger }: CheckoutReconciler
     logger.warn({ checkoutSessionId: id }, 'Stripe does not know this open checkout; recorded it (and a bill it collects) expired');
     return { id, status: 'expired', granted: false, problem: 'unknown' };
   } catch (error) {
-    // Stripe unreachable or limiting Tally: the next checkout would wait and fail the same way.
-    if (isThirdPartyUnavailable(error)) throw error;
+    if (endsThePass(error)) throw error;
     logger.warn({ err: error, checkoutSessionId: id }, 'could not reconcile an open checkout; a later pass asks again');
     return { id, status: 'open', granted: false, problem: 'failed' };
   }

@@ -3,9 +3,8 @@ import type Stripe from 'stripe';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { PrismaClient } from '../../db/client.js';
 import { takeLiveSubscriptionsDue, type SubscriptionDue } from '../../db/subscription-queries.js';
-import { isThirdPartyUnavailable } from '../../errors.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
-import type { ReconcileOptions } from '../../stripe/reconciler.js';
+import { endsThePass, type ReconcileOptions } from '../../stripe/reconciler.js';
 import type { SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
 import { lastGrantedPeriodEnd } from './top-up-period.js';
@@ -78,8 +77,7 @@ async function reconcileRenewal(deps: RenewalReconcilerDependencies, due: Subscr
     }
     return { id, status: (recorded?.row.status ?? due.status) as SubscriptionStatus, grantedInvoices };
   } catch (error) {
-    // Stripe unreachable or limiting Tally: the pass ends (fails), the others wait for their turn.
-    if (isThirdPartyUnavailable(error)) throw error;
+    if (endsThePass(error)) throw error;
     deps.logger.warn({ err: error, stripeSubscriptionId: id }, "could not reconcile a subscription's renewals; a later pass asks again");
     return { id, status: due.status, grantedInvoices: [], problem: 'failed' };
   }
