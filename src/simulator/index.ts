@@ -55,6 +55,8 @@ export interface StripeSimulator {
   failNext(rule: FailureRule): void;
   /** Failures added by failNext that no request has met yet. */
   pendingFailures(): number;
+  /** Ends the delays of requests waiting on a failNext rule now: each answers as its rule says. */
+  endDelays(): void;
   pendingDeliveries(): number;
   flushDeliveries(): Promise<void>;
 }
@@ -141,6 +143,7 @@ export function createStripeSimulator(options: SimulatorOptions): StripeSimulato
     },
     failNext: (rule) => failures.add(rule),
     pendingFailures: () => failures.pending,
+    endDelays: () => failures.close(),
     pendingDeliveries: () => ctx.delivery.pendingCount(),
     flushDeliveries: () => ctx.delivery.flush(),
   };

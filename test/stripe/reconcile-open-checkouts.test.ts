@@ -266,11 +266,12 @@ t.test('a database that stops answering in the middle of a pass ends the pass th
   const ctx = await build(t, { env: NOW, databaseUrl: postgres.url });
   const { pack } = await accountAndPack(ctx);
   for (let i = 0; i < 3; i++) await openCheckout(ctx, 'acct_buyer', pack.id);
-  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 3000 }); // long enough for PostgreSQL to stop meanwhile
+  ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 60_000 }); // ended once PostgreSQL has stopped
   ctx.simulator.failNext({ method: 'GET', path: '/v1/checkout/sessions/', delayMs: 1, count: 10 }); // counts the retrievals after it
   const passing = pass(ctx);
   await eventually(async () => ctx.simulator.pendingFailures() === 10); // the first checkout is at Stripe
   await postgres.stop();
+  ctx.simulator.endDelays();
   await t.rejects(passing, 'the pass fails, as one that cannot take its checkouts does');
   t.equal(ctx.simulator.pendingFailures(), 10, 'no other checkout was asked about');
   t.notOk(ctx.logs.some((line) => line.includes('could not reconcile an open checkout')), 'no warning for each checkout');

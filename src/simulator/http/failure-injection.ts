@@ -54,7 +54,7 @@ export class FailureInjection {
     throw new StripeError(rule.status ?? 500, error.type as StripeErrorType, error.message, error.code);
   }
 
-  /** Ends pending delays so that closing the server does not wait for them. */
+  /** Ends pending delays (closing the server, or a test that has done what the delay was for): each request answers as its rule says. */
   close(): void {
     for (const wake of this.sleepers) wake();
   }
