@@ -16,7 +16,7 @@ async function main(config: Config): Promise<void> {
   if (!embedded) await waitForDatabase(url, config.DATABASE_WAIT_SECONDS, (line) => process.stderr.write(`${line}\n`));
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
-  await migrateAtStart(url);
+  await migrateAtStart(url, (line) => process.stderr.write(`${line}\n`));
   const database = openDatabase(url, config.DATABASE_POOL_SIZE, config.DATABASE_TIMEOUT_MS);
   const stripe = await setUpStripe(config);
   // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.

@@ -6,5 +6,12 @@ if (!url) {
   console.error('DATABASE_URL is not set: nothing to migrate (npm start migrates its embedded database itself)');
   process.exit(2);
 }
-const applied = await applyMigrations(url);
-console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+try {
+  const applied = await applyMigrations(url);
+  console.log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: the database is up to date');
+} catch (error) {
+  // The engine's own message names the migration and Prisma's error code; its stack is WebAssembly's.
+  const { code, message } = error as { code?: string; message?: string };
+  console.error(`${code ? `${code}: ` : ''}${message ?? String(error)}`);
+  process.exit(1);
+}

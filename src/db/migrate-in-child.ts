@@ -1,35 +1,51 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { underMigrationLock } from './migration-lock.js';
 import { migrationsApplied } from './migrations-applied.js';
 
 // Run from src/ (TypeScript, through tsx) or from dist/ (npm run build): the CLI sits beside this file.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CLI = fileURLToPath(new URL(FROM_SOURCE ? './migrate-cli.ts' : './migrate-cli.js', import.meta.url));
+/** Prisma's P1002, when the engine gave up waiting for the migration lock (another process took it first). */
+const LOCK_TIMEOUT = /advisory lock/;
 
 /**
  * Applies pending migrations in a short-lived child process. Prisma's schema engine is ~40 MB of
  * WebAssembly that a server needs only at start-up; in a child, that memory goes back with it.
+ * Resolves with what the child said it did; `lockTimedOut` when the engine gave up on the lock.
  */
-export function migrateInChild(databaseUrl: string): Promise<void> {
+export function migrateInChild(databaseUrl: string): Promise<{ said: string[]; lockTimedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, FROM_SOURCE ? ['--import', 'tsx', CLI] : [CLI], {
       env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let said = '';
     let errors = '';
+    child.stdout.on('data', (chunk) => (said += chunk));
     child.stderr.on('data', (chunk) => (errors += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations failed (exit ${code}):\n${errors}`))));
+    child.on('exit', (code) => {
+      if (code === 0) resolve({ said: said.split('\n').filter(Boolean), lockTimedOut: false });
+      else if (LOCK_TIMEOUT.test(errors)) resolve({ said: [], lockTimedOut: true });
+      else reject(new Error(`migrations failed (exit ${code}):\n${errors}`));
+    });
   });
 }
 
 /**
  * What a start does: nothing when every migration is applied already (a restart, the usual case: one
- * query), else applies them in a child (the engine's WebAssembly takes seconds to load). Returns
- * whether the engine ran.
+ * query), else, once no other process is migrating, applies them in a child (the engine's WebAssembly
+ * takes seconds to load) and says which. Returns whether the engine ran.
  */
-export async function migrateAtStart(databaseUrl: string): Promise<boolean> {
+export async function migrateAtStart(databaseUrl: string, notice: (line: string) => void = () => {}): Promise<boolean> {
   if (await migrationsApplied(databaseUrl)) return false;
-  await migrateInChild(databaseUrl);
-  return true;
+  for (;;) {
+    // Another start may have applied them while this one waited.
+    if (await underMigrationLock(databaseUrl, notice, () => migrationsApplied(databaseUrl))) return false;
+    const { said, lockTimedOut } = await migrateInChild(databaseUrl);
+    if (lockTimedOut) continue;
+    said.forEach(notice);
+    return true;
+  }
 }
