@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { EmbeddedPostgresError, freePort, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrateAtStart } from './db/migrate-in-child.js';
+import { MigrationRefusal } from './db/migration-refusal.js';
 import { DatabaseStartError, waitForDatabase } from './db/wait-for-database.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
@@ -73,7 +74,7 @@ try {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
   }
-  if (error instanceof EmbeddedPostgresError || error instanceof DatabaseStartError) {
+  if (error instanceof EmbeddedPostgresError || error instanceof DatabaseStartError || error instanceof MigrationRefusal) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { underMigrationLock } from './migration-lock.js';
-import { migrationsApplied } from './migrations-applied.js';
+import { MigrationRefusal, migrationRefusal } from './migration-refusal.js';
+import { readMigrationState, type MigrationState } from './migrations-applied.js';
 
 // Run from src/ (TypeScript, through tsx) or from dist/ (npm run build): the CLI sits beside this file.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -28,21 +29,30 @@ export function migrateInChild(databaseUrl: string): Promise<{ said: string[]; l
     child.on('exit', (code) => {
       if (code === 0) resolve({ said: said.split('\n').filter(Boolean), lockTimedOut: false });
       else if (LOCK_TIMEOUT.test(errors)) resolve({ said: [], lockTimedOut: true });
-      else reject(new Error(`migrations failed (exit ${code}):\n${errors}`));
+      else reject(new MigrationRefusal(`migrations failed (exit ${code}): ${errors.trim()}`));
     });
   });
 }
 
+const upToDate = (state: MigrationState) => Object.values(state).every((list) => list.length === 0);
+
 /**
  * What a start does: nothing when every migration is applied already (a restart, the usual case: one
  * query), else, once no other process is migrating, applies them in a child (the engine's WebAssembly
- * takes seconds to load) and says which. Returns whether the engine ran.
+ * takes seconds to load). Refuses (MigrationRefusal) a migration edited after it was applied, or one
+ * that failed; says which migrations a newer version applied (a deploy rolled back) and serves.
+ * Returns whether the engine ran.
  */
 export async function migrateAtStart(databaseUrl: string, notice: (line: string) => void = () => {}): Promise<boolean> {
-  if (await migrationsApplied(databaseUrl)) return false;
+  if (upToDate(await readMigrationState(databaseUrl))) return false;
   for (;;) {
-    // Another start may have applied them while this one waited.
-    if (await underMigrationLock(databaseUrl, notice, () => migrationsApplied(databaseUrl))) return false;
+    const state = await underMigrationLock(databaseUrl, notice, () => readMigrationState(databaseUrl));
+    const refusal = migrationRefusal(state);
+    if (refusal) throw refusal;
+    if (state.unknown.length) {
+      notice(`this database has migrations this version of Tally does not know (a newer version applied them): ${state.unknown.join(', ')}; serving on the schema they left`);
+    }
+    if (!state.pending.length) return false;
     const { said, lockTimedOut } = await migrateInChild(databaseUrl);
     if (lockTimedOut) continue;
     said.forEach(notice);
