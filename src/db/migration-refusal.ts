@@ -18,12 +18,23 @@ export function migrationRefusal({ changed, failed }: MigrationState): Migration
   }
   if (failed.length) {
     const { name, startedAt, logs } = failed[0];
-    const error = (logs ?? 'no error recorded').trim().replace(/\s+/g, ' ').slice(0, LOGS_SHOWN);
+    const where = `WHERE migration_name = '${name}' AND finished_at IS NULL`;
+    const started = startedAt.toISOString();
+    if (logs === null) {
+      // Killed mid-migration, PostgreSQL finishes the script regardless (it notices a client gone
+      // only when it next writes to it), so the schema may well have the migration's changes.
+      return new MigrationRefusal(
+        `migration ${name} did not finish (started ${started}) and no error is recorded: the process applying it stopped (killed, or cut off from PostgreSQL), ` +
+          `and PostgreSQL may have committed it all the same. Nothing more is applied until it is resolved: if the database has the migration's changes, ` +
+          `UPDATE _prisma_migrations SET finished_at = now() ${where}; if it has none, UPDATE _prisma_migrations SET rolled_back_at = now() ${where}, and the next start applies it again`,
+      );
+    }
+    const error = logs.trim().replace(/\s+/g, ' ').slice(0, LOGS_SHOWN);
     return new MigrationRefusal(
-      `migration ${name} failed (started ${startedAt.toISOString()}): ${error}. Nothing more is applied until it is resolved: ` +
-        `make the database what the migration expects (a migration's statements run as one transaction, so a failed one usually left nothing), ` +
-        `then UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${name}' AND finished_at IS NULL, and the next start applies it again ` +
-        `(or, where Prisma's CLI runs, prisma migrate resolve --rolled-back ${name}; --applied if it was completed by hand)`,
+      `migration ${name} failed (started ${started}): ${error}. Nothing more is applied until it is resolved: its statements ran as one transaction, ` +
+        `so it left nothing unless it commits on its own (CREATE INDEX CONCURRENTLY); make the database what the migration expects, ` +
+        `then UPDATE _prisma_migrations SET rolled_back_at = now() ${where}, and the next start applies it again ` +
+        `(or, where Prisma's CLI runs, prisma migrate resolve --rolled-back ${name})`,
     );
   }
   return undefined;

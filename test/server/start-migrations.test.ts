@@ -68,6 +68,18 @@ t.test('a failed migration stops the start, naming it and its error, without a s
   t.notMatch(refused, /^\s+at /m, 'no stack trace');
 });
 
+t.test('a migration whose process was killed before it recorded the outcome stops the start, saying it may be applied or not', async (t) => {
+  const url = await createTestDatabase(await serverUrl(t));
+  const files = await readMigrationFiles();
+  const last = files[files.length - 1].name;
+  // What a start killed mid-migration leaves: PostgreSQL went on and committed the migration, the engine never recorded it finished.
+  await query(url, `UPDATE _prisma_migrations SET finished_at = NULL, logs = NULL WHERE migration_name = '${last}'`);
+  await t.rejects(
+    startTally(env(url), 60_000),
+    new RegExp(`migration ${last} did not finish \\(started [^)]+\\) and no error is recorded: .*may have committed it .*SET finished_at = now\\(\\).*SET rolled_back_at = now\\(\\)`),
+  );
+});
+
 t.test('a database migrated by a newer version (a deploy rolled back) is served, with a warning naming what this version does not know', async (t) => {
   const url = await createTestDatabase(await serverUrl(t));
   await query(
