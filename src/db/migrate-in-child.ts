@@ -17,7 +17,7 @@ const LOCK_TIMEOUT = /advisory lock/;
  */
 export function migrateInChild(databaseUrl: string): Promise<{ said: string[]; lockTimedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, FROM_SOURCE ? ['--import', 'tsx', CLI] : [CLI], {
+    const child = spawn(process.execPath, FROM_SOURCE ? ['--import', 'tsx', CLI, '--engine'] : [CLI, '--engine'], {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
