@@ -38,6 +38,7 @@ t.test('anything but every migration applied as written, and nothing else, is no
   const cases: Array<[string, string]> = [
     ['the newest migration not applied yet', `DELETE FROM _prisma_migrations WHERE migration_name = '${last}'`],
     ['a migration that failed', `UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '${last}'`],
+    ['a migration marked rolled back (prisma migrate resolve --rolled-back) and not applied again', `UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${last}'`],
     ['a migration changed since it was applied', `UPDATE _prisma_migrations SET checksum = repeat('0', 64) WHERE migration_name = '${files[0].name}'`],
     [
       'a migration this version does not know (a newer version ran)',
