@@ -56,7 +56,12 @@ export async function openSchemaEngine(
 }
 
 type Connectable = { connect(): Promise<unknown>; connectToShadowDb(): Promise<unknown> };
-type ScriptRunner = { executeScript(script: string): Promise<void>; underlyingDriver(): { query(sql: string): Promise<unknown> } };
+type ScriptRunner = {
+  executeScript(script: string): Promise<void>;
+  underlyingDriver(): { query(sql: string): Promise<unknown> };
+  /** PrismaPg's own: throws PostgreSQL's error as one the engine can read (else it records only "External error id#0"). */
+  onError(error: unknown): never;
+};
 
 /**
  * PrismaPg runs a migration script by splitting it on every `;`, which breaks dollar-quoted function
@@ -68,7 +73,11 @@ function wholeScriptAdapter<T extends Connectable>(factory: T, connections: Arra
     connections.push(adapter as { dispose(): Promise<void> });
     const runner = adapter as ScriptRunner;
     runner.executeScript = async (script: string) => {
-      await runner.underlyingDriver().query(script);
+      try {
+        await runner.underlyingDriver().query(script);
+      } catch (error) {
+        runner.onError(error);
+      }
     };
     return adapter;
   };
