@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { underMigrationLock } from './migration-lock.js';
 import { MigrationRefusal, migrationRefusal } from './migration-refusal.js';
-import { readMigrationState, type MigrationState } from './migrations-applied.js';
+import { readMigrationState, upToDate } from './migrations-applied.js';
 
 // Run from src/ (TypeScript, through tsx) or from dist/ (npm run build): the CLI sits beside this file.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -33,8 +33,6 @@ export function migrateInChild(databaseUrl: string): Promise<{ said: string[]; l
     });
   });
 }
-
-const upToDate = (state: MigrationState) => Object.values(state).every((list) => list.length === 0);
 
 /**
  * What a start does: nothing when every migration is applied already (a restart, the usual case: one

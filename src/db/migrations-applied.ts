@@ -68,6 +68,9 @@ export async function readMigrationState(databaseUrl: string): Promise<Migration
  * does not know. Then the schema engine has nothing to do.
  */
 export async function migrationsApplied(databaseUrl: string): Promise<boolean> {
-  const { pending, failed, changed, unknown, duplicated } = await readMigrationState(databaseUrl);
-  return [pending, failed, changed, unknown, duplicated].every((list) => list.length === 0);
+  return upToDate(await readMigrationState(databaseUrl));
+}
+
+export function upToDate(state: MigrationState): boolean {
+  return Object.values(state).every((list: unknown[]) => list.length === 0);
 }
