@@ -1,6 +1,7 @@
 import t from 'tap';
 import { ADMIN_KEY, build, eventually, key } from '../helper.js';
 import { ApiKeys } from '../../src/domain/api-keys/api-keys.js';
+import { bootstrapAdminKey } from '../../src/domain/api-keys/bootstrap-admin-key.js';
 import type { PrismaClient } from '../../src/db/client.js';
 
 t.test('keys: missing or unknown 401, wrong role 403, revoked 401', async (t) => {
@@ -154,4 +155,16 @@ t.test('a key revoked through one Tally is refused by it at once, and by another
   // The other process trusts what it verified for 5 s (CACHE_MS): then it asks the database again.
   await eventually(async () => (await other.call('GET', '/v1/packs', undefined, { key: secret })).status === 401);
   t.pass('refused by the other Tally once its 5 s are over');
+});
+
+t.test('two first starts at once on an external database make one first admin key between them, shown by one', async (t) => {
+  const { app } = await build(t);
+  const activeAdmins = async () => (await app.db.pool.query("SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")).rows[0].n;
+  for (let round = 0; round < 5; round++) {
+    await app.db.pool.query("DELETE FROM api_keys WHERE role = 'admin'");
+    // Each start has its own ApiKeys (its own process); no TALLY_ADMIN_KEY, no data folder.
+    const notices = await Promise.all([bootstrapAdminKey(new ApiKeys(app.db.prisma), {}), bootstrapAdminKey(new ApiKeys(app.db.prisma), {})]);
+    t.same(notices.map((notice) => notice.kind).sort(), ['created', 'existing'], `round ${round}: one start made it, the other found it`);
+    t.equal(await activeAdmins(), 1, `round ${round}: one admin key`);
+  }
 });

@@ -51,12 +51,21 @@ export class ApiKeys {
     this.bootstrapHash = bootstrapAdminKey ? Buffer.from(hashKey(bootstrapAdminKey), 'hex') : undefined;
   }
 
-  async create(name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
-    const secret = `tally_${role === 'admin' ? 'admin' : 'svc'}_${randomBytes(24).toString('base64url')}`;
-    const row = await this.prisma.apiKey.create({
-      data: { id: newId('key'), name, role, hash: hashKey(secret), prefix: secret.slice(0, 14) },
+  create(name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
+    return createKey(this.prisma, name, role);
+  }
+
+  /**
+   * An admin key for a database that has no active one, made once however many processes start at
+   * once (each would otherwise find none, make one and show its own): the check and the insert hold
+   * one transaction's advisory lock. Undefined when an active admin key exists.
+   */
+  createFirstAdmin(name: string): Promise<(ApiKeyView & { secret: string }) | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`;
+      if ((await tx.apiKey.count({ where: { role: 'admin', revokedAt: null } })) > 0) return undefined;
+      return createKey(tx, name, 'admin');
     });
-    return { ...view(row), secret };
   }
 
   async list(): Promise<ApiKeyView[]> {
@@ -89,10 +98,6 @@ export class ApiKeys {
     return view(row);
   }
 
-  async hasActiveAdmin(): Promise<boolean> {
-    return (await this.prisma.apiKey.count({ where: { role: 'admin', revokedAt: null } })) > 0;
-  }
-
   async verify(secret: string): Promise<Principal | undefined> {
     const hash = hashKey(secret);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) return { keyId: 'env:TALLY_ADMIN_KEY', role: 'admin' };
@@ -120,6 +125,19 @@ export class ApiKeys {
     else remember(this.unknown, hash, until);
     return principal;
   }
+}
+
+/** The advisory lock of createFirstAdmin (any constant of Tally's own). */
+const FIRST_ADMIN_LOCK = 0x7a11ad;
+
+type KeyWriter = Pick<PrismaClient, 'apiKey'>;
+
+async function createKey(db: KeyWriter, name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
+  const secret = `tally_${role === 'admin' ? 'admin' : 'svc'}_${randomBytes(24).toString('base64url')}`;
+  const row = await db.apiKey.create({
+    data: { id: newId('key'), name, role, hash: hashKey(secret), prefix: secret.slice(0, 14) },
+  });
+  return { ...view(row), secret };
 }
 
 function remember<T>(cache: Map<string, T>, hash: string, entry: T): void {

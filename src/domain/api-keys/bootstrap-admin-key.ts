@@ -19,7 +19,6 @@ export async function bootstrapAdminKey(apiKeys: ApiKeys, options: { envKey?: st
     await writeFile(path, `${created.secret}\n`, { mode: 0o600 });
     return { kind: 'file', secret: created.secret, path };
   }
-  if (await apiKeys.hasActiveAdmin()) return { kind: 'existing' };
-  const created = await apiKeys.create('first admin key', 'admin');
-  return { kind: 'created', secret: created.secret };
+  const created = await apiKeys.createFirstAdmin('first admin key');
+  return created ? { kind: 'created', secret: created.secret } : { kind: 'existing' };
 }
