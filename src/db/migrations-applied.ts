@@ -67,10 +67,6 @@ export async function readMigrationState(databaseUrl: string): Promise<Migration
  * applied, as written, and nothing else there: no migration failed or still being applied, none it
  * does not know. Then the schema engine has nothing to do.
  */
-export async function migrationsApplied(databaseUrl: string): Promise<boolean> {
-  return upToDate(await readMigrationState(databaseUrl));
-}
-
 export function upToDate(state: MigrationState): boolean {
   return Object.values(state).every((list: unknown[]) => list.length === 0);
 }
