@@ -17,6 +17,12 @@ async function funded(ctx: TestApp, accountId: string, amount: number): Promise<
 const refusedAtOnce = (ctx: TestApp) => ctx.logs.filter((line) => line.includes('"msg":"the database did not answer"') && line.includes('The database has not answered since')).length;
 
 /** Status and error code of each answer, and Retry-After. */
+/**
+ * The silence gate's own line when the database answers again. Each background task says the same
+ * words after its name ("stripe event retry sweep: the database answers again"), at its own moment.
+ */
+const GATE_ANSWERS_AGAIN = '"msg":"the database answers again"';
+
 const refusals = (answers: Array<{ status: number; body: any; headers: Record<string, unknown> }>) => answers.map((a) => `${a.status} ${a.body.error?.code} ${a.headers['retry-after']}`);
 
 t.test('while the database is silent (packets dropped, not refused) every request that needs it is a 503 database_unavailable, each ledger command tried once, and Tally serves again once it answers', async (t) => {
@@ -53,7 +59,7 @@ t.test('while the database is silent (packets dropped, not refused) every reques
   t.equal(said('stripe event retry sweep: the database does not answer'), 1, 'the retry sweep says once (a warning) that the database does not answer');
 
   proxy.heal();
-  await eventually(async () => said('the database answers again') === 1);
+  await eventually(async () => said(GATE_ANSWERS_AGAIN) === 1);
   const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_silent', 1, k)));
   t.same(
     resent.map((a) => a.status),
@@ -169,7 +175,7 @@ t.test('once the database has gone silent, every request that needs it is refuse
 
   proxy.heal();
   await eventually(async () => !ctx.app.db.silence.silent);
-  t.equal(ctx.logs.filter((line) => line.includes('the database answers again')).length, 1, 'its return is said once');
+  t.equal(ctx.logs.filter((line) => line.includes(GATE_ANSWERS_AGAIN)).length, 1, 'its return is said once');
   t.equal(await silentGauge(), 0, 'the metric: answering again');
   const resent = await Promise.all(keys.map((k) => spend(ctx, 'acct_gate', 1, k)));
   t.same(
