@@ -22,6 +22,19 @@ export interface ReconcilePass {
 }
 
 /**
+ * A pass's items, one at a time (background work, far inside Stripe's rate limits), until Tally
+ * stops: those not reached are asked about when their turn comes again.
+ */
+export async function oneAtATime<T, R>(items: T[], stopping: AbortSignal | undefined, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) {
+    if (stopping?.aborted) break;
+    results.push(await each(item));
+  }
+  return results;
+}
+
+/**
  * A failure about one checkout or subscription that would fail the next the same way: Stripe
  * unreachable or rate limiting Tally, or the database not answering. It ends the pass (which fails,
  * said once by BackgroundFailures); the next pass takes the rest up in their turn.

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { expireUnknownCheckout, takeOpenCheckoutsDue } from '../../db/checkout-queries.js';
 import { NotFoundFailure } from '../../errors.js';
-import { endsThePass, type ReconcileOptions } from '../../stripe/reconciler.js';
+import { endsThePass, oneAtATime, type ReconcileOptions } from '../../stripe/reconciler.js';
 import type { Checkouts } from './checkouts.js';
 
 export interface CheckoutReconcilerDependencies {
@@ -40,13 +40,7 @@ export const PENDING_PAYMENT_DAYS = 30;
  */
 export async function reconcileOpenCheckouts(deps: CheckoutReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledCheckout[]> {
   const due = await takeOpenCheckoutsDue(deps.pool, olderThanSeconds, batch, PENDING_PAYMENT_DAYS);
-  const results: ReconciledCheckout[] = [];
-  // One at a time: this is background work, and it stays far inside Stripe's rate limits. Those left
-  // when Tally stops are asked about when their turn comes again.
-  for (const id of due) {
-    if (stopping?.aborted) break;
-    results.push(await reconcileCheckout(deps, id));
-  }
+  const results = await oneAtATime(due, stopping, (id) => reconcileCheckout(deps, id));
   const count = (status: ReconciledCheckout['status']) => results.filter((result) => result.status === status).length;
   const granted = results.filter((result) => result.granted).length;
   if (granted || count('expired')) {

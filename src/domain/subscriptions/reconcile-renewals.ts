@@ -4,7 +4,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { PrismaClient } from '../../db/client.js';
 import { takeLiveSubscriptionsDue, type SubscriptionDue } from '../../db/subscription-queries.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
-import { endsThePass, type ReconcileOptions } from '../../stripe/reconciler.js';
+import { endsThePass, oneAtATime, type ReconcileOptions } from '../../stripe/reconciler.js';
 import type { SubscriptionStatus } from './read-subscription-state.js';
 import type { SubscriptionEvents } from './subscription-events.js';
 import { lastGrantedPeriodEnd } from './top-up-period.js';
@@ -49,12 +49,7 @@ const MAX_INVOICES = 1000;
  */
 export async function reconcileRenewals(deps: RenewalReconcilerDependencies, { olderThanSeconds, batch, stopping }: ReconcileOptions): Promise<ReconciledRenewal[]> {
   const due = await takeLiveSubscriptionsDue(deps.pool, { endedSecondsAgo: olderThanSeconds, uncreditedStartedSecondsAgo: olderThanSeconds + RENEWAL_COLLECTION_SECONDS }, batch);
-  const results: ReconciledRenewal[] = [];
-  // One at a time: this is background work, and it stays far inside Stripe's rate limits.
-  for (const subscription of due) {
-    if (stopping?.aborted) break;
-    results.push(await reconcileRenewal(deps, subscription));
-  }
+  const results = await oneAtATime(due, stopping, (subscription) => reconcileRenewal(deps, subscription));
   const granted = results.reduce((sum, result) => sum + result.grantedInvoices.length, 0);
   if (granted) deps.logger.info({ checked: results.length, grantedInvoices: granted }, 'granted renewals whose invoice.paid Tally had not processed');
   return results;
