@@ -56,13 +56,29 @@ export async function loadBalances(pool: Pool, accountIds: string[]): Promise<Ma
   return balances;
 }
 
-/** Accounts with something past its time and not yet written off: grants with credits left, or active holds. */
-export async function accountsWithLapses(pool: Pool, limit: number): Promise<string[]> {
-  const { rows } = await pool.query<{ account_id: string }>(
-    `(SELECT account_id FROM grants WHERE remaining > 0 AND expires_at <= now() LIMIT $1)
-     UNION
-     (SELECT account_id FROM holds WHERE status = 'active' AND expires_at <= now() LIMIT $1)`,
-    [limit],
-  );
-  return rows.map((row) => row.account_id);
+/** What one look for lapses found (accountsWithLapses). */
+export interface Lapses {
+  accounts: string[];
+  /** The database's clock when it looked: everything that lapsed by then, since `since`, was seen… */
+  at: Date;
+  /** …unless the grants found reached the limit: more may be left. */
+  more: boolean;
+}
+
+/** $1: the limit of each kind, $2: since. */
+export const LAPSES_SQL = `SELECT t.now AS at,
+   ARRAY(SELECT account_id FROM grants WHERE expires_at > coalesce($2::timestamptz, '-infinity') AND expires_at <= t.now AND remaining > 0 LIMIT $1) AS grants,
+   ARRAY(SELECT account_id FROM holds WHERE status = 'active' AND expires_at <= t.now LIMIT $1) AS holds
+ FROM (SELECT now() AS now) t`;
+
+/**
+ * Accounts with something past its time and not yet written off: grants with credits left that
+ * expired after `since` (any time, when null), or active holds. Both through partial indexes
+ * (grants_expires_at_idx, holds_active_expiry_idx), so a look since a recent moment reads only what
+ * expired since, not every grant that ever did.
+ */
+export async function accountsWithLapses(pool: Pool, limit: number, since: Date | null): Promise<Lapses> {
+  const { rows } = await pool.query<{ at: Date; grants: string[]; holds: string[] }>(LAPSES_SQL, [limit, since]);
+  const { at, grants, holds } = rows[0];
+  return { accounts: [...new Set([...grants, ...holds])], at, more: grants.length >= limit };
 }

@@ -5,7 +5,8 @@ import { serverUrl } from '../helper.js';
 import { HeldConnections } from '../../src/db/held-connections.js';
 import { runLedgerBatch, type LedgerRequest } from '../../src/domain/ledger/run-ledger-batch.js';
 import { newId } from '../../src/lib/ids.js';
-import { loadBalances } from '../../src/db/balance-queries.js';
+import { accountsWithLapses, LAPSES_SQL, loadBalances } from '../../src/db/balance-queries.js';
+import { LAPSE_OVERLAP_MS, SWEEP_LIMIT } from '../../src/domain/ledger/expiry-sweeper.js';
 import type { Outcome } from '../../src/domain/ledger/types.js';
 
 const TABLES = new Set(['accounts', 'grants', 'holds', 'ledger_entries', 'idempotency_records']);
@@ -133,3 +134,33 @@ t.test('balance reads look accounts up by key, even with plans made while the ta
   const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) EXECUTE tally_balances('{acct-a}')`);
   t.same(unkeyedReads(rows[0]['QUERY PLAN'][0].Plan), [], 'tally_balances reads by key');
 });
+
+t.test("the expiry sweeper reads only the grants that expired since its last pass, not every grant that ever did", async (t) => {
+  const url = await createTestDatabase(await serverUrl(t));
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  t.teardown(() => pool.end());
+  await grow(pool);
+  // A long history: 20,000 grants that expired and were written off, a few that lapsed just now.
+  await pool.query(`
+    INSERT INTO accounts (id) SELECT 'old-' || n FROM generate_series(1, 20000) n;
+    INSERT INTO grants (id, account_id, source, amount, remaining, expires_at)
+      SELECT 'old-g' || n, 'old-' || n, 'test', 100, 0, now() - interval '400 days' + n * interval '1 second' FROM generate_series(1, 20000) n;
+    INSERT INTO accounts (id) VALUES ('lapsed-a'), ('lapsed-b');
+    INSERT INTO grants (id, account_id, source, amount, remaining, expires_at) VALUES
+      ('lapsed-g1', 'lapsed-a', 'test', 100, 40, now() - interval '1 second'),
+      ('lapsed-g2', 'lapsed-b', 'test', 100, 0, now() - interval '1 second');
+    ANALYZE grants;`);
+  const since = new Date(Date.now() - LAPSE_OVERLAP_MS - 5_000);
+  t.same((await accountsWithLapses(pool, SWEEP_LIMIT, since)).accounts, ['lapsed-a'], 'finds the grant with credits left');
+  t.same((await accountsWithLapses(pool, SWEEP_LIMIT, null)).accounts, ['lapsed-a'], 'the first pass, looking at every expired grant, finds the same');
+  const explained = await pool.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${LAPSES_SQL}`, [SWEEP_LIMIT, since]);
+  const plan = explained.rows[0]['QUERY PLAN'][0].Plan;
+  t.same(unkeyedReads(plan), [], 'read by key');
+  t.ok(indexesRead(plan).includes('grants_expires_at_idx'), `grants read through grants_expires_at_idx (${indexesRead(plan).join(', ')})`);
+});
+
+function indexesRead(node: PlanNode, found: string[] = []): string[] {
+  if (node['Index Name']) found.push(node['Index Name']);
+  for (const child of node.Plans ?? []) indexesRead(child, found);
+  return found;
+}

@@ -1,5 +1,8 @@
 import t from 'tap';
-import { build, eventually, key, ledgerSum } from '../helper.js';
+import pg from 'pg';
+import { createTestDatabase } from '../database.js';
+import { build, eventually, key, ledgerSum, serverUrl } from '../helper.js';
+import { SWEEP_LIMIT } from '../../src/domain/ledger/expiry-sweeper.js';
 
 t.test('a grant stops counting at expiresAt; the sweeper writes the expiry entry', async (t) => {
   const { call, app, database } = await build(t);
@@ -141,4 +144,31 @@ t.test('a sweep of a thousand accounts puts few commands ahead of a spend at a t
   const { rows } = await database.pool.query("SELECT count(*)::int AS n FROM ledger_entries WHERE account_id LIKE 'swept-%' AND kind = 'release'");
   t.equal(rows[0].n, 1000, 'every hold released once');
   t.ok(mostWaiting <= 64, `at most 64 commands waited for a batch at any time (${mostWaiting}): a spend that comes meanwhile waits for one small batch, not the whole sweep`);
+});
+
+t.test('grants that lapsed while Tally was stopped, more than one pass takes, are all written off; so are those that lapse after', async (t) => {
+  const databaseUrl = await createTestDatabase(await serverUrl(t));
+  const backlog = SWEEP_LIMIT * 2 + 200;
+  // Written before Tally starts: grants that expired a day ago, nobody having touched their accounts since.
+  const setup = new pg.Client({ connectionString: databaseUrl });
+  await setup.connect();
+  await setup.query(`
+    INSERT INTO accounts (id) SELECT 'late-' || n FROM generate_series(1, ${backlog}) n;
+    INSERT INTO grants (id, account_id, source, amount, remaining, expires_at)
+      SELECT 'late-g' || n, 'late-' || n, 'test', 50, 50, now() - interval '1 day' - n * interval '1 second' FROM generate_series(1, ${backlog}) n;
+    INSERT INTO ledger_entries (account_id, kind, amount, held_change, available_after, held_after)
+      SELECT 'late-' || n, 'grant', 50, 0, 50, 0 FROM generate_series(1, ${backlog}) n;`);
+  await setup.end();
+  const { call, database } = await build(t, { databaseUrl, env: { SWEEP_INTERVAL_MS: '100' } });
+  const expiries = async (like: string) =>
+    (await database.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM ledger_entries WHERE account_id LIKE $1 AND kind = 'expiry'", [like])).rows[0].n;
+  await eventually(async () => (await expiries('late-%')) === backlog, 30_000);
+  t.equal((await database.pool.query("SELECT 1 FROM grants WHERE id LIKE 'late-g%' AND remaining > 0")).rowCount, 0, `all ${backlog} written off, over several passes`);
+  t.same(await ledgerSum(database, 'late-7'), { available: 0, held: 0, entries: 2 }, 'the grant and its expiry');
+
+  // Later passes look only at what expired since: a grant that lapses now is among it.
+  await call('PUT', '/v1/accounts/acct_after', {});
+  await call('POST', '/v1/accounts/acct_after/grants', { amount: 30, expiresAt: new Date(Date.now() + 1500).toISOString() }, { 'idempotency-key': key() });
+  await eventually(async () => (await expiries('acct_after')) === 1, 10_000);
+  t.same(await ledgerSum(database, 'acct_after'), { available: 0, held: 0, entries: 2 }, 'written off by the sweeper, no command having touched the account');
 });

@@ -12,18 +12,37 @@ import type { Ledger } from './ledger.js';
  */
 export const SWEEP_CHUNK = 64;
 
+/** Accounts one pass looks for (of each kind: grants, holds); a backlog takes several passes. */
+export const SWEEP_LIMIT = 500;
+
+/**
+ * How far before its last complete pass the next one looks back for lapsed grants. A grant keeps
+ * credits past its expiry only until a command on its account settles it, and a command on such an
+ * account always loads it and decides on the database's clock (account-cache.ts, expiresSoon). So a
+ * pass can only miss a grant that a transaction still open when it looked gave credits back to: far
+ * less than this.
+ */
+export const LAPSE_OVERLAP_MS = 10 * 60_000;
+
 /**
  * Balances never count expired credits or holds, whether or not this has run; it writes the expiry
  * and release entries that make the ledger say so, for accounts nobody has touched since.
+ *
+ * The first pass after the start looks at every grant that has expired; each later one only at those
+ * that expired since the last complete pass (less LAPSE_OVERLAP_MS): a range of an index, where
+ * reading every grant took 87 ms at a million. A pass that fails, stops, or leaves accounts for the
+ * next one does not move that mark.
  */
 export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, intervalMs: number): () => Promise<void> {
+  let since: Date | null = null;
   const sweep = async (stopping: AbortSignal) => {
-    const accounts = await accountsWithLapses(pool, 500);
+    const { accounts, at, more } = await accountsWithLapses(pool, SWEEP_LIMIT, since);
     let settled = 0;
     for (; settled < accounts.length && !stopping.aborted; settled += SWEEP_CHUNK) {
       await Promise.all(accounts.slice(settled, settled + SWEEP_CHUNK).map((accountId) => ledger.settle(accountId)));
     }
     if (accounts.length) logger.info({ accounts: Math.min(settled, accounts.length) }, 'settled expired grants and holds');
+    if (!more && !stopping.aborted) since = new Date(at.getTime() - LAPSE_OVERLAP_MS);
   };
   return startPeriodic(sweep, intervalMs, new BackgroundFailures(logger, 'expiry sweep'));
 }
