@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { withClockAhead } from '../clock-ahead.js';
 import { build, key, ledgerSum, type TestApp } from '../helper.js';
 import { Ledger } from '../../src/domain/ledger/ledger.js';
 
@@ -202,4 +203,23 @@ t.test('a process whose kept states keep being refused (another writes the same 
   t.match(brief.cacheStats(), { refused: 8, pauses: 1 }, 'and after it, tries its kept state again');
 
   await agrees(t, ctx, 'acct_shared', 1000 - 2 * (30 + 8 + 1));
+});
+
+t.test("a process whose clock is set five minutes back still judges kept states' expiries by the database's clock", async (t) => {
+  const ctx = await funded(t, 'acct_behind', 50, { expiresInMs: 3000 });
+  await ctx.call('POST', '/v1/accounts/acct_behind/grants', { amount: 10 }, { 'idempotency-key': key() });
+  t.equal((await spend(ctx, 'acct_behind', 1)).body.available, 59, 'the account is kept');
+  await new Promise((resolve) => setTimeout(resolve, 3200));
+  // By the database's clock the 49 credits left of the first grant expired a moment ago. By this
+  // process's clock, set back since the account was kept (or behind all along), they have four
+  // minutes and more to go: past the margin, so a kept state judged by it would decide, and spend them.
+  const decided = ctx.app.ledger.cacheStats().decided;
+  const after = await withClockAhead(-300, () => spend(ctx, 'acct_behind', 20));
+  t.equal(after.status, 402, 'the expired credits are not spent');
+  t.same(after.body.error?.details, { available: 10, required: 20 });
+  t.equal(ctx.app.ledger.cacheStats().decided, decided, 'decided on a load');
+  await agrees(t, ctx, 'acct_behind', 10);
+  const later = await withClockAhead(-300, () => spend(ctx, 'acct_behind', 4));
+  t.equal(later.body.available, 6, 'and the next spend, the account kept again without the expired grant, on its kept state');
+  t.equal(ctx.app.ledger.cacheStats().decided, decided + 1);
 });

@@ -1,9 +1,12 @@
+import { DatabaseClock } from './database-clock.js';
 import type { AccountState, Debt, GrantState, HoldState } from './types.js';
 
 /**
- * How far off an expiry must be for a kept account to be decided from its copy. The copy is decided
- * on this process's clock, a loaded account on the database's; an account with a grant or hold
- * expiring within this margin is always loaded, so that the two clocks never decide differently.
+ * How far off an expiry must be for a kept account to be decided from its copy. A loaded account is
+ * decided on the database's clock; a copy on the database's clock as the last load read it
+ * (DatabaseClock: off by up to half that load's round trip, and by what this host's clock drifted
+ * since). An account with a grant or hold expiring within this margin is always loaded, so that the
+ * two readings never decide differently.
  */
 export const EXPIRY_MARGIN_MS = 60_000;
 
@@ -63,6 +66,8 @@ export class AccountCache {
   readonly counts = { decided: 0, refused: 0, pauses: 0 };
   private refusalRate = 0;
   private pausedUntil = 0;
+  /** The clock kept states are decided on: the database's, as the last load read it. */
+  readonly clock = new DatabaseClock();
 
   constructor(
     private readonly capacity: number,

@@ -39,7 +39,7 @@ export async function runLedgerBatch(connections: ConnectionSource, requests: Le
       else followers.set(i, leader);
     });
     if (cache && followers.size === 0 && requests.every((r) => DECIDED_ON_STATE.has(r.command.type))) {
-      const now = new Date();
+      const now = cache.clock.now();
       const kept = cache.take(accountIds, holdIdsOf(requests), now);
       const outcomes = kept && (await runOnKept(client, requests, leaders, kept, now, cache, newId));
       if (outcomes) return outcomes;
@@ -79,7 +79,9 @@ async function runOnLoaded(
   // A revocation and its restoration each look for both keys; a restoration also needs its grant, however little is left of it.
   const revocationKeys = requests.flatMap((r) => (r.command.type === 'revoke' || r.command.type === 'restore' ? [r.command.revocationKey, restorationKeyOf(r.command.revocationKey)] : []));
   const restoredGrantIds = requests.flatMap((r) => (r.command.type === 'restore' ? [r.command.grantId] : []));
+  const readClock = cache?.clock.startReading();
   const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys, restoredGrantIds);
+  readClock?.(loaded.now);
 
   const outcomes: Array<Outcome | undefined> = new Array(requests.length);
   for (const [key, i] of leaders) {
