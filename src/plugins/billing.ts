@@ -79,10 +79,13 @@ export default fp<BillingOptions>(
     // Not waited for, by the PUT (Stripe may take its timeout and retries) nor by a closing app: a
     // send cut short is made again by the account's next checkout or portal session.
     app.accounts.sendCustomerDetailsWith((account) => {
-      sendCustomerDetails(app.db.prisma, stripe, account).catch((error) => {
-        // Its code only: Stripe's message may quote the email ("Invalid email address: ...").
-        app.log.warn({ accountId: account.id, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
-      });
+      sendCustomerDetails(app.db.prisma, stripe, account).then(
+        () => app.log.info({ accountId: account.id }, "sent the account's email and name to its Stripe customer"),
+        (error) => {
+          // Its code only: Stripe's message may quote the email ("Invalid email address: ...").
+          app.log.warn({ accountId: account.id, code: error?.code, stripeCode: error?.details?.stripeCode }, "the account's new email or name did not reach its Stripe customer: its next checkout or portal session sends it");
+        },
+      );
     });
     app.decorate('openPortal', (accountId: string, returnUrl?: string) => openPortal(app.db.prisma, stripe, instance, redirects, accountId, returnUrl));
     processor.start(config.WEBHOOK_RETRY_INTERVAL_MS);

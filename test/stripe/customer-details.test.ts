@@ -114,3 +114,18 @@ t.test('saving an account does not wait on Stripe', async (t) => {
   t.ok(Date.now() - started < 1500, `answered in ${Date.now() - started} ms, Stripe taking 2 s`);
   t.match(await customerComes(ctx, { email: 'ada@example.com' }), { email: 'ada@example.com' }, 'and Stripe has it after');
 });
+
+t.test('two changes close together: Stripe ends with the newer, whichever send reaches it last', async (t) => {
+  const ctx = await build(t);
+  await buyerWithCustomer(ctx);
+  const sent = () => ctx.logs.filter((line) => line.includes("sent the account's email and name to its Stripe customer")).length;
+  // The first change's send is slow on its way to Stripe: the second change's reaches Stripe first.
+  ctx.simulator.failNext({ method: 'POST', path: '^/v1/customers/cus_', delayMs: 1500 });
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'first@example.com' })).status, 200);
+  await eventually(async () => ctx.simulator.pendingFailures() === 0); // the first send is at Stripe, in its delay
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'second@example.com' })).status, 200);
+  await eventually(async () => sent() === 2, 10_000);
+  t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: 'second@example.com' }, "once both sends are done, Stripe has the account's email");
+  const row = await ctx.database.pool.query(`SELECT email, stripe_customer_email FROM accounts WHERE id = 'acct_buyer'`);
+  t.same(row.rows, [{ email: 'second@example.com', stripe_customer_email: 'second@example.com' }], 'and Tally records that it has');
+});

@@ -12,6 +12,9 @@ export interface CustomerDetails {
   stripeCustomerName: string | null;
 }
 
+/** Sends after which a send stops while the account keeps changing under it. */
+const MOST_SENDS = 5;
+
 /**
  * Gives the account's Stripe customer the account's email and name when they are not what Tally
  * last gave it (the account changed since), so receipts, invoices, Checkout and the portal show
@@ -19,15 +22,33 @@ export interface CustomerDetails {
  * until the account's own change. No idempotency key of ours: sending an email back after a change
  * within Stripe's 24 h would otherwise replay the first update and change nothing. `account` is the
  * row as just read or written by the caller.
+ *
+ * Two changes close together send at once, and Stripe takes them in the order they reach it, which
+ * may not be the order they were made in. So what was sent is recorded only while the account still
+ * has it; when it changed meanwhile, this send may have reached Stripe after the newer one's, and the
+ * account's details as they are now are sent again. Stripe then ends with the newest.
  */
 export async function sendCustomerDetails(prisma: PrismaClient, stripe: Stripe, account: CustomerDetails): Promise<void> {
   const customer = account.stripeCustomerId;
   if (!customer) return;
   if (account.email === account.stripeCustomerEmail && account.name === account.stripeCustomerName) return;
-  // '' clears the field at Stripe.
-  await callStripe("update the customer's email and name", () => stripe.customers.update(customer, { email: account.email ?? '', name: account.name ?? '' }));
-  await prisma.account.updateMany({
-    where: { id: account.id, stripeCustomerId: customer },
-    data: { stripeCustomerEmail: account.email, stripeCustomerName: account.name },
-  });
+  let sending = { email: account.email, name: account.name };
+  for (let sends = 1; ; sends++) {
+    // '' clears the field at Stripe.
+    await callStripe("update the customer's email and name", () => stripe.customers.update(customer, { email: sending.email ?? '', name: sending.name ?? '' }));
+    const recorded = await prisma.account.updateMany({
+      where: { id: account.id, stripeCustomerId: customer, email: sending.email, name: sending.name },
+      data: { stripeCustomerEmail: sending.email, stripeCustomerName: sending.name },
+    });
+    if (recorded.count === 1) return;
+    // Stripe may now hold what was just sent, whatever a newer send recorded: say so, so that if the
+    // send below fails, the next checkout or portal session sends the account's details again.
+    await prisma.account.updateMany({ where: { id: account.id, stripeCustomerId: customer }, data: { stripeCustomerEmail: sending.email, stripeCustomerName: sending.name } });
+    const now = await prisma.account.findUnique({ where: { id: account.id } });
+    // Its customer forgotten or replaced meanwhile: the new one is made with the account's details.
+    // Or the account keeps changing: its changes send too, and the record above makes the next
+    // checkout or portal session send again.
+    if (!now || now.stripeCustomerId !== customer || sends === MOST_SENDS) return;
+    sending = { email: now.email, name: now.name };
+  }
 }
