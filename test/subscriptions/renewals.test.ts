@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import t from 'tap';
-import { build, eventually, ledgerSum } from '../helper.js';
+import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
 import { accountAndPlan, advancePastPeriodEnd, deliver, grantsOf, openPlanCheckout, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -135,24 +135,45 @@ t.test('an invoice.paid whose invoice is not paid grants nothing; the paid one t
   t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000], 'the paid invoice grants it');
 });
 
-t.test("a period that has ended: what is left of its credits is written off with an expiry entry", async (t) => {
-  const ctx = await build(t);
+/**
+ * acct_org subscribed (its first period granted), then paid for a period that ended 40 days ago: Stripe's
+ * clock cannot go back, so the invoice of a period that already ended (paid late, say) is the real
+ * first invoice moved 40 days into the past. `beforeLate` runs between the two.
+ */
+async function paidForAnEndedPeriod(ctx: TestApp, beforeLate: () => Promise<unknown> = async () => {}) {
   const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
   const checkout = await openPlanCheckout(ctx, 'acct_org', plan.id);
   await ctx.simulator.pay(checkout.id);
   const session = await ctx.stripe.checkout.sessions.retrieve(checkout.id);
   await deliver(ctx, 'checkout.session.completed', session);
   await settled(ctx);
-  // Stripe's clock cannot go back, so the invoice of a period that already ended (paid late, say) is
-  // the real first invoice moved 40 days into the past.
+  await beforeLate();
   const invoice = await ctx.stripe.invoices.retrieve(session.invoice as string);
   const shift = 40 * 86_400;
   const late = { ...invoice, id: `${invoice.id}_late`, lines: { ...invoice.lines, data: invoice.lines.data.map((line) => ({ ...line, period: { start: line.period.start - shift, end: line.period.end - shift } })) } };
   await deliver(ctx, 'invoice.paid', late);
   await settled(ctx);
+}
+
+t.test("a period that has ended: what is left of its credits is written off with an expiry entry", async (t) => {
+  const ctx = await build(t);
+  await paidForAnEndedPeriod(ctx);
   await ctx.app.ledger.settle('acct_org');
   const ledger = await ctx.call('GET', '/v1/accounts/acct_org/ledger');
   const kinds = ledger.body.data.map((entry: { kind: string; amount: number }) => [entry.kind, entry.amount]);
   t.same(kinds, [['expiry', -1000], ['grant', 1000], ['grant', 1000]], 'the ended period was granted, then written off');
   t.equal((await ctx.call('GET', '/v1/accounts/acct_org/balance')).body.available, 1000, 'only the current period counts');
+});
+
+t.test("a period's grant that comes after the sweeper's mark passed its end is written off all the same, no command touching the account", async (t) => {
+  const ctx = await build(t, { env: { SWEEP_INTERVAL_MS: '100' } });
+  // Passes of the sweeper complete meanwhile: each later one looks only at grants that expired in the
+  // last minutes, and this period ended 40 days ago (its invoice.paid retried for that long, or
+  // caught up by the renewal reconciler).
+  await paidForAnEndedPeriod(ctx, () => new Promise((resolve) => setTimeout(resolve, 500)));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_org/balance')).body.available, 1000, 'only the current period counts');
+  t.same(await ledgerSum(ctx.database, 'acct_org'), { available: '1000', held: '0', entries: 3 }, 'and the ledger says so: the ended period granted, then written off');
+  const lapsed = await ctx.database.pool.query("SELECT id FROM grants WHERE account_id = 'acct_org' AND remaining > 0 AND expires_at <= now()");
+  t.equal(lapsed.rowCount, 0, 'no expired grant keeps credits');
 });

@@ -95,6 +95,10 @@ function applyOne(
         metadata: command.metadata ?? {},
       };
       const entry = book.addGrant(grant);
+      // A grant from Stripe may come after its period ended: it lapses at once, in this transaction.
+      // The expiry sweeper looks only at grants that expired since its last pass, so a grant made
+      // with credits left and an older expiry would never be written off unless a command came.
+      book.settle(accountId);
       const view = grantView(grant);
       if (command.sourceKey) state.grantedSourceKeys.set(command.sourceKey, view);
       return ok({ type: 'grant', grant: view, entryId: null, available: book.available(), created: true }, entry);

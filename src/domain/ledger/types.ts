@@ -99,7 +99,7 @@ export interface GrantCommand {
   /**
    * A grant asked for through the API: refused when `expiresAt` has passed by the time it is decided,
    * after its key is looked up, so that a retry of one made in time replays it. (A grant from Stripe
-   * may come after its period has ended: it is made, and lapses at once.)
+   * may come after its period has ended: it is made, and written off at once, in the same transaction.)
    */
   refusedIfLapsed?: boolean;
   reason?: string | null;
