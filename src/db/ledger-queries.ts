@@ -29,6 +29,8 @@ type RevocationJson = { account_id: string; grant_id: string; key: string; reque
 
 interface LoadedRow {
   now: Date;
+  /** When the trip reached the database (its transaction's start): the lock waits lie between this and `now`. */
+  began: Date;
   existing: StoredClaim[];
   grants: GrantJson[];
   holds: HoldJson[];
@@ -53,7 +55,7 @@ const LOAD = preparedStatement(
      hold_rows AS (
        SELECT h.* FROM acct, LATERAL (SELECT * FROM holds WHERE holds.account_id = acct.id AND status = 'active' OFFSET 0) h
        UNION ALL SELECT * FROM named WHERE status <> 'active')
-     SELECT clock_timestamp() AS now,
+     SELECT clock_timestamp() AS now, now() AS began,
        (SELECT coalesce(json_agg(r), '[]') FROM (SELECT key, operation, fingerprint, result FROM idempotency_records
           WHERE key = ANY($4::text[])) r) AS existing,
        (SELECT coalesce(json_agg(g), '[]') FROM (
@@ -175,7 +177,8 @@ const beginAndLock = (accountIds: string[], holdIds: string[]) => `BEGIN; ${KEYE
  * give credits back to), with what they owe revocations, their active holds and the named ones, the grants already made for the given
  * source keys, the revocations already written for the given revocation keys, the named grants (those
  * a restoration gives back to, however little is left of them), the idempotency records
- * of the given keys, and the database's clock.
+ * of the given keys, and the database's clock: as the load read it (`now`, what the batch decides
+ * on), and as the trip arrived (`began`, before the lock waits).
  *
  * Idempotency needs no claim of its own: a key belongs to one request, so to one account, and a
  * batch holding that account's lock sees every record committed before it. A key reused on another
@@ -219,7 +222,7 @@ export async function openBatch(
   const revocations = new Map<string, PastRevocation>(
     revocationResult.rows.map((v) => [v.key, { accountId: v.account_id, grantId: v.grant_id, requested: Number(v.requested ?? 0), revoked: Number(v.revoked ?? 0) }]),
   );
-  return { now: new Date(row.now), accounts, holdAccounts, granted, revocations, existing };
+  return { now: new Date(row.now), began: new Date(row.began), accounts, holdAccounts, granted, revocations, existing };
 }
 
 function toGrant(g: GrantJson) {

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import pg from 'pg';
 import { withClockAhead } from '../clock-ahead.js';
 import { build, key, ledgerSum, type TestApp } from '../helper.js';
 import { Ledger } from '../../src/domain/ledger/ledger.js';
@@ -222,4 +223,29 @@ t.test("a process whose clock is set five minutes back still judges kept states'
   const later = await withClockAhead(-300, () => spend(ctx, 'acct_behind', 4));
   t.equal(later.body.available, 6, 'and the next spend, the account kept again without the expired grant, on its kept state');
   t.equal(ctx.app.ledger.cacheStats().decided, decided + 1);
+});
+
+t.test("a load that waited long on an account's lock does not set the clock kept states are decided on ahead: holds keep the order they were placed in", async (t) => {
+  const a = await funded(t, 'acct_waited', 100);
+  const b = await build(t, { databaseUrl: a.databaseUrl });
+  t.equal((await spend(a, 'acct_waited', 1)).status, 200, 'the account is kept');
+  // Another transaction holds the account's lock for 6 s; a grant (which always loads) waits for it.
+  const other = new pg.Client({ connectionString: a.databaseUrl });
+  await other.connect();
+  t.teardown(() => other.end());
+  await other.query("BEGIN; SELECT 1 FROM accounts WHERE id = 'acct_waited' FOR UPDATE");
+  const granting = a.call('POST', '/v1/accounts/acct_waited/grants', { amount: 10 }, { 'idempotency-key': key() });
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  await other.query('COMMIT');
+  t.equal((await granting).status, 201, 'the grant waited, then was made');
+
+  // Placed on the kept state, then by another process on a load: in that order.
+  const first = await a.call('POST', '/v1/accounts/acct_waited/holds', { amount: 5, expiresInSeconds: 600 }, { 'idempotency-key': key() });
+  const second = await b.call('POST', '/v1/accounts/acct_waited/holds', { amount: 5, expiresInSeconds: 600 }, { 'idempotency-key': key() });
+  t.equal(a.app.ledger.cacheStats().decided, 2, 'the first on the kept state');
+  const { rows } = await a.database.pool.query<{ ahead: number }>('SELECT extract(epoch FROM $1::timestamptz - clock_timestamp()) * 1000 AS ahead', [first.body.createdAt]);
+  t.ok(rows[0].ahead < 500, `the first hold was not made in the database's future (${Math.round(rows[0].ahead)} ms ahead of it)`);
+  const listed = await a.call('GET', '/v1/accounts/acct_waited/holds');
+  t.same(listed.body.data.map((h: { id: string }) => h.id), [first.body.id, second.body.id], 'the holds list them in the order they were placed');
+  await agrees(t, a, 'acct_waited', 99, 10);
 });

@@ -6,18 +6,25 @@ import { performance } from 'node:perf_hooks';
  * so that both judge an expiry alike however far this host's clock is off, or jumps: a kept state's
  * grant is never spent past the expiry a balance read (on the database's clock) already counts.
  *
- * The reading is the database's time at the last load, taken at the middle of its round trip, plus
- * the time elapsed since on a monotonic clock (which a change of the host's clock does not move): off
- * by at most half that round trip (under DATABASE_TIMEOUT_MS), far inside EXPIRY_MARGIN_MS.
+ * The reading is the database's time at the last load, plus the time elapsed since on a monotonic
+ * clock (which a change of the host's clock does not move). A load may wait on the accounts' locks
+ * (up to DATABASE_TIMEOUT_MS) before it reads the clock, so the reading is not placed at the middle
+ * of the round trip: as NTP does, the database's own time between the trip's arrival and the reading
+ * is taken out, and what is left of the round trip (the network both ways) is split evenly. Off by
+ * at most half of that, however long the locks were waited for; far inside EXPIRY_MARGIN_MS.
  */
 export class DatabaseClock {
   private offsetMs = Date.now() - performance.now();
 
-  /** Called as a load is sent; the function it returns is called with the database's clock as the load found it. */
-  startReading(): (databaseNow: Date) => void {
+  /**
+   * Called as a load is sent; the function it returns is called with the database's clock as the trip
+   * reached it (its transaction's start) and as the load read it.
+   */
+  startReading(): (arrived: Date, read: Date) => void {
     const sentAt = performance.now();
-    return (databaseNow) => {
-      this.offsetMs = databaseNow.getTime() - (sentAt + performance.now()) / 2;
+    return (arrived, read) => {
+      const receivedAt = performance.now();
+      this.offsetMs = (arrived.getTime() - sentAt + (read.getTime() - receivedAt)) / 2;
     };
   }
 

@@ -81,7 +81,7 @@ async function runOnLoaded(
   const restoredGrantIds = requests.flatMap((r) => (r.command.type === 'restore' ? [r.command.grantId] : []));
   const readClock = cache?.clock.startReading();
   const loaded = await openBatch(client, [...leaders.keys()], accountIds, sourceKeys, holdIds, revocationKeys, restoredGrantIds);
-  readClock?.(loaded.now);
+  readClock?.(loaded.began, loaded.now);
 
   const outcomes: Array<Outcome | undefined> = new Array(requests.length);
   for (const [key, i] of leaders) {
