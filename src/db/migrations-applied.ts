@@ -16,6 +16,12 @@ export interface MigrationState {
   unknown: string[];
   /** A migration recorded applied more than once: only the engine can judge it. */
   duplicated: string[];
+  /**
+   * Indexes PostgreSQL keeps INVALID in this schema, read only when a migration failed: a CREATE INDEX
+   * CONCURRENTLY that fails half-way leaves its index behind, unusable, and the migration, applied
+   * again, would fail on its name.
+   */
+  invalidIndexes: string[];
 }
 
 /**
@@ -40,7 +46,7 @@ export async function readMigrationState(databaseUrl: string): Promise<Migration
              FROM _prisma_migrations ORDER BY started_at`,
         )
       : { rows: [] as AppliedRow[] };
-    const state: MigrationState = { pending: [], failed: [], changed: [], unknown: [], duplicated: [] };
+    const state: MigrationState = { pending: [], failed: [], changed: [], unknown: [], duplicated: [], invalidIndexes: [] };
     const applied = new Map<string, AppliedRow>();
     for (const row of rows) {
       if (row.rolled_back) continue;
@@ -56,6 +62,13 @@ export async function readMigrationState(databaseUrl: string): Promise<Migration
       } else if (!matchesChecksum(sql, row.checksum)) state.changed.push(name);
     }
     state.unknown = [...applied.keys()].filter((name) => !known.has(name));
+    if (state.failed.length) {
+      const invalid = await client.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE NOT i.indisvalid AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname`,
+      );
+      state.invalidIndexes = invalid.rows.map((row) => row.name);
+    }
     return state;
   } finally {
     await client.end();

@@ -5,7 +5,7 @@ import { migrateAtStart } from '../../src/db/migrate-in-child.js';
 import { readMigrationFiles } from '../../src/db/migration-files.js';
 import { readMigrationState, upToDate } from '../../src/db/migrations-applied.js';
 import { createTestDatabase } from '../database.js';
-import { serverUrl } from '../helper.js';
+import { eventually, serverUrl } from '../helper.js';
 
 async function query(url: string, sql: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
@@ -64,4 +64,51 @@ t.test('anything but every migration applied as written, and nothing else, is no
   const crlf = createHash('sha256').update(files[0].sql.replace(/\n/g, '\r\n')).digest('hex');
   await query(url, `UPDATE _prisma_migrations SET checksum = '${crlf}' WHERE migration_name = '${files[0].name}'`);
   t.equal(upToDate(await readMigrationState(url)), true, 'a checksum of the file with CRLF line endings matches');
+});
+
+t.test('the expiry index is built on a database with grants while writes go on; a build that fails half-way leaves an INVALID index, which the next start names, and once dropped the migration applies again', async (t) => {
+  const name = '20261203190000_grants_expiry_index';
+  const url = await createTestDatabase(await serverUrl(t));
+  const notApplied = `DROP INDEX grants_expires_at_idx; DELETE FROM _prisma_migrations WHERE migration_name = '${name}'`;
+  await query(url, `${notApplied};
+    INSERT INTO accounts (id) SELECT 'a' || n FROM generate_series(1, 20000) n;
+    INSERT INTO grants (id, account_id, source, amount, remaining, expires_at) SELECT 'g' || n, 'a' || n, 'test', 10, 10, now() + n * interval '1 minute' FROM generate_series(1, 20000) n`);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  t.teardown(() => pool.end());
+  const indexValid = async () => (await pool.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('grants_expires_at_idx')`)).rows[0]?.valid;
+  let writing = true;
+  let writes = 0;
+  const spends = (async () => {
+    for (; writing; writes++) await pool.query("BEGIN; SELECT 1 FROM accounts WHERE id = 'a1' FOR UPDATE; UPDATE grants SET remaining = remaining - 1 + 1 WHERE id = 'g1'; COMMIT");
+  })();
+  const said: string[] = [];
+  t.equal(await migrateAtStart(url, (line) => said.push(line)), true, 'the engine ran');
+  writing = false;
+  await spends;
+  t.same(said, [`migrations applied: ${name}`]);
+  t.ok(writes > 0, `writes went on meanwhile (${writes})`);
+  t.equal(await indexValid(), true, 'the index is built and valid');
+
+  // Half-way: the build waits for a transaction older than it, and is cancelled meanwhile.
+  await query(url, notApplied);
+  const older = new pg.Client({ connectionString: url });
+  await older.connect();
+  await older.query('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM accounts');
+  const migrating = migrateAtStart(url);
+  const building = await eventually(async () => (await pool.query(`SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%CREATE INDEX CONCURRENTLY%'`)).rows[0]?.pid);
+  await pool.query('SELECT pg_cancel_backend($1)', [building]);
+  await t.rejects(migrating, /canceling statement/, 'the start that was building it fails');
+  await older.query('ROLLBACK');
+  await older.end();
+  t.equal(await indexValid(), false, 'PostgreSQL keeps the index it was building, INVALID');
+
+  const refused = await migrateAtStart(url).then(() => undefined, (error: Error) => error.message);
+  t.match(refused, `migration ${name} failed`, 'the next start refuses');
+  t.match(refused, 'DROP INDEX CONCURRENTLY "grants_expires_at_idx"', 'and says how to remove the INVALID index it left');
+  // Done as the message says, the next start applies the migration again.
+  await query(url, `DROP INDEX CONCURRENTLY "grants_expires_at_idx"`);
+  await query(url, `UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '${name}' AND finished_at IS NULL`);
+  t.equal(await migrateAtStart(url), true);
+  t.equal(await indexValid(), true, 'built again, valid');
+  t.equal(upToDate(await readMigrationState(url)), true);
 });
