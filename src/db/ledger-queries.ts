@@ -88,14 +88,19 @@ const NAMED_GRANTS = preparedStatement(
 // if each of those accounts' latest ledger entry is still the one kept ($45, $46; a loaded batch
 // passes none). The accounts are locked by then, and an entry id is drawn under the lock for every
 // change of an account's balance, grants or holds, so any change since the state was kept, by this
-// process or another, shows as a newer entry. Guarded out, the statement writes nothing and names the
-// accounts that changed: no error, so PostgreSQL logs nothing, and the empty transaction just commits.
+// process or another, shows as a newer entry. It writes only before $49 too (on the database's
+// clock; a loaded batch passes none): such a batch was decided before its locks were waited for, on
+// the promise that no expiry falls within EXPIRY_MARGIN_MS, and a lock may be waited for longer.
+// Guarded out, the statement writes nothing and names the accounts that changed (or says it came
+// late): no error, so PostgreSQL logs nothing, and the empty transaction just commits.
 const WRITE = preparedStatement(
   'tally_ledger_write',
   `WITH guard AS MATERIALIZED (
-       SELECT coalesce(array_agg(kept.account_id), '{}') AS changed, count(*) = 0 AS unchanged
-       FROM unnest($45::text[], $46::bigint[]) AS kept(account_id, last_entry_id)
-       WHERE (SELECT max(e.id) FROM ledger_entries e WHERE e.account_id = kept.account_id) IS DISTINCT FROM kept.last_entry_id),
+       SELECT stale.changed, timely.late, cardinality(stale.changed) = 0 AND NOT timely.late AS unchanged
+       FROM (SELECT coalesce(array_agg(kept.account_id), '{}') AS changed
+             FROM unnest($45::text[], $46::bigint[]) AS kept(account_id, last_entry_id)
+             WHERE (SELECT max(e.id) FROM ledger_entries e WHERE e.account_id = kept.account_id) IS DISTINCT FROM kept.last_entry_id) stale,
+            (SELECT clock_timestamp() >= coalesce($49::timestamptz, 'infinity') AS late) timely),
      ids AS MATERIALIZED (
        SELECT n, nextval('ledger_entries_id_seq'::regclass) AS id FROM generate_series(1, $1::int) AS n WHERE (SELECT unchanged FROM guard)),
      new_grants AS (
@@ -130,10 +135,10 @@ const WRITE = preparedStatement(
        FROM unnest($36::text[], $37::text[], $38::text[], $39::jsonb[], $40::int[]) AS v(key, operation, fingerprint, result, n) LEFT JOIN ids ON ids.n = v.n
        WHERE (SELECT unchanged FROM guard)
        RETURNING 1)
-     SELECT (SELECT changed FROM guard) AS changed, coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
+     SELECT (SELECT changed FROM guard) AS changed, (SELECT late FROM guard) AS late, coalesce(array_agg(id::text ORDER BY n), '{}') AS ids FROM ids`,
 );
 
-type Written = Result<{ changed: string[]; ids: string[] }>;
+type Written = Result<{ changed: string[]; late: boolean; ids: string[] }>;
 
 const STATEMENTS = [LOCK, LOAD, REVOCATIONS, NAMED_GRANTS, WRITE];
 
@@ -265,31 +270,33 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
  * If the statement fails, the COMMIT after it is not run. Returns the entries' ids.
  */
 export async function writeAndCommit(client: PoolClient, changes: BookChanges, stored: StoredResult[]): Promise<string[]> {
-  const results = (await client.query(`${writeStatement(changes, stored, new Map())}; COMMIT`)) as unknown as [Written, unknown];
+  const results = (await client.query(`${writeStatement(changes, stored, new Map(), null)}; COMMIT`)) as unknown as [Written, unknown];
   return results[0].rows[0].ids;
 }
 
 /**
  * The whole batch in one round trip, for a batch decided on kept account states rather than a load:
  * BEGIN, the account locks, the write guarded by the check that each account's latest ledger entry is
- * still the one kept (`lastEntryIds`), and COMMIT. Returns the entries' ids; or, when accounts had
- * changed and nothing was written (the transaction committed empty), those accounts.
+ * still the one kept (`lastEntryIds`) and that the database's clock has not reached `validUntil`, and
+ * COMMIT. Returns the entries' ids; or, when nothing was written (the transaction committed empty),
+ * the accounts that had changed (none when it came too late).
  */
 export async function checkWriteAndCommit(
   client: PoolClient,
   lastEntryIds: Map<string, string>,
+  validUntil: Date,
   changes: BookChanges,
   stored: StoredResult[],
 ): Promise<{ ids: string[] } | { changed: string[] }> {
-  const results = await firstTrip(client, `${beginAndLock([...lastEntryIds.keys()], [])}; ${writeStatement(changes, stored, lastEntryIds)}; COMMIT`);
-  const { changed, ids } = (results[results.length - 2] as Written).rows[0];
-  return changed.length ? { changed } : { ids };
+  const results = await firstTrip(client, `${beginAndLock([...lastEntryIds.keys()], [])}; ${writeStatement(changes, stored, lastEntryIds, validUntil)}; COMMIT`);
+  const { changed, late, ids } = (results[results.length - 2] as Written).rows[0];
+  return changed.length || late ? { changed } : { ids };
 }
 
 export type StoredResult = StoredClaim & { entryIndex: number | undefined };
 
-/** The WRITE statement's EXECUTE, with everything a batch decided as its parameters, guarded by `lastEntryIds` (the kept accounts' latest entries, if any). */
-function writeStatement(changes: BookChanges, stored: StoredResult[], lastEntryIds: Map<string, string>): string {
+/** The WRITE statement's EXECUTE, with everything a batch decided as its parameters, guarded by `lastEntryIds` (the kept accounts' latest entries, if any) and `validUntil`. */
+function writeStatement(changes: BookChanges, stored: StoredResult[], lastEntryIds: Map<string, string>, validUntil: Date | null): string {
   const created = new Set(changes.newGrants.map((g) => g.id));
   const updated = [...changes.changedGrants].filter((g) => !created.has(g.id));
   const ng = changes.newGrants;
@@ -314,5 +321,6 @@ function writeStatement(changes: BookChanges, stored: StoredResult[], lastEntryI
     ng.map((x) => json(x.debts)),
     // Debts are written only where they changed: a spend's write leaves them as they are.
     updated.map((g) => (changes.changedDebts.has(g) ? json(g.debts) : null)),
+    validUntil,
   ]);
 }

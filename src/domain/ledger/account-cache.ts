@@ -6,7 +6,9 @@ import type { AccountState, Debt, GrantState, HoldState } from './types.js';
  * decided on the database's clock; a copy on the database's clock as the last load read it
  * (DatabaseClock: off by up to half that load's round trip, and by what this host's clock drifted
  * since). An account with a grant or hold expiring within this margin is always loaded, so that the
- * two readings never decide differently.
+ * two readings never decide differently. A batch decided on kept states is written only while the
+ * database's clock is within this margin of its decision (checkWriteAndCommit): its locks are taken
+ * after it was decided, and may be waited for longer (up to DATABASE_TIMEOUT_MS).
  */
 export const EXPIRY_MARGIN_MS = 60_000;
 

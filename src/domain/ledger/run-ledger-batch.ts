@@ -4,7 +4,7 @@ import { isDatabaseUnreachable } from '../../db/database-unreachable.js';
 import { isUniqueViolation } from '../../db/unique-violation.js';
 import type { ConnectionSource } from '../../db/held-connections.js';
 import { checkWriteAndCommit, openBatch, writeAndCommit, type StoredClaim, type StoredResult } from '../../db/ledger-queries.js';
-import type { AccountCache, CachedAccounts } from './account-cache.js';
+import { EXPIRY_MARGIN_MS, type AccountCache, type CachedAccounts } from './account-cache.js';
 import type { BookChanges } from './account-book.js';
 import { applyCommands, type Computed } from './apply-commands.js';
 import { restorationKeyOf, type AccountState, type Idempotency, type LedgerCommand, type LedgerResult, type Outcome } from './types.js';
@@ -130,7 +130,8 @@ async function runOnKept(
   if ([...leaders.values()].some((i) => !computed[i]?.outcome.ok)) return undefined;
   let written: Awaited<ReturnType<typeof checkWriteAndCommit>>;
   try {
-    written = await checkWriteAndCommit(client, kept.lastEntryIds, changes, storedResults(requests, leaders, computed));
+    // Decided on the promise that nothing kept expires within the margin: written only inside it.
+    written = await checkWriteAndCommit(client, kept.lastEntryIds, new Date(now.getTime() + EXPIRY_MARGIN_MS), changes, storedResults(requests, leaders, computed));
   } catch (error) {
     if (!isKeyTaken(error)) throw error;
     await client.query('ROLLBACK');
