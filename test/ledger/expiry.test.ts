@@ -172,3 +172,24 @@ t.test('grants that lapsed while Tally was stopped, more than one pass takes, ar
   await eventually(async () => (await expiries('acct_after')) === 1, 10_000);
   t.same(await ledgerSum(database, 'acct_after'), { available: 0, held: 0, entries: 2 }, 'written off by the sweeper, no command having touched the account');
 });
+
+t.test("credits a release gives back to a grant that expired under the hold, after the sweeper's mark passed its expiry, are written off by the release itself", async (t) => {
+  const a = await build(t, { env: { SWEEP_INTERVAL_MS: '100' } });
+  const b = await build(t, { databaseUrl: a.databaseUrl });
+  await a.call('PUT', '/v1/accounts/acct_back', {});
+  await a.call('POST', '/v1/accounts/acct_back/grants', { amount: 30, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, { 'idempotency-key': key() });
+  const hold = await a.call('POST', '/v1/accounts/acct_back/holds', { amount: 30, expiresInSeconds: 3600 }, { 'idempotency-key': key() });
+  // As if the grant had expired an hour ago, under the hold (nothing left on it for the sweeper to see),
+  // and the sweeper's later passes look only at grants that expired in the last minutes.
+  await a.database.pool.query("UPDATE grants SET expires_at = now() - interval '1 hour' WHERE account_id = 'acct_back'");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Released by a process that did not keep the account (the expiry was moved behind the back of A's kept state).
+  const released = await b.call('POST', `/v1/holds/${hold.body.id}/release`, {});
+  t.equal(released.status, 200);
+  t.equal(released.body.available, 0, 'the credits given back had expired');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const kinds = (await a.call('GET', '/v1/accounts/acct_back/ledger')).body.data.map((e: { kind: string; amount: number }) => [e.kind, e.amount]);
+  t.same(kinds, [['expiry', -30], ['release', 30], ['hold', -30], ['grant', 30]], 'the release, and the expiry of what it gave back, in its own transaction');
+  t.same(await ledgerSum(a.database, 'acct_back'), { available: '0', held: '0', entries: 4 });
+  t.equal((await a.database.pool.query("SELECT 1 FROM grants WHERE account_id = 'acct_back' AND remaining > 0")).rowCount, 0, 'no expired grant keeps credits');
+});
