@@ -56,7 +56,7 @@ export default fp<ServicesOptions>(
     app.decorate('holds', new HoldReader(database.pool));
     app.decorate('accounts', new Accounts(database.prisma));
     app.decorate('apiKeys', new ApiKeys(database.prisma, config.TALLY_ADMIN_KEY));
-    const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, config.SWEEP_INTERVAL_MS);
+    const stopSweeper = startExpirySweeper(database.pool, ledger, app.log, { intervalMs: config.SWEEP_INTERVAL_MS, databaseTimeoutMs: config.DATABASE_TIMEOUT_MS });
     const stopPurge = startIdempotencyPurge(database.pool, app.log, { retentionHours: config.IDEMPOTENCY_RETENTION_HOURS, intervalMs: config.IDEMPOTENCY_PURGE_INTERVAL_MS });
     app.addHook('onClose', async () => {
       stopTelling();

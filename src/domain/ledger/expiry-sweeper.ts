@@ -20,20 +20,29 @@ export const SWEEP_LIMIT = 500;
  * credits past its expiry only until a command on its account settles it, and a command on such an
  * account always loads it and decides on the database's clock (account-cache.ts, expiresSoon). So a
  * pass can only miss a grant that a transaction still open when it looked gave credits back to: far
- * less than this.
+ * less than this, unless DATABASE_TIMEOUT_MS is long (lapseOverlapMs).
  */
 export const LAPSE_OVERLAP_MS = 10 * 60_000;
+
+/**
+ * The look-back for a DATABASE_TIMEOUT_MS: a ledger transaction lasts at most two trips of the
+ * timeout (and 2 s more each) and an idle half of it between them, so three timeouts outlast it.
+ */
+export function lapseOverlapMs(databaseTimeoutMs: number): number {
+  return Math.max(LAPSE_OVERLAP_MS, 3 * databaseTimeoutMs);
+}
 
 /**
  * Balances never count expired credits or holds, whether or not this has run; it writes the expiry
  * and release entries that make the ledger say so, for accounts nobody has touched since.
  *
  * The first pass after the start looks at every grant that has expired; each later one only at those
- * that expired since the last complete pass (less LAPSE_OVERLAP_MS): a range of an index, where
+ * that expired since the last complete pass (less lapseOverlapMs): a range of an index, where
  * reading every grant took 87 ms at a million. A pass that fails, stops, or leaves accounts for the
  * next one does not move that mark.
  */
-export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, intervalMs: number): () => Promise<void> {
+export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, { intervalMs, databaseTimeoutMs }: { intervalMs: number; databaseTimeoutMs: number }): () => Promise<void> {
+  const overlapMs = lapseOverlapMs(databaseTimeoutMs);
   let since: Date | null = null;
   const sweep = async (stopping: AbortSignal) => {
     const { accounts, at, more } = await accountsWithLapses(pool, SWEEP_LIMIT, since);
@@ -42,7 +51,7 @@ export function startExpirySweeper(pool: Pool, ledger: Ledger, logger: Logger, i
       await Promise.all(accounts.slice(settled, settled + SWEEP_CHUNK).map((accountId) => ledger.settle(accountId)));
     }
     if (accounts.length) logger.info({ accounts: Math.min(settled, accounts.length) }, 'settled expired grants and holds');
-    if (!more && !stopping.aborted) since = new Date(at.getTime() - LAPSE_OVERLAP_MS);
+    if (!more && !stopping.aborted) since = new Date(at.getTime() - overlapMs);
   };
   return startPeriodic(sweep, intervalMs, new BackgroundFailures(logger, 'expiry sweep'));
 }
