@@ -11,6 +11,9 @@ import { DatabaseStartError, waitForDatabase } from './db/wait-for-database.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
 
+/** How long a SIGTERM's shutdown may take before the process exits anyway, with code 1. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
   const url = config.DATABASE_URL ?? embedded!.url;
@@ -26,12 +29,20 @@ async function main(config: Config): Promise<void> {
   const app = await buildApp({ config, database, billing: { stripe: stripe.client, webhookSecret: stripe.webhookSecret, publicUrl } });
   const notice = await bootstrapAdminKey(app.apiKeys, { envKey: config.TALLY_ADMIN_KEY, dataDir: embedded ? config.TALLY_DATA_DIR : undefined });
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  // The step the shutdown is at, named in the one line written if it does not finish in time
+  // (close-with-grace then exits with code 1; its own line is plain text, and says no more).
+  let step = 'starting to shut down';
+  const onTimeout = (delay: number) => app.log.error({ step, graceMs: delay }, 'the shutdown did not finish in time: exiting with code 1');
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, onTimeout }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
+    step = 'closing the built-in Stripe simulator';
     await stripe.simulator?.close();
+    step = 'closing the server: in-flight requests, then the ledger, background tasks and event work';
     await app.close(); // stops accepting, finishes in-flight requests, drains the ledger and event work
+    step = 'closing the database pool';
     await database.close();
+    step = 'stopping the embedded PostgreSQL';
     await embedded?.stop();
     if (embedded) rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true });
   });

@@ -78,3 +78,40 @@ t.test('a request that comes on an open keep-alive connection while Tally shuts 
   t.match(answers[1].head, /\r\nconnection: close\r\n/, 'and the connection closed');
   t.match(JSON.parse(answers[1].body), { error: { code: 'shutting_down', message: String } }, 'in the error shape');
 });
+
+t.test('a shutdown held past its grace exits with code 1 and says, in the log, which step held it', async (t) => {
+  const databaseUrl = await createTestDatabase(await serverUrl(t));
+  // A spend may wait for its account's lock this long: longer than the 10 s grace.
+  const tally = await startTally({ DATABASE_URL: databaseUrl, TALLY_ADMIN_KEY: ADMIN_KEY, PORT: '0', STRIPE_SIMULATOR_PORT: '0', DATABASE_TIMEOUT_MS: '30000' });
+  t.teardown(() => tally.child.kill('SIGKILL'));
+  await fetch(`${tally.url}/v1/accounts/acct_held`, { method: 'PUT', headers, body: '{}' });
+  await fetch(`${tally.url}/v1/accounts/acct_held/grants`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'held-grant' }, body: JSON.stringify({ amount: 10 }) });
+
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  t.teardown(() => db.end());
+  await db.query("BEGIN; SELECT 1 FROM accounts WHERE id = 'acct_held' FOR UPDATE");
+  const spend = fetch(`${tally.url}/v1/accounts/acct_held/spend`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'held-spend' }, body: JSON.stringify({ amount: 1 }) }).catch(() => undefined);
+  const other = new pg.Client({ connectionString: databaseUrl });
+  await other.connect();
+  t.teardown(() => other.end());
+  await eventually(async () => (await other.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount! > 0);
+
+  const exitCode = await tally.stop('SIGTERM');
+  await db.query('ROLLBACK');
+  await spend;
+  t.equal(exitCode, 1, 'close-with-grace gave up after its grace');
+  const said = tally
+    .output()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    })
+    .filter((entry) => entry.msg === 'the shutdown did not finish in time: exiting with code 1');
+  t.equal(said.length, 1, 'one line says so');
+  t.match(said[0], { level: 50, graceMs: 10_000, step: /^closing the server: in-flight requests/ }, 'an error, naming the step: the server, waiting for the request held on the lock');
+});
