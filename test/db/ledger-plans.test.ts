@@ -19,14 +19,23 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** Every node of a plan that reads one of the ledger's tables or their indexes without a key. */
-function unkeyedReads(node: PlanNode, found: string[] = []): string[] {
-  const type = node['Node Type'];
-  if (type === 'Seq Scan' && node['Relation Name'] && TABLES.has(node['Relation Name'])) found.push(`Seq Scan on ${node['Relation Name']}`);
-  if (/^(Index Scan|Index Only Scan|Bitmap Index Scan)$/.test(type) && !node['Index Cond']) found.push(`${type} on ${node['Index Name']} without a key`);
-  for (const child of node.Plans ?? []) unkeyedReads(child, found);
-  return found;
+/** A plan's nodes, the plan's own first. */
+function nodesOf(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 }
+
+/** Every node of a plan that reads one of the ledger's tables or their indexes without a key. */
+function unkeyedReads(plan: PlanNode): string[] {
+  return nodesOf(plan).flatMap((node) => {
+    const type = node['Node Type'];
+    if (type === 'Seq Scan' && node['Relation Name'] && TABLES.has(node['Relation Name'])) return [`Seq Scan on ${node['Relation Name']}`];
+    if (/^(Index Scan|Index Only Scan|Bitmap Index Scan)$/.test(type) && !node['Index Cond']) return [`${type} on ${node['Index Name']} without a key`];
+    return [];
+  });
+}
+
+/** The indexes a plan reads. */
+const indexesRead = (plan: PlanNode) => nodesOf(plan).flatMap((node) => (node['Index Name'] ? [node['Index Name']] : []));
 
 /**
  * A pool of one connection that remembers the text of every query sent on it: the batches' SQL, to be
@@ -158,9 +167,3 @@ t.test("the expiry sweeper reads only the grants that expired since its last pas
   t.same(unkeyedReads(plan), [], 'read by key');
   t.ok(indexesRead(plan).includes('grants_expires_at_idx'), `grants read through grants_expires_at_idx (${indexesRead(plan).join(', ')})`);
 });
-
-function indexesRead(node: PlanNode, found: string[] = []): string[] {
-  if (node['Index Name']) found.push(node['Index Name']);
-  for (const child of node.Plans ?? []) indexesRead(child, found);
-  return found;
-}
