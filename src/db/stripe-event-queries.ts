@@ -33,6 +33,19 @@ export async function leaseEvents(pool: Pool, ids: string[], leaseSeconds: numbe
   return rows;
 }
 
+/**
+ * Gives back the leases a stopping process took when it stored these events and will not use: the
+ * events are due at once for another process (or this one, restarted), instead of after the lease.
+ * Only first leases (`attempts = 1`): an event whose lease lapsed and was taken again is another's.
+ */
+export async function releaseEvents(pool: Pool, ids: string[]): Promise<void> {
+  await pool.query(
+    `UPDATE stripe_events SET locked_until = NULL, attempts = 0
+     WHERE id = ANY($1::text[]) AND status = 'pending' AND attempts = 1`,
+    [ids],
+  );
+}
+
 /** Marks events done, processed or ignored, in one statement. */
 export async function markEvents(pool: Pool, processed: string[], ignored: string[]): Promise<void> {
   if (processed.length + ignored.length === 0) return;

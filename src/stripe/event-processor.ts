@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
-import { dueEvents, leaseEvents, markEventFailed, markEvents, storeEvents } from '../db/stripe-event-queries.js';
+import { dueEvents, leaseEvents, markEventFailed, markEvents, releaseEvents, storeEvents } from '../db/stripe-event-queries.js';
 import { unlessDatabaseUnreachable } from '../db/database-unreachable.js';
 import { BackgroundFailures } from '../lib/background-failures.js';
 import { Batcher } from '../lib/batcher.js';
@@ -28,6 +28,8 @@ type LeasedEvent = { payload: Stripe.Event; attempts: number };
  */
 export class StripeEventProcessor {
   private stopSweep: (() => Promise<void>) | undefined;
+  /** Set by stop: events not yet begun are left to the retry sweep of any process, their leases given back. */
+  private stopping = false;
   private readonly store: Batcher<VerifiedEvent, boolean>;
   private readonly work: Batcher<Stripe.Event, undefined>;
   /** Processing right after the 2xx: what fails is left to the retry sweep, and said as a background task's failure. */
@@ -50,7 +52,8 @@ export class StripeEventProcessor {
     }, { maxBatch: 200, maxConcurrent: 1, runAlone: unlessDatabaseUnreachable });
     // Stored events are already leased to this process: no second statement to take the lease.
     this.work = new Batcher(async (events) => {
-      await this.processLeased(events.map((payload) => ({ payload, attempts: 1 })));
+      if (this.stopping) await releaseEvents(pool, events.map((event) => event.id));
+      else await this.processLeased(events.map((payload) => ({ payload, attempts: 1 })));
       return events.map(() => undefined);
     }, { maxBatch: 500, maxConcurrent: 1, runAlone: unlessDatabaseUnreachable });
     this.workFailures = new BackgroundFailures(logger, 'stripe event processing');
@@ -117,9 +120,16 @@ export class StripeEventProcessor {
     return ids.length;
   }
 
+  /**
+   * Waits for the retry sweep's pass and the events being stored (a webhook's 2xx waits on them) and
+   * processed; events stored but not yet begun are not begun now (each batch may call Stripe, and
+   * under a burst many would queue past the shutdown's grace): their leases are given back, so that
+   * another process's retry sweep takes them at once.
+   */
   async stop(): Promise<void> {
     await this.stopSweep?.();
     await this.store.flush();
+    this.stopping = true;
     await this.work.flush();
   }
 }

@@ -1,7 +1,8 @@
 import t from 'tap';
+import pg from 'pg';
 import { build, eventually, signedEvent, type TestApp } from '../helper.js';
 import { storeEvents } from '../../src/db/stripe-event-queries.js';
-import { grantsOf, paidSession, postEvent } from './fixtures.js';
+import { grantsOf, madeUpPackSession, paidSession, postEvent } from './fixtures.js';
 
 const eventRow = async (ctx: TestApp, id: string) =>
   (await ctx.database.pool.query('SELECT status::text, attempts, locked_until IS NOT NULL AS leased FROM stripe_events WHERE id = $1', [id])).rows[0];
@@ -30,20 +31,8 @@ t.test('a burst of events for many sessions, with redeliveries and async payment
   const ctx = await build(t);
   const sessions = Array.from({ length: 12 }, (_, i) => ({ id: `cs_test_burst_${i}`, accountId: `acct_burst_${i}`, credits: 100 + i }));
   for (const s of sessions) await ctx.call('PUT', `/v1/accounts/${s.accountId}`, {});
-  const created = Math.floor(Date.now() / 1000);
   const events = sessions.flatMap((s, i) => {
-    const session = {
-      id: s.id,
-      object: 'checkout.session',
-      mode: 'payment',
-      status: 'complete',
-      payment_status: 'paid',
-      amount_total: s.credits * 10,
-      currency: 'usd',
-      url: null,
-      expires_at: created + 86_400,
-      metadata: { tally_account_id: s.accountId, tally_kind: 'pack', tally_credits: String(s.credits), tally_quantity: '1' },
-    };
+    const session = madeUpPackSession(s.id, s.accountId, s.credits);
     const completed = signedEvent(ctx.stripe, 'checkout.session.completed', session, { id: `evt_burst_${i}` });
     const asyncPaid = signedEvent(ctx.stripe, 'checkout.session.async_payment_succeeded', session, { id: `evt_burst_async_${i}` });
     return i % 2 === 0 ? [completed, completed, asyncPaid] : [asyncPaid, completed];
@@ -60,4 +49,36 @@ t.test('a burst of events for many sessions, with redeliveries and async payment
     const view = await ctx.call('GET', `/v1/checkout/sessions/${s.id}`);
     t.match(view.body, { status: 'complete', paymentStatus: 'paid', fulfilled: true, credits: s.credits, grantId: grants[0].id }, `${s.id}: recorded with that grant`);
   }
+});
+
+t.test('a stopping process does not begin the events still queued: it gives their leases back, and another process takes them at once', async (t) => {
+  const ctx = await build(t);
+  const sessions = Array.from({ length: 6 }, (_, i) => ({ id: `cs_test_stop_${i}`, accountId: `acct_stop_${i}`, credits: 10 + i }));
+  for (const s of sessions) await ctx.call('PUT', `/v1/accounts/${s.accountId}`, {});
+  const deliver = (s: (typeof sessions)[number]) => postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', madeUpPackSession(s.id, s.accountId, s.credits), { id: `evt_${s.id}` }));
+
+  // The first event's grant waits on its account's lock, so the others queue behind it.
+  const other = new pg.Client({ connectionString: ctx.databaseUrl });
+  await other.connect();
+  t.teardown(() => other.end());
+  await other.query("BEGIN; SELECT 1 FROM accounts WHERE id = 'acct_stop_0' FOR UPDATE");
+  t.equal((await deliver(sessions[0])).statusCode, 200);
+  await eventually(async () => (await other.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount! > 0);
+  const queued = await Promise.all(sessions.slice(1).map(deliver));
+  t.same(queued.map((reply) => reply.statusCode), [200, 200, 200, 200, 200], 'the others stored and acknowledged');
+
+  const stopped = ctx.app.stripeEvents.stop();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await other.query('COMMIT');
+  await stopped;
+  t.equal((await grantsOf(ctx, 'acct_stop_0')).length, 1, 'the event in hand was finished');
+  for (const s of sessions.slice(1)) {
+    t.same(await grantsOf(ctx, s.accountId), [], `${s.id}: not begun by the stopping process`);
+    t.same(await eventRow(ctx, `evt_${s.id}`), { status: 'pending', attempts: 0, leased: false }, `${s.id}: its lease given back, no attempt counted`);
+  }
+
+  // Another process's retry sweep (here the same processor's, called by hand) takes them now, not after the 60 s lease.
+  t.equal(await ctx.app.stripeEvents.processDue(), 5, 'due at once');
+  for (const s of sessions.slice(1)) t.same((await grantsOf(ctx, s.accountId)).map((g) => Number(g.amount)), [s.credits], `${s.id}: granted once`);
+  t.same(await eventRow(ctx, `evt_${sessions[5].id}`), { status: 'processed', attempts: 1, leased: false });
 });

@@ -46,6 +46,22 @@ export async function paidSession(ctx: TestApp) {
   return ctx.stripe.checkout.sessions.retrieve(checkout.id);
 }
 
+/** A paid pack session as a webhook carries it, made up (Stripe never saw it): `credits` for `accountId`. */
+export function madeUpPackSession(id: string, accountId: string, credits: number) {
+  return {
+    id,
+    object: 'checkout.session',
+    mode: 'payment',
+    status: 'complete',
+    payment_status: 'paid',
+    amount_total: credits * 10,
+    currency: 'usd',
+    url: null,
+    expires_at: Math.floor(Date.now() / 1000) + 86_400,
+    metadata: { tally_account_id: accountId, tally_kind: 'pack', tally_credits: String(credits), tally_quantity: '1' },
+  };
+}
+
 /** A hold on acct_buyer through the API, with the service key: its id. */
 export async function holdCredits(ctx: TestApp, amount: number, expiresInSeconds?: number): Promise<string> {
   const reply = await ctx.call('POST', '/v1/accounts/acct_buyer/holds', { amount, expiresInSeconds }, { 'idempotency-key': key('hold'), key: ctx.serviceKey });
