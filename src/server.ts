@@ -9,10 +9,8 @@ import { migrateAtStart } from './db/migrate-in-child.js';
 import { MigrationRefusal } from './db/migration-refusal.js';
 import { DatabaseStartError, waitForDatabase } from './db/wait-for-database.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
+import { SHUTDOWN_GRACE_MS } from './shutdown-grace.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
-
-/** How long a SIGTERM's shutdown may take before the process exits anyway, with code 1. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
