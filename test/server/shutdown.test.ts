@@ -45,6 +45,34 @@ t.test('SIGTERM under load from keep-alive clients: in-flight requests are answe
   t.same(acknowledged.filter((key) => !stored.has(key)), [], 'every acknowledged spend is in the database');
 });
 
+t.test('connections on which no request has fully come do not hold the shutdown: they are closed, unanswered, and the process stops with exit code 0', async (t) => {
+  const databaseUrl = await createTestDatabase(await serverUrl(t));
+  const tally = await startTally({ DATABASE_URL: databaseUrl, TALLY_ADMIN_KEY: ADMIN_KEY, PORT: '0', STRIPE_SIMULATOR_PORT: '0' });
+  t.teardown(() => tally.child.kill('SIGKILL'));
+  const { port } = new URL(tally.url);
+  const open = (sent: string) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('error', () => undefined); // a reset is a close too
+    if (sent) socket.write(sent);
+    return { closed: new Promise<void>((resolve) => socket.on('close', () => resolve())), received: () => received };
+  };
+  // One as an HTTP client opens ahead of use (undici's fetch does), one whose request headers have only partly come.
+  const silent = open('');
+  const partial = open(`GET /v1/accounts/acct_x/balance HTTP/1.1\r\nHost: tally\r\nAuthorization: Bea`);
+  // Connections are accepted in the order they came: once a later one is answered, both are the server's.
+  t.equal((await fetch(`${tally.url}/healthz`)).status, 200);
+
+  const exitCode = await tally.stop('SIGTERM');
+  t.equal(exitCode, 0, 'a graceful stop, not held until the request timeout and given up after the 10 s grace (exit 1)');
+  t.notMatch(tally.output(), /did not finish in time/);
+  await Promise.all([silent.closed, partial.closed]);
+  t.equal(silent.received(), '', 'the silent connection was closed without an answer');
+  t.equal(partial.received(), '', 'and the one with half a request, which was never begun');
+});
+
 t.test('a request that comes on an open keep-alive connection while Tally shuts down is a 503 shutting_down in the error shape, with Retry-After', async (t) => {
   const ctx = await build(t, { listen: true });
   await ctx.call('PUT', '/v1/accounts/acct_stop', {});
