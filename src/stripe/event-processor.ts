@@ -127,9 +127,9 @@ export class StripeEventProcessor {
    * another process's retry sweep takes them at once.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.stopSweep?.();
     await this.store.flush();
-    this.stopping = true;
     await this.work.flush();
   }
 }

@@ -68,7 +68,6 @@ t.test('a stopping process does not begin the events still queued: it gives thei
   t.same(queued.map((reply) => reply.statusCode), [200, 200, 200, 200, 200], 'the others stored and acknowledged');
 
   const stopped = ctx.app.stripeEvents.stop();
-  await new Promise((resolve) => setTimeout(resolve, 300));
   await other.query('COMMIT');
   await stopped;
   t.equal((await grantsOf(ctx, 'acct_stop_0')).length, 1, 'the event in hand was finished');
