@@ -2,6 +2,7 @@
 // PostgreSQL for the whole run (each test file copies a migrated template database), then runs tap
 // over test/**/*.test.ts. Arguments are passed to tap.
 import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { SERVER_ENV, startTestServer } from './database.js';
 import { TapFailures } from './tools/tap-failures.js';
 
@@ -9,7 +10,11 @@ const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inher
 if (built.status !== 0) process.exit(built.status ?? 1);
 const server = process.env[SERVER_ENV] ? undefined : await startTestServer();
 const env = { ...process.env, ...(server ? { [SERVER_ENV]: server.url } : {}) };
-const tap = spawn('npx', ['tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'], env });
+const args = process.argv.slice(2);
+// One test file more than cores: many wait part of their time (for a process, a lock, a timer), and
+// with only as many as cores a core sat idle meanwhile. On 2 cores: 556 and 602 s, against 629 and 674 s.
+if (!args.some((arg) => /^(--jobs|-j)/.test(arg))) args.unshift(`--jobs=${availableParallelism() + 1}`);
+const tap = spawn('npx', ['tap', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
 let tail = '';
 const failures = new TapFailures();
 tap.stdout.setEncoding('utf8');
