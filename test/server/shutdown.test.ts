@@ -7,6 +7,17 @@ import { startTally } from './process.js';
 
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 
+/** A raw TCP connection to `port` that sends `sent` (if any): what came back, and when it closed. */
+function rawConnection(port: number, sent = '') {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => (received += chunk));
+  socket.on('error', () => undefined); // a reset is a close too
+  if (sent) socket.write(sent);
+  return { socket, closed: new Promise<void>((resolve) => socket.on('close', () => resolve())), received: () => received };
+}
+
 t.test('SIGTERM under load from keep-alive clients: in-flight requests are answered, then the process stops with exit code 0', async (t) => {
   const databaseUrl = await createTestDatabase(await serverUrl(t));
   const tally = await startTally({ DATABASE_URL: databaseUrl, TALLY_ADMIN_KEY: ADMIN_KEY, PORT: '0', STRIPE_SIMULATOR_PORT: '0' });
@@ -50,18 +61,9 @@ t.test('connections on which no request has fully come do not hold the shutdown:
   const tally = await startTally({ DATABASE_URL: databaseUrl, TALLY_ADMIN_KEY: ADMIN_KEY, PORT: '0', STRIPE_SIMULATOR_PORT: '0' });
   t.teardown(() => tally.child.kill('SIGKILL'));
   const { port } = new URL(tally.url);
-  const open = (sent: string) => {
-    const socket = connect(Number(port), '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => (received += chunk));
-    socket.on('error', () => undefined); // a reset is a close too
-    if (sent) socket.write(sent);
-    return { closed: new Promise<void>((resolve) => socket.on('close', () => resolve())), received: () => received };
-  };
   // One as an HTTP client opens ahead of use (undici's fetch does), one whose request headers have only partly come.
-  const silent = open('');
-  const partial = open(`GET /v1/accounts/acct_x/balance HTTP/1.1\r\nHost: tally\r\nAuthorization: Bea`);
+  const silent = rawConnection(Number(port));
+  const partial = rawConnection(Number(port), `GET /v1/accounts/acct_x/balance HTTP/1.1\r\nHost: tally\r\nAuthorization: Bea`);
   // Connections are accepted in the order they came: once a later one is answered, both are the server's.
   t.equal((await fetch(`${tally.url}/healthz`)).status, 200);
 
@@ -78,11 +80,7 @@ t.test('a request that comes on an open keep-alive connection while Tally shuts 
   await ctx.call('PUT', '/v1/accounts/acct_stop', {});
   await ctx.call('POST', '/v1/accounts/acct_stop/grants', { amount: 10 }, { 'idempotency-key': key() });
   const { port } = new URL(ctx.url!);
-  const socket = connect(Number(port), '127.0.0.1');
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk) => (received += chunk));
-  const closed = new Promise((resolve) => socket.on('close', resolve));
+  const { socket, closed, received } = rawConnection(Number(port));
   const auth = `Authorization: Bearer ${ADMIN_KEY}\r\n`;
   // A spend whose body has not all come: the connection is busy, not idle, when the close begins.
   const body = JSON.stringify({ amount: 1 });
@@ -95,7 +93,7 @@ t.test('a request that comes on an open keep-alive connection while Tally shuts 
   socket.write(`${body.slice(3)}GET /v1/accounts/acct_stop/balance HTTP/1.1\r\nHost: tally\r\n${auth}\r\n`);
   await closed;
   await closing;
-  const answers = received.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => {
+  const answers = received().split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => {
     const [head, text] = answer.split('\r\n\r\n');
     return { status: Number(head.slice(9, 12)), head: head.toLowerCase(), body: text };
   });
