@@ -59,6 +59,17 @@ export class KeyReusedFailure extends ConflictFailure {
   }
 }
 
+/**
+ * Stripe is still making what an earlier request asked of it under the same Stripe idempotency key (the
+ * same request sent again while the first is still being made, or two first checkouts of one account
+ * making its customer): the same request sent again in a moment gets its answer.
+ */
+export class RequestInProgressFailure extends ConflictFailure {
+  constructor(what: string, details?: Record<string, unknown>) {
+    super('request_in_progress', `An earlier request is still being made at Stripe (to ${what}): send this request again in a moment`, details);
+  }
+}
+
 /** A body Tally cannot read as sent (a Content-Encoding it does not decode). */
 export class UnsupportedMediaFailure extends TallyError {
   constructor(code: string, message: string) {

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DatabaseUnavailableFailure, TallyError, type FailureKind } from '../errors.js';
+import { DatabaseUnavailableFailure, RequestInProgressFailure, TallyError, type FailureKind } from '../errors.js';
 import { isDatabaseUnreachable, unreachableReason } from '../db/database-unreachable.js';
 import { documentErrors } from '../routes/schemas.js';
 
@@ -86,6 +86,8 @@ export default fp(
         if (status >= 500 && !(error instanceof DatabaseUnavailableFailure)) {
           request.log[status === 503 ? 'warn' : 'error']({ route: request.routeOptions.url, code: error.code, details: error.details }, error.logMessage);
         }
+        // Sent again in a moment, the request gets its answer, as after a 503.
+        if (error instanceof RequestInProgressFailure) reply.header('retry-after', '1');
         return sendError(reply, status, error.code, error.message, error.details);
       }
       if (isDatabaseUnreachable(error)) {

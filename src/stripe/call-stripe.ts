@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { StripeRefusedFailure, TallyError, ThirdPartyFailure, ValidationFailure } from '../errors.js';
+import { RequestInProgressFailure, StripeRefusedFailure, TallyError, ThirdPartyFailure, ValidationFailure } from '../errors.js';
 
 /**
  * Runs a Stripe call and turns its failures into Tally's: the client learns whether Stripe refused
@@ -54,6 +54,9 @@ export function translateStripeError(what: string, error: unknown): Error {
   if (error instanceof Stripe.errors.StripeConnectionError) {
     return new ThirdPartyFailure('stripe_unreachable', `Stripe could not be reached or did not answer in time; could not ${what}`, details, true);
   }
+  // Stripe's own answer to a request under a key whose first request it is still answering (its SDK
+  // retried it meanwhile, as STRIPE_MAX_RETRIES allows): not a failure of Stripe's.
+  if (error.statusCode === 409 && error.rawType === 'idempotency_error') return new RequestInProgressFailure(what, details);
   if (error instanceof Stripe.errors.StripeInvalidRequestError) {
     if (error.param === 'currency') return new ValidationFailure('invalid_currency', `Stripe does not accept this currency: ${error.message}`, { field: 'currency' });
     if (error.code === 'amount_too_small' || error.code === 'amount_too_large') {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, eventually, key } from '../helper.js';
+import { build, eventually, key, type TestApp } from '../helper.js';
 import { accountAndPack } from './fixtures.js';
 
 t.test('packs, plans, bills and checkouts keep the Idempotency-Key contract: the same request replays, another is a 409 before Stripe is asked', async (t) => {
@@ -134,6 +134,70 @@ t.test('a create that failed at Stripe can be sent again with its key and anothe
   const two = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_corrected', packId: renamed.body.id, quantity: 2 }, { 'idempotency-key': checkoutKey });
   t.equal(two.status, 201, `the checkout, corrected, is opened: ${JSON.stringify(two.body)}`);
   t.equal(two.body.credits, 200, 'for what the corrected request asks');
+});
+
+// A client sends a create (its first attempt), slow at Stripe, and sends it again with the same key
+// meanwhile (its retry, after its own timeout).
+const KEYED_CREATES = [
+  ['pack', '/v1/packs', '/v1/products', async () => ({ name: 'Racy', credits: 100, unitAmount: 900, currency: 'usd' }), { credits: 999 }],
+  ['checkout', '/v1/checkout/sessions', '/v1/checkout/sessions', async (ctx: TestApp) => ({ accountId: 'acct_slow', packId: (await accountAndPack(ctx, 'acct_slow')).pack.id }), { quantity: 3 }],
+  ['bill', '/v1/bills', '/v1/checkout/sessions', async (ctx: TestApp) => ({ accountId: (await ctx.call('PUT', '/v1/accounts/acct_slow', {})).body.id, name: 'Setup', amount: 5000, currency: 'usd' }), { amount: 9000 }],
+] as const;
+
+/** Sends `body` with key `k`, waits until it is held at Stripe by the rule just set, and sends it again. */
+async function sentTwice(ctx: TestApp, path: string, body: unknown, k: string) {
+  const first = ctx.call('POST', path, body, { 'idempotency-key': k });
+  await eventually(async () => ctx.simulator.pendingFailures() === 0);
+  const retry = await ctx.call('POST', path, body, { 'idempotency-key': k });
+  return { first: await first, retry };
+}
+
+t.test('a create made by the retry while the first attempt was held keeps its key when the first then fails: another request under it is a 409, the same one answers what the retry made', async (t) => {
+  for (const [name, path, stripePath, bodyFor, change] of KEYED_CREATES) {
+    const ctx = await build(t);
+    const body = await bodyFor(ctx);
+    const k = key(name);
+    // Held before Stripe's idempotency layer, then rate limited: the retry gets past it meanwhile.
+    ctx.simulator.failNext({ method: 'POST', path: stripePath, delayMs: 1500, status: 429 });
+    const { first, retry } = await sentTwice(ctx, path, body, k);
+    t.equal(retry.status, 201, `${name}: the retry made it`);
+    t.equal(first.status, 503, `${name}: the first attempt failed after (${first.body.error?.code})`);
+    const other = await ctx.call('POST', path, { ...body, ...change }, { 'idempotency-key': k });
+    t.same([other.status, other.body.error?.code], [409, 'idempotency_key_reused'], `${name}: another request under the key`);
+    const again = await ctx.call('POST', path, body, { 'idempotency-key': k });
+    t.same([again.status, again.body.id, again.headers['idempotent-replayed']], [201, retry.body.id, 'true'], `${name}: the same request answers what the retry made`);
+  }
+});
+
+t.test('when the first attempt and its retry both fail, the key is given back: the same key, corrected, creates', async (t) => {
+  const ctx = await build(t);
+  const body = { name: 'Both fail', credits: 100, unitAmount: 900, currency: 'usd' };
+  const k = key('pack');
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', delayMs: 1000, status: 429 });
+  ctx.simulator.failNext({ method: 'POST', path: '/v1/products', status: 429 });
+  const first = ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k });
+  await eventually(async () => ctx.simulator.pendingFailures() === 1);
+  const retry = await ctx.call('POST', '/v1/packs', body, { 'idempotency-key': k });
+  t.same([retry.status, (await first).status], [503, 503], 'both rate limited');
+  const corrected = await ctx.call('POST', '/v1/packs', { ...body, credits: 200 }, { 'idempotency-key': k });
+  t.same([corrected.status, corrected.body.credits, corrected.headers['idempotent-replayed']], [201, 200, undefined], 'the key was free again');
+});
+
+t.test('a retry while Stripe is still making what the first attempt asked is a 409 request_in_progress, to send again: then it answers what the first made', async (t) => {
+  for (const [name, path, stripePath, bodyFor] of KEYED_CREATES.slice(0, 2)) {
+    // Stripe's SDK retries Stripe's own 409 as often as STRIPE_MAX_RETRIES allows (2, as in production).
+    const ctx = await build(t, { env: { STRIPE_MAX_RETRIES: '2' } });
+    const body = await bodyFor(ctx);
+    const k = key(name);
+    // Held after Stripe took its idempotency key: Stripe answers a request with that key meanwhile with a 409.
+    ctx.simulator.failNext({ method: 'POST', path: stripePath, delayMs: 5000, saved: true });
+    const { first, retry } = await sentTwice(ctx, path, body, k);
+    t.equal(first.status, 201, `${name}: the first attempt made it`);
+    t.same([retry.status, retry.body.error?.code, retry.headers['retry-after']], [409, 'request_in_progress', '1'], `${name}: the retry is told to send it again`);
+    t.notMatch(ctx.logs.join(''), /"level":50/, `${name}: not logged as an error`);
+    const again = await ctx.call('POST', path, body, { 'idempotency-key': k });
+    t.same([again.status, again.body.id], [201, first.body.id], `${name}: sent again, it answers what the first made`);
+  }
 });
 
 t.test('every keyed write answers a replay with the status of its first answer, and says it is a replay', async (t) => {
