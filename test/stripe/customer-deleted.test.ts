@@ -1,6 +1,7 @@
 import t from 'tap';
-import { build } from '../helper.js';
-import { accountAndPlan, createPlan, settled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';
+import { build, signedEvent } from '../helper.js';
+import { accountAndPlan, createPlan, handled, settled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';
+import { accountAndPack, openCheckout, postEvent } from './fixtures.js';
 
 t.test('a customer deleted in the Dashboard: its subscription ends, the account forgets it, and its next checkout and portal open on a new one', async (t) => {
   const ctx = await build(t, { listen: true });
@@ -35,4 +36,24 @@ t.test("customer.deleted of a customer no account of this Tally has changes noth
   await ctx.stripe.customers.del(other.id);
   await settled(ctx);
   t.equal((await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId, ours);
+});
+
+t.test('a signed customer.deleted whose object has no id: acknowledged, logged, and no account loses its customer', async (t) => {
+  const ctx = await build(t);
+  const { pack } = await accountAndPack(ctx, 'acct_one');
+  await openCheckout(ctx, 'acct_one', pack.id);
+  await ctx.call('PUT', '/v1/accounts/acct_two', { email: 'two@example.com' });
+  await openCheckout(ctx, 'acct_two', pack.id);
+  const customers = async () => (await ctx.database.pool.query('SELECT id, stripe_customer_id FROM accounts WHERE stripe_customer_id IS NOT NULL ORDER BY id')).rows;
+  const before = await customers();
+  t.equal(before.length, 2, 'two accounts with Stripe customers');
+
+  for (const [eventId, object] of [['evt_no_id', { object: 'customer', deleted: true }], ['evt_empty_id', { id: '', object: 'customer', deleted: true }]] as const) {
+    t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'customer.deleted', object, { id: eventId }))).statusCode, 200, `${eventId}: acknowledged`);
+    await handled(ctx);
+    const { rows } = await ctx.database.pool.query('SELECT status FROM stripe_events WHERE id = $1', [eventId]);
+    t.equal(rows[0].status, 'processed', `${eventId}: not an event failing for ever`);
+  }
+  t.same(await customers(), before, 'every account keeps its customer');
+  t.ok(ctx.logs.some((line) => JSON.parse(line).level === 40 && line.includes('without an id')), 'a warning says why nothing changed');
 });

@@ -15,7 +15,7 @@ export interface HandlerDeps {
   checkouts: Checkouts;
   subscriptionEvents: SubscriptionEvents;
   reversals: PaymentReversals;
-  forgetCustomer(customerId: string): Promise<void>;
+  forgetCustomer(customerId: string | undefined): Promise<void>;
 }
 
 /** The event types Tally acts on; every other verified event is stored and marked ignored. */
