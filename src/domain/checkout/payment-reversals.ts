@@ -131,7 +131,11 @@ export class PaymentReversals {
 
   /**
    * The checkout a payment intent paid. One not yet fulfilled (the refund's event came first) is
-   * fulfilled now, through the same once-only path, so that its credits can be taken back.
+   * fulfilled now, through the same once-only path, so that its credits can be taken back; so is one
+   * Tally never recorded (it stopped, or its database failed, between Stripe's answer and its own
+   * write; a database restored from a backup), else the refund would take nothing and the late
+   * `checkout.session.completed` grant credits that stay. A session that is not Tally's (another
+   * Tally's, the Dashboard's) is fulfilled into nothing: no row, and nothing to take back.
    */
   private async checkoutPaidBy(paymentIntent: string): Promise<PaidCredits | undefined> {
     const sessions = await callStripe('find the checkout session of a payment', () => this.stripe.checkout.sessions.list({ payment_intent: paymentIntent, limit: 1 }));
@@ -139,11 +143,11 @@ export class PaymentReversals {
     if (!session) return undefined;
     const find = () => this.prisma.checkout.findUnique({ where: { id: session.id } });
     let row = await find();
-    if (!row) return undefined;
-    if (!row.fulfilledAt) {
-      await this.checkouts.sync(session.id);
+    if (!row?.fulfilledAt) {
+      await this.checkouts.fulfil(session);
       row = (await find()) ?? row;
     }
+    if (!row) return undefined;
     return {
       accountId: row.accountId,
       purchase: { stripeCheckoutSessionId: row.id },
