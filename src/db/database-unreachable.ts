@@ -21,6 +21,15 @@ export function isDatabaseUnreachable(error: unknown): boolean {
 }
 
 /**
+ * A statement PostgreSQL refused for now, not for what it asks: a deadlock or serialization failure
+ * (SQLSTATE class 40, the transaction rolled back) or a lock not to be had (55P03). The same work a
+ * moment later may well succeed.
+ */
+export function isDatabaseRefusalForNow(error: unknown): boolean {
+  return causes(error).some((cause) => (cause.code ?? '').startsWith(TRANSACTION_ROLLBACK_CLASS) || cause.code === LOCK_NOT_AVAILABLE);
+}
+
+/**
  * The Batcher's `runAlone` for batches of database work: a batch that failed is run again item by
  * item, so that one bad item fails only itself, unless the database did not answer it: each item
  * alone would wait as long again, one after another, while the rest queue behind.
@@ -43,13 +52,16 @@ interface ErrorLike {
 
 /**
  * The error, its `cause` chain, an AggregateError's errors (Node's connect tries each address), and
- * the driver's error inside a Prisma error (`meta.driverAdapterError`, whose cause has PostgreSQL's code).
+ * the driver's error inside a Prisma error (`meta.driverAdapterError`, whose cause has PostgreSQL's code,
+ * as `code` or `originalCode`).
  */
 function causes(error: unknown, depth = 0): ErrorLike[] {
   if (typeof error !== 'object' || error === null || depth > 4) return [];
-  const own = error as ErrorLike & { cause?: unknown; errors?: unknown; meta?: { driverAdapterError?: unknown } };
+  const own = error as ErrorLike & { originalCode?: unknown; cause?: unknown; errors?: unknown; meta?: { driverAdapterError?: unknown } };
   const inner = [own.cause, ...(Array.isArray(own.errors) ? own.errors : []), own.meta?.driverAdapterError];
-  return [{ code: typeof own.code === 'string' ? own.code : undefined, message: own.message }, ...inner.flatMap((e) => causes(e, depth + 1))];
+  // The driver adapter names some of PostgreSQL's failures by a kind of its own, its code as originalCode.
+  const code = typeof own.code === 'string' ? own.code : typeof own.originalCode === 'string' ? own.originalCode : undefined;
+  return [{ code, message: own.message }, ...inner.flatMap((e) => causes(e, depth + 1))];
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -59,6 +71,11 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ET
  * query_canceled (statement_timeout, or an operator's cancel) and idle_in_transaction_session_timeout.
  */
 const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25P03']);
+
+/** SQLSTATE class 40: transaction_rollback (serialization_failure, deadlock_detected, …). */
+const TRANSACTION_ROLLBACK_CLASS = '40';
+
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** SQLSTATE class 08: connection_exception and its kinds. */
 const CONNECTION_EXCEPTION_CLASS = '08';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { Prisma } from '../../src/generated/prisma/client.js';
-import { isDatabaseUnreachable } from '../../src/db/database-unreachable.js';
+import { isDatabaseRefusalForNow, isDatabaseUnreachable } from '../../src/db/database-unreachable.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 const serverError = (code: string) => Object.assign(new pg.DatabaseError('from the server', 0, 'error'), { code });
@@ -50,4 +50,30 @@ t.test('errors that say PostgreSQL could not be reached, went away or did not an
     ['nothing', undefined],
   ];
   for (const [name, error] of answered) t.notOk(isDatabaseUnreachable(error), `not: ${name}`);
+});
+
+t.test('errors that say PostgreSQL refused a statement for now, not for what it asks (the refund pass stops at them rather than passing over)', async (t) => {
+  const forNow: Array<[string, unknown]> = [
+    ['a serialization failure', serverError('40001')],
+    ['a deadlock', serverError('40P01')],
+    ['a lock not to be had (NOWAIT, lock_timeout)', serverError('55P03')],
+    [
+      "Prisma's driver error for a write conflict, PostgreSQL's code as originalCode",
+      new Prisma.PrismaClientKnownRequestError('Transaction failed due to a write conflict or a deadlock', {
+        code: 'P2034',
+        clientVersion: '7',
+        meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'TransactionWriteConflict', originalCode: '40001' } } },
+      }),
+    ],
+    ['one wrapped as the cause of another', new Error('the refund failed', { cause: serverError('40P01') })],
+  ];
+  for (const [name, error] of forNow) t.ok(isDatabaseRefusalForNow(error), name);
+  const not: Array<[string, unknown]> = [
+    ['a foreign key violation', serverError('23503')],
+    ['a unique violation', serverError('23505')],
+    ['a statement timeout (the database not answering: isDatabaseUnreachable)', serverError('57014')],
+    ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['nothing', undefined],
+  ];
+  for (const [name, error] of not) t.notOk(isDatabaseRefusalForNow(error), `not: ${name}`);
 });

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { isDatabaseRefusalForNow } from '../../db/database-unreachable.js';
 import { advanceCursor, cursorWindow } from '../../db/reconciler-cursors.js';
 import { StripeRefusedFailure, ThirdPartyFailure } from '../../errors.js';
 import { callStripe } from '../../stripe/call-stripe.js';
@@ -74,11 +75,12 @@ export async function reconcileRefunds(deps: RefundReconcilerDependencies, { old
 
 /**
  * A failure that keeps the charge for the next pass: what would fail the next charge too (Stripe
- * unreachable or rate limiting, the database not answering), and any other failure of Stripe's (a 5xx,
- * the key refused), which a later pass may not meet. Unlike the checkout and renewal reconcilers, whose
- * queues bring an item back, a cursor moved past a refund never reads it again. Stripe refusing the
- * request as invalid, or Tally's own handling failing, would fail again the same way: passed over.
+ * unreachable or rate limiting, the database not answering), any other failure of Stripe's (a 5xx,
+ * the key refused), which a later pass may not meet, and the database refusing for now (a deadlock, a
+ * lock not to be had). Unlike the checkout and renewal reconcilers, whose queues bring an item back, a
+ * cursor moved past a refund never reads it again. Stripe refusing the request as invalid, or Tally's
+ * own handling failing otherwise, would fail again the same way: passed over.
  */
 function stopsThePass(error: unknown): boolean {
-  return endsThePass(error) || (error instanceof ThirdPartyFailure && !(error instanceof StripeRefusedFailure));
+  return endsThePass(error) || isDatabaseRefusalForNow(error) || (error instanceof ThirdPartyFailure && !(error instanceof StripeRefusedFailure));
 }
