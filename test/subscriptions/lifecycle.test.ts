@@ -1,6 +1,6 @@
 import t from 'tap';
 import { build } from '../helper.js';
-import { accountAndPlan, advancePastPeriodEnd, basicAndPro, DAY, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
+import { accountAndPlan, advancePastPeriodEnd, basicAndPro, DAY, deliver, grantsOf, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 // A subscription's credits follow what its invoices paid for, whatever else happens to its plan or
 // at Stripe in the middle of a period.
@@ -21,6 +21,26 @@ t.test("a plan's credits raised (PATCH) reach its subscribers at their next rene
   t.equal((await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/cancel`, { atPeriodEnd: false })).status, 200);
   await settled(ctx);
   t.same(await amounts(ctx), [1000], 'still');
+});
+
+t.test("a paid period keeps what it was granted when its invoice is handled again after a PATCH raised the plan's credits, in either order of the checkout and invoice.paid", async (t) => {
+  for (const first of ['invoice.paid', 'checkout.session.completed'] as const) {
+    const ctx = await build(t);
+    const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+    const { session, invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+    const invoicePaid = async () => deliver(ctx, 'invoice.paid', await ctx.stripe.invoices.retrieve(invoiceId));
+    const completed = async () => deliver(ctx, 'checkout.session.completed', session);
+    await (first === 'invoice.paid' ? invoicePaid() : completed());
+    await settled(ctx);
+    t.same(await amounts(ctx), [1000], `${first} first: the period granted`);
+    t.equal((await ctx.call('PATCH', `/v1/plans/${plan.id}`, { credits: 3000 })).status, 200);
+    // The other event for the same first invoice, then the invoice under a new event id (a redelivery), then the success page's sync.
+    await (first === 'invoice.paid' ? completed() : invoicePaid());
+    await invoicePaid();
+    t.ok((await ctx.call('POST', `/v1/checkout/sessions/${session.id}/sync`)).status < 500);
+    await settled(ctx);
+    t.same(await amounts(ctx), [1000], `${first} first: the paid period keeps 1,000; the raise reaches the next renewal`);
+  }
 });
 
 t.test('down a plan and back up in one period: no proration charged, nothing granted (the period has those credits already)', async (t) => {

@@ -50,16 +50,17 @@ const MAX_TRANCHES = 50;
  */
 export async function topUpPeriod(ledger: Ledger, prisma: PrismaClient, request: PeriodTopUp): Promise<TopUpResult> {
   const base = request.base ?? 0;
+  const target = await targetOnceHandled(prisma, request);
   let level = 0;
   let granted = 0;
   let grantId: string | null = null;
-  for (let step = 0; step < MAX_TRANCHES && level < request.target; step++) {
+  for (let step = 0; step < MAX_TRANCHES && level < target; step++) {
     const sourceKey = `subscription:${request.stripeSubscriptionId}:period:${request.end}:from:${level}`;
     const paidByAnother = level < base;
     const stripeInvoiceId = paidByAnother ? null : request.stripeInvoiceId;
     const { value } = await ledger.grant({
       accountId: request.accountId,
-      amount: (paidByAnother ? Math.min(base, request.target) : request.target) - level,
+      amount: (paidByAnother ? Math.min(base, target) : target) - level,
       source: `subscription:${request.stripeSubscriptionId}`,
       sourceKey,
       // Without rollover, what is left of a period's credits is written off when the period ends.
@@ -94,6 +95,22 @@ export async function topUpPeriod(ledger: Ledger, prisma: PrismaClient, request:
     level += value.grant.amount;
   }
   return { granted, level, grantId };
+}
+
+/**
+ * The target of an invoice handled again (`checkout.session.completed` after its `invoice.paid`, a
+ * redelivery under a new event id, a sync): never above the level its own tranches brought the
+ * period to the first time. Its target is read from its plan's credits as they are now, and a raise
+ * of them (PATCH) reaches the next renewal, which pays for it, not a period already paid.
+ */
+async function targetOnceHandled(prisma: PrismaClient, request: PeriodTopUp): Promise<number> {
+  if (!request.stripeInvoiceId) return request.target;
+  const own = await prisma.subscriptionGrant.findMany({
+    where: { stripeSubscriptionId: request.stripeSubscriptionId, periodEnd: new Date(request.end * 1000), stripeInvoiceId: request.stripeInvoiceId },
+    select: { fromLevel: true, credits: true },
+  });
+  if (own.length === 0) return request.target;
+  return Math.min(request.target, Math.max(...own.map((tranche) => Number(tranche.fromLevel + tranche.credits))));
 }
 
 /** Credits a period has been granted so far, as recorded beside the ledger. */
