@@ -1,6 +1,6 @@
 import t from 'tap';
 import { reconcileRefunds } from '../../src/domain/checkout/reconcile-refunds.js';
-import { build, signedEvent, type TestApp } from '../helper.js';
+import { build, eventually, signedEvent, type TestApp } from '../helper.js';
 import { accountAndPlan, handled } from '../subscriptions/fixtures.js';
 import { accountAndPack, openCheckout, postEvent } from './fixtures.js';
 
@@ -13,10 +13,10 @@ const available = async (ctx: TestApp, accountId: string) => (await ctx.call('GE
  * (sold before Tally stamped its objects, or by another Tally on the same Stripe account), paid and
  * refunded in full. Returns the refunded charge.
  */
-async function refundedSubscriptionOfUnknownAccount(ctx: TestApp): Promise<string> {
+async function refundedSubscriptionOfUnknownAccount(ctx: TestApp, stamp: Record<string, string> = {}): Promise<string> {
   const { plan } = await accountAndPlan(ctx, 'acct_org');
   const customer = await ctx.stripe.customers.create({ email: 'elsewhere@example.com' });
-  const metadata = { tally_account_id: 'acct_elsewhere', tally_plan_id: plan.id };
+  const metadata = { tally_account_id: 'acct_elsewhere', tally_plan_id: plan.id, ...stamp };
   const session = await ctx.stripe.checkout.sessions.create({
     mode: 'subscription',
     customer: customer.id,
@@ -92,4 +92,18 @@ t.test('a refund a pass cannot handle for a reason that will not go away is logg
   t.equal(await available(ctx, 'acct_buyer'), 500, "the second pack's credits taken back");
   const line = ctx.logs.map((l) => JSON.parse(l)).find((l) => /could not reconcile a refund/.test(l.msg));
   t.match(line, { level: 50, chargeId: refunds[0]!.charge, refundId: refunds[0]!.id }, 'an error naming the charge and the refund');
+});
+
+t.test("a subscription stamped by this Tally for an account it does not have (yet) is its own: its event fails and is retried, and is recorded once the account is there", async (t) => {
+  const ctx = await build(t);
+  const chargeId = await refundedSubscriptionOfUnknownAccount(ctx, ctx.app.instance.stamp);
+  const charge = await ctx.stripe.charges.retrieve(chargeId);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', charge, { id: 'evt_own_refund' }))).statusCode, 200);
+  const event = async () => (await ctx.database.pool.query("SELECT status, attempts FROM stripe_events WHERE id = 'evt_own_refund'")).rows[0];
+  await eventually(async () => (await event()).attempts >= 2);
+  t.not((await event()).status, 'processed', 'failing, and retried');
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_elsewhere', {})).status, 201, 'the account made');
+  await eventually(async () => (await event()).status === 'processed');
+  t.equal((await ctx.database.pool.query("SELECT count(*)::int AS n FROM subscriptions WHERE account_id = 'acct_elsewhere'")).rows[0].n, 1, 'the subscription recorded');
+  t.equal(await available(ctx, 'acct_elsewhere'), 0, 'its period granted, then taken back by the refund');
 });
