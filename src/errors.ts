@@ -40,6 +40,16 @@ export class ValidationFailure extends TallyError {
   }
 }
 
+/**
+ * A Stripe object that no retry can make usable: Stripe does not know it, or it lacks what its type
+ * promises. The event carrying it is processed as nothing to do (logged), not failed and retried for ever.
+ */
+export class UnusableStripeObjectFailure extends ValidationFailure {
+  constructor(message: string, details: Record<string, unknown>) {
+    super('unusable_stripe_object', message, details);
+  }
+}
+
 export class NotFoundFailure extends TallyError {
   constructor(what: string, id: string) {
     super('not_found', `${what}_not_found`, `No ${what.replace(/_/g, ' ')} with id '${id}'`, { id });

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type Stripe from 'stripe';
 import { dueEvents, leaseEvents, markEventFailed, markEvents, releaseEvents, storeEvents } from '../db/stripe-event-queries.js';
 import { unlessDatabaseUnreachable } from '../db/database-unreachable.js';
+import { UnusableStripeObjectFailure } from '../errors.js';
 import { BackgroundFailures } from '../lib/background-failures.js';
 import { Batcher } from '../lib/batcher.js';
 import { startPeriodic } from '../lib/periodic.js';
@@ -100,6 +101,11 @@ export class StripeEventProcessor {
           await handler(event);
           processed.push(event.id);
         } catch (error) {
+          if (error instanceof UnusableStripeObjectFailure) {
+            // No retry could ever succeed: done, with nothing written, rather than failing (and counted) for ever.
+            this.logger.warn({ eventId: event.id, type: event.type, reason: error.message, ...error.details }, 'stripe event names an object Tally cannot use; processed as nothing to do');
+            return processed.push(event.id);
+          }
           this.logger.warn({ err: error, eventId: event.id, type: event.type, attempts }, 'stripe event processing failed; will retry');
           await markEventFailed(this.pool, event.id, error instanceof Error ? error.message : String(error), retryDelay(attempts));
         }

@@ -1,5 +1,4 @@
-import type { TestApp } from '../helper.js';
-import { key } from '../helper.js';
+import { eventually, key, type TestApp } from '../helper.js';
 import { settled } from '../subscriptions/fixtures.js';
 
 /** An account and a 500-credit pack for $5, created through the API. */
@@ -77,3 +76,13 @@ export async function pastExpiry(ctx: TestApp, holdId: string): Promise<void> {
 
 export const releaseHold = (ctx: TestApp, holdId: string) => ctx.call('POST', `/v1/holds/${holdId}/release`, {}, { key: ctx.serviceKey });
 export const captureHold = (ctx: TestApp, holdId: string, amount: number) => ctx.call('POST', `/v1/holds/${holdId}/capture`, { amount }, { key: ctx.serviceKey });
+
+/**
+ * The stored event once its first processing is over (a failure leaves it `failed`, to be retried),
+ * and whether a warning named it: what an event that can never be acted on should end as.
+ */
+export async function firstOutcome(ctx: TestApp, eventId: string) {
+  const row = await eventually(async () => (await ctx.database.pool.query("SELECT status, attempts, last_error FROM stripe_events WHERE id = $1 AND status <> 'pending'", [eventId])).rows[0]);
+  const warned = ctx.logs.some((line) => JSON.parse(line).level === 40 && line.includes(`"eventId":"${eventId}"`) && line.includes('processed as nothing to do'));
+  return { status: row.status as string, attempts: row.attempts as number, lastError: row.last_error as string | null, warned };
+}

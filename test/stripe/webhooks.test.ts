@@ -1,7 +1,7 @@
 import t from 'tap';
 import { build, eventually, signedEvent, WEBHOOK_SECRET } from '../helper.js';
 import { freePort } from '../../src/db/embedded-postgres.js';
-import { accountAndPack, grantsOf, openCheckout, paidSession, postEvent } from './fixtures.js';
+import { accountAndPack, firstOutcome, grantsOf, madeUpPackSession, openCheckout, paidSession, postEvent } from './fixtures.js';
 
 t.test('the same completed event 10 times at once, racing the success sync: one grant', async (t) => {
   const ctx = await build(t);
@@ -92,6 +92,23 @@ t.test('a failing event is retried by Tally itself until it succeeds', async (t)
   await ctx.call('PUT', '/v1/accounts/acct_later', {});
   await eventually(async () => (await ctx.database.pool.query("SELECT 1 FROM stripe_events WHERE id = 'evt_retry' AND status = 'processed'")).rowCount, 15_000);
   t.equal((await grantsOf(ctx, 'acct_later')).length, 1, 'granted once it could be');
+});
+
+t.test('a paid session whose tally_credits is not a number: processed as nothing to do, with a warning, not failing for ever', async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const pack = madeUpPackSession('cs_test_lots', 'acct_buyer', 500);
+  const subscription = { ...madeUpPackSession('cs_test_lots_sub', 'acct_buyer', 500), mode: 'subscription', subscription: 'sub_lots', invoice: 'in_lots' };
+  for (const session of [pack, subscription]) {
+    const eventId = `evt_${session.id}`;
+    const lots = { ...session, metadata: { ...session.metadata, tally_kind: session.mode === 'subscription' ? 'subscription' : 'pack', tally_credits: 'lots' } };
+    t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', lots, { id: eventId }))).statusCode, 200, `${session.mode}: stored and acknowledged`);
+    const outcome = await firstOutcome(ctx, eventId);
+    t.match(outcome, { status: 'processed', attempts: 1, lastError: null }, `${session.mode}: processed, not failed`);
+    t.ok(outcome.warned && ctx.logs.some((line) => line.includes(session.id) && line.includes('tally_credits')), `${session.mode}: a warning names the event, the session and why`);
+  }
+  t.same(await grantsOf(ctx, 'acct_buyer'), [], 'nothing granted');
+  t.equal((await ctx.database.pool.query('SELECT count(*)::int AS n FROM checkouts')).rows[0].n, 0, 'nothing recorded');
 });
 
 t.test('Tally down while Stripe delivers, then up: redelivered, processed, nothing lost or doubled', async (t) => {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
-import { NotFoundFailure, ValidationFailure } from '../../errors.js';
+import { NotFoundFailure, UnusableStripeObjectFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { recordCheckouts, type CheckoutState, type RecordedCheckout } from '../../db/checkout-queries.js';
@@ -186,6 +186,9 @@ export class Checkouts {
   async fulfil(session: Stripe.Checkout.Session, at = 0): Promise<FulfilResult> {
     const meta = await this.ownMetadata(session);
     if (!meta) return { status: statusOf(session), fulfilled: false, granted: false };
+    if (!/^\d+$/.test(meta.tally_credits ?? '')) {
+      throw new UnusableStripeObjectFailure(`Checkout session ${session.id} has tally_credits that is not a whole number`, { checkoutSessionId: session.id });
+    }
     const record = {
       accountId: meta.tally_account_id,
       kind: meta.tally_kind,

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { UnusableStripeObjectFailure } from '../../errors.js';
 
 export type SubscriptionStatus = 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled' | 'paused';
 
@@ -22,6 +23,9 @@ const date = (seconds: number | null | undefined) => (seconds === null || second
 
 /** Periods live on the items since API 2025-03-31; Tally's subscriptions have one item, the plan's price. */
 export function readSubscriptionState(subscription: Stripe.Subscription): SubscriptionState {
+  if (!Array.isArray(subscription.items?.data)) {
+    throw new UnusableStripeObjectFailure(`Subscription ${subscription.id} has no items: no plan or period to read`, { stripeSubscriptionId: subscription.id });
+  }
   const item = subscription.items.data[0];
   return {
     stripeSubscriptionId: subscription.id,

@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import type { PrismaClient } from '../../db/client.js';
-import { callStripe } from '../../stripe/call-stripe.js';
+import { UnusableStripeObjectFailure } from '../../errors.js';
+import { callStripe, isMissingStripeObject } from '../../stripe/call-stripe.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Plans } from '../plans/plans.js';
 import { computePeriodTargets, type CreditLine, type PlanCredits } from './compute-period-targets.js';
@@ -33,14 +34,14 @@ export class SubscriptionEvents {
     let outcome = await this.records.apply(subscription, created, 'event');
     if (outcome && !outcome.applied && outcome.row.stateAt === created) {
       // Two events of the same second: their order is unknown, so ask Stripe for the state after both.
-      outcome = await this.sync(subscription.id, created);
+      outcome = await this.syncNamed(subscription.id, created);
     }
     if (outcome) await this.topUpCurrentPeriod(outcome.row);
   }
 
   /** A `customer.subscription.*` event whose payload is not read (another API version's): Stripe's copy now. */
   async onSubscriptionFetched(stripeSubscriptionId: string, created: number): Promise<void> {
-    const outcome = await this.sync(stripeSubscriptionId, created);
+    const outcome = await this.syncNamed(stripeSubscriptionId, created);
     if (outcome) await this.topUpCurrentPeriod(outcome.row);
   }
 
@@ -49,7 +50,7 @@ export class SubscriptionEvents {
     const subscriptionId = subscriptionIdOf(invoice);
     if (!subscriptionId || invoice.status !== 'paid') return { granted: false, grantId: null };
     // Paid before Tally heard of the subscription (events arrive in any order): ask Stripe.
-    const row = (await this.records.find(subscriptionId)) ?? (await this.sync(subscriptionId, created))?.row;
+    const row = (await this.records.find(subscriptionId)) ?? (await this.syncNamed(subscriptionId, created))?.row;
     if (!row) return { granted: false, grantId: null };
     const plans = new Map<string, PlanCredits | undefined>();
     const lines = await this.linesOf(invoice);
@@ -82,7 +83,7 @@ export class SubscriptionEvents {
   /** `invoice.payment_failed`: nothing is granted; the subscription's status (past_due) comes from Stripe. */
   async onInvoicePaymentFailed(invoice: Stripe.Invoice, created: number): Promise<void> {
     const subscriptionId = subscriptionIdOf(invoice);
-    if (subscriptionId) await this.sync(subscriptionId, created);
+    if (subscriptionId) await this.syncNamed(subscriptionId, created);
   }
 
   /**
@@ -107,6 +108,14 @@ export class SubscriptionEvents {
   async sync(stripeSubscriptionId: string, at: number): Promise<ApplyOutcome | undefined> {
     const subscription = await callStripe('retrieve the subscription', () => this.stripe.subscriptions.retrieve(stripeSubscriptionId));
     return this.apply(subscription, at);
+  }
+
+  /** `sync` of a subscription an event names: one Stripe does not know can never be recorded or granted, so no retry is worth making. */
+  private async syncNamed(stripeSubscriptionId: string, at: number): Promise<ApplyOutcome | undefined> {
+    return this.sync(stripeSubscriptionId, at).catch((error) => {
+      if (!isMissingStripeObject(error, 'subscription')) throw error;
+      throw new UnusableStripeObjectFailure(`Stripe does not know subscription ${stripeSubscriptionId}`, { stripeSubscriptionId });
+    });
   }
 
   /** Records a copy Stripe just returned (a fetch, or the reply to a change Tally asked for). */
