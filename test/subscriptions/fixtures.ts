@@ -7,6 +7,7 @@ export interface PlanTerms {
   name?: string;
   credits?: number;
   unitAmount?: number;
+  currency?: string;
   rollover?: boolean;
   interval?: 'month' | 'year';
 }
@@ -27,7 +28,7 @@ export async function createPlan(ctx: TestApp, terms: PlanTerms = {}) {
   const reply = await ctx.call(
     'POST',
     '/v1/plans',
-    { name: terms.name ?? 'Pro', credits: terms.credits ?? 1000, unitAmount: terms.unitAmount ?? 1000, currency: 'usd', interval: terms.interval ?? 'month', rollover: terms.rollover ?? false },
+    { name: terms.name ?? 'Pro', credits: terms.credits ?? 1000, unitAmount: terms.unitAmount ?? 1000, currency: terms.currency ?? 'usd', interval: terms.interval ?? 'month', rollover: terms.rollover ?? false },
     { 'idempotency-key': key('plan') },
   );
   if (reply.status !== 201) throw new Error(`plan: ${reply.status} ${JSON.stringify(reply.body)}`);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type Stripe from 'stripe';
 import { build, type TestApp } from '../helper.js';
 import { accountAndPlan, advancePastPeriodEnd, basicAndPro, createPlan, DAY, deliver, grantsOf, handled, settled, subscribe, subscriptionOf } from './fixtures.js';
 
@@ -159,4 +160,38 @@ t.test('an older customer.subscription.updated after a newer one changes nothing
   await deliver(ctx, 'customer.subscription.updated', again, { created: now + 20 });
   await settled(ctx);
   t.match(await subscriptionOf(ctx, 'acct_org'), { cancelAtPeriodEnd: true }, 'a newer event applies');
+});
+
+t.test("a plan's currency changed (PATCH): its subscribers, still billed in the old currency, change plan within that currency", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { basic, pro } = await basicAndPro(ctx);
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', basic.id);
+  await settled(ctx);
+  t.equal((await ctx.call('PATCH', `/v1/plans/${basic.id}`, { currency: 'eur', unitAmount: 1000 })).status, 200);
+  const euroPro = await createPlan(ctx, { name: 'Euro Pro', credits: 5000, unitAmount: 3000, currency: 'eur' });
+
+  const toEuro = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: euroPro.id });
+  t.equal(toEuro.status, 400, 'a USD subscription cannot take a EUR price');
+  t.equal(toEuro.body?.error?.code, 'currency_mismatch');
+  t.equal((await ctx.stripe.subscriptions.retrieve(subscriptionId)).items.data[0]!.price.currency, 'usd', 'Stripe was not asked to change it');
+
+  const toPro = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: pro.id });
+  t.equal(toPro.status, 200, 'a USD subscription moves to a USD plan');
+  await settled(ctx);
+  t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000, 4000], 'topped up to Pro');
+});
+
+t.test("a plan's interval changed (PATCH): a move to fewer credits at the interval the subscriber is billed at is a downgrade", async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { basic, pro } = await basicAndPro(ctx);
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', pro.id);
+  await settled(ctx);
+  t.equal((await ctx.call('PATCH', `/v1/plans/${pro.id}`, { interval: 'year' })).status, 200);
+  const sent: Stripe.SubscriptionUpdateParams[] = [];
+  const update = ctx.stripe.subscriptions.update.bind(ctx.stripe.subscriptions);
+  ctx.stripe.subscriptions.update = (id: string, params?: Stripe.SubscriptionUpdateParams, options?: Stripe.RequestOptions) => (sent.push(params!), update(id, params, options));
+
+  const downgraded = await ctx.call('POST', `/v1/subscriptions/${subscriptionId}/change`, { planId: basic.id });
+  t.match(downgraded.body, { planId: basic.id, currentPeriodCredits: 5000, nextGrant: { credits: 1000 } }, 'the current period keeps its credits');
+  t.same(sent.map((params) => params.proration_behavior), ['none'], 'without proration: the subscriber is still billed monthly');
 });

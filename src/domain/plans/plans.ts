@@ -95,6 +95,11 @@ export class Plans {
     return price?.plan;
   }
 
+  /** The amount and currency of a Stripe price a plan sells or sold; undefined when it is none of Tally's. */
+  async price(stripePriceId: string): Promise<{ unitAmount: number; currency: string } | undefined> {
+    return (await this.prisma.planPrice.findUnique({ where: { stripePriceId } })) ?? undefined;
+  }
+
   /** Runs `use` (a checkout, a change of plan) with the plan's row; a price of Tally's that Stripe does not know is made again (`withItemPrice`). */
   async withPrice<T>(row: PlanRow, use: (row: PlanRow) => Promise<T>): Promise<T> {
     return withItemPrice('plan', row, (stale) => this.remakePrice(stale), use);

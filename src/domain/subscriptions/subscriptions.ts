@@ -80,8 +80,10 @@ export class Subscriptions {
     if (!plan.active) throw new ValidationFailure('plan_inactive', `Plan ${plan.id} is not on sale`, { planId: plan.id });
     if (row.planId === plan.id && row.stripePriceId === plan.stripePriceId) return this.view(row);
     const current = row.planId ? await this.plans.row(row.planId) : undefined;
-    if (current && current.currency !== plan.currency) {
-      throw new ValidationFailure('currency_mismatch', `The subscription is billed in ${current.currency}; plan ${plan.id} is in ${plan.currency}`, { planId: plan.id });
+    // Billed in the price it has, not in its plan's terms as they are now: a PATCH of the plan leaves its subscribers their price.
+    const billed = await this.plans.price(row.stripePriceId);
+    if (billed && billed.currency !== plan.currency) {
+      throw new ValidationFailure('currency_mismatch', `The subscription is billed in ${billed.currency}; plan ${plan.id} is in ${plan.currency}`, { planId: plan.id });
     }
     const subscription = await retrieveFromStripe('retrieve the subscription', () => this.stripe.subscriptions.retrieve(row.stripeSubscriptionId));
     if (!subscription) {
@@ -97,7 +99,7 @@ export class Subscriptions {
     // An upgrade is charged for the credits the period does not have yet: back to a plan it was
     // granted at already (down, then up again, in one period) charges nothing and grants nothing.
     const level = row.currentPeriodEnd ? await periodLevel(this.prisma, row.stripeSubscriptionId, row.currentPeriodEnd) : 0;
-    const upgrade = !current || plan.interval !== current.interval || (plan.credits > current.credits && Number(plan.credits) > level);
+    const upgrade = !current || plan.interval !== item.price.recurring?.interval || (plan.credits > current.credits && Number(plan.credits) > level);
     const reply = await this.plans.withPrice(plan, ({ stripePriceId }) =>
       callStripe('change the plan', () =>
         this.stripe.subscriptions.update(row.stripeSubscriptionId, {
