@@ -56,8 +56,8 @@ export default fp<BillingOptions>(
       portalReturn: config.PORTAL_RETURN_URL ?? `${publicUrl}/portal/return`,
     });
     const instance = app.instance;
-    const packs = new Packs(app.db.prisma, stripe, instance);
-    const plans = new Plans(app.db.prisma, stripe, instance);
+    const packs = new Packs(app.db.prisma, stripe, instance, app.log);
+    const plans = new Plans(app.db.prisma, stripe, instance, app.log);
     const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance));
     const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents, instance);
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);

@@ -1,5 +1,16 @@
 import t from 'tap';
-import { build, eventually, key } from '../helper.js';
+import { build, eventually, key, type TestApp } from '../helper.js';
+
+/** An account, and a pack and a monthly plan named `name` at `unitAmount` cents: each with its path and what a checkout of it names. */
+async function packAndPlan(ctx: TestApp, accountId: string, name: string, unitAmount: number) {
+  await ctx.call('PUT', `/v1/accounts/${accountId}`, { email: `${accountId}@example.com` });
+  const pack = (await ctx.call('POST', '/v1/packs', { name, credits: 10, unitAmount, currency: 'usd' }, { 'idempotency-key': key('pack') })).body;
+  const plan = (await ctx.call('POST', '/v1/plans', { name, credits: 10, unitAmount, currency: 'usd', interval: 'month' }, { 'idempotency-key': key('plan') })).body;
+  return [['packs', pack, { packId: pack.id }], ['plans', plan, { planId: plan.id }]] as const;
+}
+
+const checkout = (ctx: TestApp, accountId: string, bought: { packId: string } | { planId: string }) =>
+  ctx.call('POST', '/v1/checkout/sessions', { accountId, ...bought }, { key: ctx.serviceKey });
 
 t.test('packs: create, list, get, change price, deactivate', async (t) => {
   const ctx = await build(t);
@@ -138,17 +149,46 @@ t.test('packs and plans: a change of name, description or active flag reaches th
 
 t.test('packs and plans: a price changed back to an earlier amount is a new, active Price that sells', async (t) => {
   const ctx = await build(t);
-  await ctx.call('PUT', '/v1/accounts/acct_back', { email: 'back@example.com' });
-  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Back', credits: 10, unitAmount: 900, currency: 'usd' }, { 'idempotency-key': key('pack') })).body;
-  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Back', credits: 10, unitAmount: 900, currency: 'usd', interval: 'month' }, { 'idempotency-key': key('plan') })).body;
-  for (const [path, item, bought] of [['packs', pack, { packId: pack.id }], ['plans', plan, { planId: plan.id }]] as const) {
+  for (const [path, item, bought] of await packAndPlan(ctx, 'acct_back', 'Back', 900)) {
     t.equal((await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: 1200 })).status, 200);
     const back = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: 900 });
     t.equal(back.status, 200);
     t.not(back.body.stripePriceId, item.stripePriceId, `${path}: not the first Price again, which the first change deactivated`);
     t.match(await ctx.stripe.prices.retrieve(back.body.stripePriceId), { active: true, unit_amount: 900 });
-    const checkout = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_back', ...bought }, { key: ctx.serviceKey });
-    t.equal(checkout.status, 201, `${path}: ${JSON.stringify(checkout.body)}`);
+    const opened = await checkout(ctx, 'acct_back', bought);
+    t.equal(opened.status, 201, `${path}: ${JSON.stringify(opened.body)}`);
+  }
+});
+
+t.test('packs and plans: a new amount whose PATCH fails at Stripe half-way keeps selling at the old price; sent again, it is made once', async (t) => {
+  const ctx = await build(t);
+  for (const [path, item, bought] of await packAndPlan(ctx, 'acct_half', 'Half', 900)) {
+    const change = { unitAmount: item.unitAmount + 200, name: 'Renamed' };
+    ctx.simulator.failNext({ method: 'POST', path: `^/v1/products/${item.stripeProductId}$`, status: 500, error: { type: 'api_error', message: 'down' } });
+    t.equal((await ctx.call('PATCH', `/v1/${path}/${item.id}`, change)).status, 502, `${path}: the product update failed`);
+    t.match((await ctx.call('GET', `/v1/${path}/${item.id}`)).body, { stripePriceId: item.stripePriceId, unitAmount: item.unitAmount, name: 'Half' }, `${path}: nothing saved`);
+    t.equal((await ctx.stripe.prices.retrieve(item.stripePriceId)).active, true, `${path}: the price it still names is still active`);
+    const meanwhile = await checkout(ctx, 'acct_half', bought);
+    t.equal(meanwhile.status, 201, `${path}: it sells meanwhile: ${JSON.stringify(meanwhile.body?.error)}`);
+
+    const again = await ctx.call('PATCH', `/v1/${path}/${item.id}`, change);
+    t.match(again, { status: 200, body: { unitAmount: change.unitAmount, name: 'Renamed' } }, `${path}: sent again, it is made`);
+    t.equal((await ctx.stripe.prices.retrieve(item.stripePriceId)).active, false, `${path}: the old price is deactivated`);
+    t.equal((await ctx.stripe.prices.list({ product: item.stripeProductId, limit: 10 })).data.length, 2, `${path}: the retry made no second new price`);
+    t.equal((await checkout(ctx, 'acct_half', bought)).status, 201, `${path}: it sells at the new price`);
+  }
+});
+
+t.test('packs and plans: an old price Stripe fails to deactivate once the new one is saved is left active; the PATCH succeeds and sells the new one', async (t) => {
+  const ctx = await build(t);
+  for (const [path, item, bought] of await packAndPlan(ctx, 'acct_left', 'Left', 900)) {
+    ctx.simulator.failNext({ method: 'POST', path: `^/v1/prices/${item.stripePriceId}$`, status: 500, error: { type: 'api_error', message: 'down' } });
+    const changed = await ctx.call('PATCH', `/v1/${path}/${item.id}`, { unitAmount: item.unitAmount + 200 });
+    t.match(changed, { status: 200, body: { unitAmount: item.unitAmount + 200 } }, path);
+    t.equal((await ctx.stripe.prices.retrieve(item.stripePriceId)).active, true, `${path}: the old price is left active, sold by nothing of Tally's`);
+    t.ok(ctx.logs.some((line) => JSON.parse(line).level === 40 && line.includes(item.stripePriceId)), `${path}: a warning names it`);
+    const opened = await checkout(ctx, 'acct_left', bought);
+    t.equal(opened.status, 201, `${path}: ${JSON.stringify(opened.body?.error)}`);
   }
 });
 

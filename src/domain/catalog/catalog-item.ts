@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
 import type Stripe from 'stripe';
 import { ConflictFailure, ValidationFailure } from '../../errors.js';
 import { newId, requestId } from '../../lib/ids.js';
@@ -98,9 +99,16 @@ export async function priceOnProduct<P>(productId: string, create: (productId: s
   return (await unlessMissing('product', () => create(productId))) ?? remake();
 }
 
-/** Deactivates the price a new one replaces; a price Stripe does not know has nothing to deactivate. */
-export async function deactivateReplacedPrice(stripe: Stripe, priceId: string): Promise<void> {
-  await unlessMissing('price', () => callStripe('deactivate the old price', () => stripe.prices.update(priceId, { active: false })));
+/**
+ * Deactivates the price a new one replaces, once the new one is saved: until then the item sells the
+ * old one, whatever fails on the way. A price Stripe does not know has nothing to deactivate. One
+ * Stripe fails to deactivate is left active and logged, not refused: the item sells the new price
+ * already, and a PATCH sent again would find nothing left to change.
+ */
+export async function deactivateReplacedPrice(stripe: Stripe, priceId: string, logger: Logger): Promise<void> {
+  await unlessMissing('price', () => callStripe('deactivate the old price', () => stripe.prices.update(priceId, { active: false }))).catch((error: unknown) => {
+    logger.warn({ err: error, stripePriceId: priceId }, 'a replaced price is still active at Stripe (nothing of Tally\'s sells it): archive it in the Dashboard');
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
@@ -37,6 +38,7 @@ export class Packs {
     private readonly prisma: PrismaClient,
     private readonly stripe: Stripe,
     private readonly instance: TallyInstance,
+    private readonly logger: Logger,
   ) {}
 
   /**
@@ -120,7 +122,6 @@ export class Packs {
         },
         () => this.createProductAndPrice(id, { ...row, credits: Number(row.credits), ...input, unitAmount, currency }, row.stripePriceId),
       );
-      await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
       price = await this.adoptPrice(input.stripePriceId, id);
       // The price is the Dashboard's now: a later change of amount is made there, not by Tally.
@@ -144,6 +145,7 @@ export class Packs {
         if (isUniqueViolation(error)) throw priceInUse('pack', price.priceId);
         throw error;
       });
+    if (priceChanges) await deactivateReplacedPrice(this.stripe, row.stripePriceId, this.logger);
     return packView(updated);
   }
 

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
 import type Stripe from 'stripe';
 import { ConflictFailure, NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
@@ -26,6 +27,7 @@ export class Plans {
     private readonly prisma: PrismaClient,
     private readonly stripe: Stripe,
     private readonly instance: TallyInstance,
+    private readonly logger: Logger,
   ) {}
 
   /** `requestKey` (the client's Idempotency-Key) and the request fix the plan id, and with it Stripe's idempotency keys. */
@@ -119,7 +121,6 @@ export class Plans {
         (productId) => createPlanPrice(this.stripe, this.instance, id, productId, terms, { replacing: row.stripePriceId }),
         () => createPlanProductAndPrice(this.stripe, this.instance, id, { ...row, ...input, ...terms }, row.stripePriceId),
       );
-      await deactivateReplacedPrice(this.stripe, row.stripePriceId);
     } else if (input.stripePriceId && input.stripePriceId !== row.stripePriceId) {
       checkPriceFree('plan', input.stripePriceId, id, await this.ownerOf(input.stripePriceId));
       price = await adoptPlanPrice(this.stripe, input.stripePriceId);
@@ -145,6 +146,7 @@ export class Plans {
         if (price && isUniqueViolation(error)) throw priceInUse('plan', price.priceId);
         throw error;
       });
+    if (termsChange) await deactivateReplacedPrice(this.stripe, row.stripePriceId, this.logger);
     return planView(updated);
   }
 
