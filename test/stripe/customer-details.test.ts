@@ -80,6 +80,17 @@ t.test("an email the customer changed in Stripe (the portal, the Dashboard) is n
   t.match(await stripeCustomerOf(ctx, 'acct_buyer'), { email: 'chosen@example.com' }, 'the details Tally last sent are unchanged: nothing to send');
 });
 
+t.test("a PUT that changes only the name sends only the name: an email the customer chose in Stripe stays, until the account's own email changes", async (t) => {
+  const ctx = await build(t);
+  await buyerWithCustomer(ctx);
+  const id = (await ctx.call('GET', '/v1/accounts/acct_buyer')).body.stripeCustomerId as string;
+  await ctx.stripe.customers.update(id, { email: 'chosen@example.com' });
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { name: 'Ada' })).status, 200);
+  t.match(await customerComes(ctx, { name: 'Ada' }), { email: 'chosen@example.com', name: 'Ada' }, 'the new name; the email the customer chose');
+  t.equal((await ctx.call('PUT', '/v1/accounts/acct_buyer', { email: 'ada@example.com' })).status, 200);
+  t.match(await customerComes(ctx, { email: 'ada@example.com' }), { email: 'ada@example.com', name: 'Ada' }, "the account's own new email");
+});
+
 t.test('details Stripe refuses do not stop the account buying: its checkout opens, on the customer as it was', async (t) => {
   const ctx = await build(t);
   const pack = await buyerWithCustomer(ctx);
