@@ -18,8 +18,9 @@ const RETRY_AFTER = { type: 'integer', description: 'Seconds to wait before send
 const REPLAYED = { type: 'string', enum: ['true'], description: 'This answer is the first one of a request sent again with the same Idempotency-Key: nothing was written' };
 
 /**
- * The zod schemas say nothing of response headers, so those the error handler (Retry-After on a 503)
- * and the idempotent routes (idempotent-replayed on a replay) answer are added to the document here.
+ * The zod schemas say nothing of response headers, so those the error handler (Retry-After on a 503,
+ * and on a 409 request_in_progress) and the idempotent routes (idempotent-replayed on a replay) answer
+ * are added to the document here.
  */
 function transform(input: TransformInput): ReturnType<typeof jsonSchemaTransform> {
   const transformed = jsonSchemaTransform(input);
@@ -27,6 +28,7 @@ function transform(input: TransformInput): ReturnType<typeof jsonSchemaTransform
   const keyed = schema.headers?.properties?.['idempotency-key'] !== undefined;
   for (const [status, response] of Object.entries(schema.response ?? {})) {
     if (status === '503') response.headers = { 'Retry-After': RETRY_AFTER };
+    else if (status === '409') response.headers = { 'Retry-After': { ...RETRY_AFTER, description: `With request_in_progress only: ${RETRY_AFTER.description}` } };
     else if (keyed && status.startsWith('2')) response.headers = { 'Idempotent-Replayed': REPLAYED };
   }
   return transformed;

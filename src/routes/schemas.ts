@@ -28,6 +28,8 @@ export const metadata = z
     { error: (issue) => (issue.code === 'invalid_key' ? 'keys are at most 40 characters' : undefined) },
   )
   .refine((value) => Object.keys(value).length <= 50, 'at most 50 keys')
+  // The refine does not reach the OpenAPI document: the limit is said there too.
+  .meta({ maxProperties: 50 })
   .describe('Up to 50 keys of your own; values are short strings, numbers, booleans or null');
 
 export const reason = z.string().max(500).describe('Why, in words a person reads in the ledger');

@@ -39,8 +39,9 @@ const bills: FastifyPluginAsyncZod = async (app) => {
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
         accountId,
-        name: z.string().trim().min(1).max(200).describe('What the customer sees on the checkout page'),
-        description: z.string().trim().min(1).max(1000).optional(),
+        // The pattern says in the OpenAPI document what the trim does: blank is too short.
+        name: z.string().regex(/\S/, 'must not be blank').trim().min(1).max(200).describe('What the customer sees on the checkout page'),
+        description: z.string().regex(/\S/, 'must not be blank').trim().min(1).max(1000).optional(),
         amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe(`In the currency's minor units; at least Stripe's minimum charge; ${chargeStepsDescribed}`),
         currency,
         credits: amount.optional().describe('Granted once when the bill is paid; none when absent'),

@@ -98,7 +98,7 @@ const checkoutRoutes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'createPortalSession',
       summary: "Open the Stripe customer portal for the account's customer (created if missing)",
       body: z.strictObject({ accountId, returnUrl: redirectUrl.optional() }),
-      response: { 201: z.object({ url: z.string() }), ...errors(400, 401, 404, 502, 503) },
+      response: { 201: z.object({ url: z.string() }), ...errors(400, 401, 404, 409, 502, 503) },
     },
     handler: async (request, reply) => reply.status(201).send(await app.openPortal(request.body.accountId, request.body.returnUrl)),
   });

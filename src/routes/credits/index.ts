@@ -28,7 +28,7 @@ const credits: FastifyPluginAsyncZod = async (app) => {
       headers: idempotencyHeaders,
       body: z.strictObject({
         amount,
-        source: z.string().min(1).max(100).regex(/^[a-z0-9_:.-]+$/i, 'letters, digits and _ : . -').optional().describe('Where the credits come from; default "manual"'),
+        source: z.string().min(1).max(100).regex(/^[A-Za-z0-9_:.-]+$/, 'letters, digits and _ : . -').optional().describe('Where the credits come from; default "manual"'),
         expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the credits stop counting, in the future and no later than 9999-12-31T23:59:59.999Z; absent: never'),
         reason: reason.optional(),
         metadata: metadata.optional(),
