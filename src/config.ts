@@ -3,7 +3,6 @@ import { DEFAULT_DATABASE_TIMEOUT_MS } from './db/client.js';
 import { withoutUserinfo } from './lib/without-userinfo.js';
 
 const url = z.url({ protocol: /^https?$/ });
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 /** Node's timers take at most 2^31 - 1 ms (about 24.8 days); a longer interval would be set to 1 ms, a task run back to back. */
 const intervalMs = (min: number) => z.coerce.number().int().min(min).max(2_147_483_647, 'at most 2147483647 (about 24.8 days: the longest timer Node keeps)');
 
@@ -13,22 +12,21 @@ const configObject = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: optional(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')
-      // Read as a URL from the first connection on: one that does not parse would fail there, showing its password.
-      .refine((value) => URL.canParse(value), 'not a valid URL (a password or user with @ : / ? # or % in it must be percent-encoded, as %40 %3A %2F %3F %23 %25)'),
-  ),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgresql:// connection URL')
+    // Read as a URL from the first connection on: one that does not parse would fail there, showing its password.
+    .refine((value) => URL.canParse(value), 'not a valid URL (a password or user with @ : / ? # or % in it must be percent-encoded, as %40 %3A %2F %3F %23 %25)')
+    .optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(24),
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(DEFAULT_DATABASE_TIMEOUT_MS),
   LEDGER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   LEDGER_CACHE_ACCOUNTS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   TALLY_DATA_DIR: z.string().min(1).default('.data'),
-  TALLY_ADMIN_KEY: optional(z.string().min(24, 'at least 24 characters')),
-  TALLY_INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1 to 64 letters, digits, _ or -')),
-  PUBLIC_URL: optional(url),
+  TALLY_ADMIN_KEY: z.string().min(24, 'at least 24 characters').optional(),
+  TALLY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1 to 64 letters, digits, _ or -').optional(),
+  PUBLIC_URL: url.optional(),
   HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(900),
   SWEEP_INTERVAL_MS: intervalMs(100).default(5000),
   IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(168),
@@ -37,20 +35,20 @@ const configObject = z.object({
   CHECKOUT_RECONCILE_INTERVAL_MS: intervalMs(0).refine((ms) => ms === 0 || ms >= 100, '0 (off) or at least 100').default(300_000),
   CHECKOUT_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
   CHECKOUT_RECONCILE_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
-  STRIPE_SECRET_KEY: optional(z.string().regex(/^(sk|rk)_/, 'a Stripe secret key (sk_... or rk_...)')),
-  STRIPE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_/, 'a webhook signing secret (whsec_...)')),
-  STRIPE_API_URL: optional(z.url({ protocol: /^https?$/ }).describe('Another Stripe-compatible server (stripe-mock, the simulator elsewhere)')),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_/, 'a Stripe secret key (sk_... or rk_...)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, 'a webhook signing secret (whsec_...)').optional(),
+  STRIPE_API_URL: z.url({ protocol: /^https?$/ }).describe('Another Stripe-compatible server (stripe-mock, the simulator elsewhere)').optional(),
   STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
   STRIPE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   STRIPE_SIMULATOR: z.enum(['auto', 'on', 'off']).default('auto'),
   STRIPE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
   // The built-in simulator's pages (checkout, portal) open in a browser: in a container, 0.0.0.0 and a published port.
   STRIPE_SIMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
-  NODE_ENV: optional(z.string()),
-  TALLY_REDIRECT_ORIGINS: optional(z.string().refine(isOriginList, 'comma-separated http(s) origins, such as https://shop.example.com,https://app.example.com')),
-  CHECKOUT_SUCCESS_URL: optional(url),
-  CHECKOUT_CANCEL_URL: optional(url),
-  PORTAL_RETURN_URL: optional(url),
+  NODE_ENV: z.string().optional(),
+  TALLY_REDIRECT_ORIGINS: z.string().refine(isOriginList, 'comma-separated http(s) origins, such as https://shop.example.com,https://app.example.com').optional(),
+  CHECKOUT_SUCCESS_URL: url.optional(),
+  CHECKOUT_CANCEL_URL: url.optional(),
+  PORTAL_RETURN_URL: url.optional(),
 });
 
 /** Each comma-separated entry an http(s) URL, whose origin the redirect policy keeps (as plugins/billing.ts splits them). */
@@ -59,7 +57,16 @@ function isOriginList(value: string): boolean {
   return entries.length > 0 && entries.every((entry) => URL.canParse(entry) && /^https?:$/.test(new URL(entry).protocol));
 }
 
-export const configSchema = configObject.superRefine(checkStripeSetting).superRefine(checkDatabaseSetting);
+/**
+ * An empty or whitespace-only value is unset, its default applies: docker-compose passes `${VAR:-}`, '' when
+ * the shell has none. (Read as a number, '' would be 0: PORT a random port, CHECKOUT_RECONCILE_INTERVAL_MS off.)
+ */
+function blankAsUnset(env: unknown): unknown {
+  if (typeof env !== 'object' || env === null) return env;
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => !(typeof value === 'string' && value.trim() === '')));
+}
+
+export const configSchema = z.preprocess(blankAsUnset, configObject).superRefine(checkStripeSetting).superRefine(checkDatabaseSetting);
 
 export type Config = z.infer<typeof configSchema>;
 

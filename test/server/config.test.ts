@@ -102,3 +102,19 @@ t.test('a live Stripe key is not sent to a stand-in server (STRIPE_API_URL)', as
   t.equal(refusal({ ...stripe, STRIPE_SECRET_KEY: 'sk_test_0123456789' }), undefined, 'a test key may talk to stripe-mock');
   t.equal(refusal({ STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SECRET_KEY: 'sk_live_0123456789' }), undefined, 'a live key talks to Stripe');
 });
+
+t.test('an empty number setting is unset: its default applies, never 0', async (t) => {
+  // docker-compose.yml passes optional settings as `${VAR:-}`, '' when the shell has none. Read through
+  // z.coerce.number(), '' (and ' ') was 0: PORT a random port, CHECKOUT_RECONCILE_INTERVAL_MS the reconciler
+  // off, LEDGER_CACHE_ACCOUNTS no cache, DATABASE_WAIT_SECONDS a single try.
+  const defaults = Object.entries(loadConfig({})).filter(([, value]) => typeof value === 'number');
+  t.ok(defaults.some(([name]) => name === 'PORT'), 'every number setting, from the defaults');
+  for (const [name, fallback] of defaults) {
+    for (const value of ['', ' ', '\t']) {
+      const got = refusal({ [name]: value }) ?? (loadConfig({ [name]: value }) as Record<string, unknown>)[name];
+      t.equal(got, fallback, `${name}=${JSON.stringify(value)}`);
+    }
+  }
+  t.equal(loadConfig({ PORT: '0' }).PORT, 0, 'an explicit 0 is still 0');
+  t.match(loadConfig({ HOST: ' ', LOG_LEVEL: '', TALLY_ADMIN_KEY: ' ' }), { HOST: '0.0.0.0', LOG_LEVEL: 'info', TALLY_ADMIN_KEY: undefined }, 'text settings too');
+});
