@@ -12,25 +12,57 @@ import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootst
 import { SHUTDOWN_GRACE_MS } from './shutdown-grace.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
 
+/** A port Tally was told to listen on is taken: a configuration problem (exit 78), said in one line. */
+class PortInUseError extends Error {}
+
+/** `error` as a PortInUseError naming `variable` when it is EADDRINUSE, else unchanged. */
+function portInUse(error: unknown, variable: string, port: number): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
+  return new PortInUseError(`${variable} ${port} is in use (EADDRINUSE): another process listens there; set ${variable} to a free port`);
+}
+
+/**
+ * What a start has opened so far, closed in reverse order if it stops before serving (a port in use,
+ * a failure): the embedded PostgreSQL is stopped rather than left running. Once serving, the graceful
+ * shutdown closes them instead.
+ */
+const opened: Array<() => unknown> = [];
+async function closeOpened(): Promise<void> {
+  for (const close of opened.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
+}
+
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
+  if (embedded) opened.push(() => embedded.stop());
   const url = config.DATABASE_URL ?? embedded!.url;
   if (!embedded) await waitForDatabase(url, config.DATABASE_WAIT_SECONDS, (line) => process.stderr.write(`${line}\n`));
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
+  if (embedded) opened.push(() => rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true }));
   await migrateAtStart(url, (line) => process.stderr.write(`${line}\n`));
   const database = openDatabase(url, config.DATABASE_POOL_SIZE, config.DATABASE_TIMEOUT_MS);
-  const stripe = await setUpStripe(config);
+  opened.push(() => database.close());
+  // Only the built-in simulator listens here: a port in use is STRIPE_SIMULATOR_PORT's.
+  const stripe = await setUpStripe(config).catch((error: unknown) => {
+    throw portInUse(error, 'STRIPE_SIMULATOR_PORT', config.STRIPE_SIMULATOR_PORT);
+  });
+  opened.push(() => stripe.simulator?.close());
   // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.
   const port = config.PORT || (await freePort());
   const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
   const app = await buildApp({ config, database, billing: { stripe: stripe.client, webhookSecret: stripe.webhookSecret, publicUrl } });
+  opened.push(() => app.close());
   const notice = await bootstrapAdminKey(app.apiKeys, { envKey: config.TALLY_ADMIN_KEY, dataDir: embedded ? config.TALLY_DATA_DIR : undefined });
 
   // The step the shutdown is at, named in the one line written if it does not finish in time
   // (close-with-grace then exits with code 1; its own line is plain text, and says no more).
   let step = 'starting to shut down';
   const onTimeout = (delay: number) => app.log.error({ step, graceMs: delay }, 'the shutdown did not finish in time: exiting with code 1');
+  await app.listen({ port, host: config.HOST }).catch((error: unknown) => {
+    throw portInUse(error, 'PORT', port);
+  });
+  // Serving: from here on the graceful shutdown closes what the start opened.
+  opened.length = 0;
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS, onTimeout }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
@@ -45,7 +77,6 @@ async function main(config: Config): Promise<void> {
     if (embedded) rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true });
   });
 
-  await app.listen({ port, host: config.HOST });
   stripe.simulator?.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`);
   app.log.info({ instance: app.instance.id }, 'Tally instance (tally_instance in what it makes in Stripe)');
   printBanner(publicUrl, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', stripe.describe, notice, app.instance.id);
@@ -79,7 +110,8 @@ function printBanner(base: string, database: string, stripe: string, notice: Adm
 try {
   await main(loadConfig());
 } catch (error) {
-  if (error instanceof ConfigError) {
+  await closeOpened();
+  if (error instanceof ConfigError || error instanceof PortInUseError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
   }
