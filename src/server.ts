@@ -52,11 +52,11 @@ async function main(config: Config): Promise<void> {
   const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
   const app = await buildApp({ config, database, billing: { stripe: stripe.client, webhookSecret: stripe.webhookSecret, publicUrl } });
   opened.push(() => app.close());
-  const notice = await bootstrapAdminKey(app.apiKeys, { envKey: config.TALLY_ADMIN_KEY, dataDir: embedded ? config.TALLY_DATA_DIR : undefined });
 
   // The step the shutdown is at, named in the one line written if it does not finish in time
   // (close-with-grace then exits with code 1; its own line is plain text, and says no more).
   let step = 'starting to shut down';
+  let shuttingDown = false;
   const onTimeout = (delay: number) => app.log.error({ step, graceMs: delay }, 'the shutdown did not finish in time: exiting with code 1');
   await app.listen({ port, host: config.HOST }).catch((error: unknown) => {
     throw portInUse(error, 'PORT', port);
@@ -64,6 +64,7 @@ async function main(config: Config): Promise<void> {
   // Serving: from here on the graceful shutdown closes what the start opened.
   opened.length = 0;
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS, onTimeout }, async ({ signal, err }) => {
+    shuttingDown = true;
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
     step = 'closing the built-in Stripe simulator';
@@ -78,6 +79,14 @@ async function main(config: Config): Promise<void> {
   });
 
   stripe.simulator?.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`);
+  // Only once listening succeeded, and printed straight after: a first admin key (external database,
+  // shown once) made by a start that then failed to listen would be stored and seen by no one.
+  // A SIGTERM meanwhile may close the pool under it: then there is no banner to print, and no error.
+  const notice = await bootstrapAdminKey(app.apiKeys, { envKey: config.TALLY_ADMIN_KEY, dataDir: embedded ? config.TALLY_DATA_DIR : undefined }).catch((error: unknown) => {
+    if (shuttingDown) return undefined;
+    throw error;
+  });
+  if (!notice) return;
   app.log.info({ instance: app.instance.id }, 'Tally instance (tally_instance in what it makes in Stripe)');
   printBanner(publicUrl, embedded ? `embedded PostgreSQL in ${config.TALLY_DATA_DIR}` : 'DATABASE_URL', stripe.describe, notice, app.instance.id);
 }
