@@ -31,6 +31,30 @@ async function closeOpened(): Promise<void> {
   for (const close of opened.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
 }
 
+/** 128 + the signal's number: the code a shell reports for a process that signal ended. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+/** How long a stop while starting waits for what the start opened to close before exiting anyway. */
+const STOP_WHILE_STARTING_MS = 5_000;
+let stoppingWhileStarting = false;
+
+/**
+ * SIGTERM/SIGINT before Tally serves (waiting for the database, migrating, setting up Stripe): close
+ * what the start opened and exit with 143/130. Node as PID 1 (a container without an init) has no
+ * default action for SIGTERM: without a handler, `docker stop` would wait its whole grace, then SIGKILL.
+ * A second signal exits at once. Handed over to the graceful shutdown (close-with-grace) once listening.
+ */
+function stopWhileStarting(signal: StopSignal): void {
+  const code = SIGNAL_EXIT_CODES[signal];
+  if (stoppingWhileStarting) process.exit(code);
+  stoppingWhileStarting = true;
+  process.stderr.write(`Tally stopped while starting (${signal}): it was not serving yet\n`);
+  setTimeout(() => process.exit(code), STOP_WHILE_STARTING_MS);
+  void closeOpened().finally(() => process.exit(code));
+}
+const signalsWhileStarting = Object.keys(SIGNAL_EXIT_CODES) as StopSignal[];
+for (const signal of signalsWhileStarting) process.on(signal, stopWhileStarting);
+
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
   if (embedded) opened.push(() => embedded.stop());
@@ -61,8 +85,10 @@ async function main(config: Config): Promise<void> {
   await app.listen({ port, host: config.HOST }).catch((error: unknown) => {
     throw portInUse(error, 'PORT', port);
   });
-  // Serving: from here on the graceful shutdown closes what the start opened.
+  // Serving: from here on the graceful shutdown closes what the start opened, on the same signals.
+  if (stoppingWhileStarting) return;
   opened.length = 0;
+  for (const signal of signalsWhileStarting) process.removeListener(signal, stopWhileStarting);
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS, onTimeout }, async ({ signal, err }) => {
     shuttingDown = true;
     if (err) app.log.error({ err }, 'shutting down after an error');
@@ -119,6 +145,8 @@ function printBanner(base: string, database: string, stripe: string, notice: Adm
 try {
   await main(loadConfig());
 } catch (error) {
+  // Stopped while starting: what failed is what the stop closed under the start, and the stop exits.
+  if (stoppingWhileStarting) await new Promise(() => undefined);
   await closeOpened();
   if (error instanceof ConfigError || error instanceof PortInUseError) {
     process.stderr.write(`${error.message}\n`);

@@ -20,3 +20,8 @@ t.test("docker-compose.yml waits longer than Tally's own shutdown grace before i
   t.equal(seconds('1m30s'), 90);
   t.throws(() => seconds('15'), /not a duration/);
 });
+
+t.test('docker-compose.yml runs Tally under an init, which passes SIGTERM on (node as PID 1 has no default action for it)', async (t) => {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+  t.equal(compose.services.tally.init, true);
+});

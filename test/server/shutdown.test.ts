@@ -1,9 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import pg from 'pg';
 import { createTestDatabase } from '../database.js';
-import { connect } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { ADMIN_KEY, build, eventually, key, serverUrl } from '../helper.js';
-import { startTally } from './process.js';
+import { ROOT, startTally } from './process.js';
 
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 
@@ -140,4 +142,63 @@ t.test('a shutdown held past its grace exits with code 1 and says, in the log, w
     .filter((entry) => entry.msg === 'the shutdown did not finish in time: exiting with code 1');
   t.equal(said.length, 1, 'one line says so');
   t.match(said[0], { level: 50, graceMs: 10_000, step: /^closing the server: in-flight requests/ }, 'an error, naming the step: the server, waiting for the request held on the lock');
+});
+
+/** A port nothing listens on: a DATABASE_URL there is a database that is not there (yet). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** dist/server.js (in `prefix`, e.g. a PID namespace) waiting for a database that is not there: its output, exit code and signal. */
+async function startWaiting(t: Test, prefix: string[] = []) {
+  const env = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: `postgresql://tally:tally@127.0.0.1:${await closedPort()}/tally`, DATABASE_WAIT_SECONDS: '600', TALLY_ADMIN_KEY: ADMIN_KEY, PORT: '0', STRIPE_SIMULATOR_PORT: '0' };
+  const [command, ...args] = [...prefix, process.execPath, 'dist/server.js'];
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await eventually(async () => /waiting for PostgreSQL/.test(output), 30_000);
+  /** Whether it exits within `ms`, and how. */
+  const exitWithin = (ms: number) => Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms))]);
+  return { child, output: () => output, exitWithin };
+}
+
+t.test('SIGTERM while Tally is still starting (waiting for its database) ends it at once: exit code 143, saying so on stderr', async (t) => {
+  const tally = await startWaiting(t);
+  tally.child.kill('SIGTERM');
+  t.same(await tally.exitWithin(5_000), { code: 143, signal: null }, 'exit code 143, from its own handler (not the default action: signal SIGTERM)');
+  t.match(tally.output(), /^Tally stopped while starting \(SIGTERM\): it was not serving yet$/m);
+  t.notMatch(tally.output(), /Tally is listening/);
+
+  const interrupted = await startWaiting(t);
+  interrupted.child.kill('SIGINT');
+  t.same(await interrupted.exitWithin(5_000), { code: 130, signal: null }, 'SIGINT (Ctrl-C): 130');
+});
+
+t.test('as PID 1 (a container without an init), SIGTERM while starting is not ignored', async (t) => {
+  const unshare = spawnSync('unshare', ['-Urpf', '--mount-proc', 'true']);
+  if (unshare.status !== 0) {
+    t.comment(`skipped: unshare cannot make a PID namespace here: ${unshare.error?.message ?? String(unshare.stderr)}`);
+    return;
+  }
+  // --kill-child: unshare killed (the teardown) takes the namespace's node with it.
+  const tally = await startWaiting(t, ['unshare', '-Urpf', '--mount-proc', '--kill-child']);
+  // The node process unshare forked: PID 1 in its namespace. A signal to it from outside is delivered only if it has a handler.
+  const [pid] = readFileSync(`/proc/${tally.child.pid}/task/${tally.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  t.ok(pid > 0, 'found node under unshare');
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  });
+  process.kill(pid, 'SIGTERM');
+  t.same(await tally.exitWithin(5_000), { code: 143, signal: null }, 'it stops at once, with 143 (unshare passes its exit code on)');
+  t.match(tally.output(), /Tally stopped while starting \(SIGTERM\)/);
 });
