@@ -63,7 +63,11 @@ async function main(config: Config): Promise<void> {
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
   if (embedded) opened.push(() => rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true }));
-  await migrateAtStart(url, (line) => process.stderr.write(`${line}\n`));
+  const migrating = migrateAtStart(url, (line) => process.stderr.write(`${line}\n`));
+  // A stop while migrating lets the migration (a child process) finish, within the stop's 5 s, before
+  // the embedded PostgreSQL is stopped under it; past them the process exits and leaves both running.
+  opened.push(() => migrating.catch(() => undefined));
+  await migrating;
   const database = openDatabase(url, config.DATABASE_POOL_SIZE, config.DATABASE_TIMEOUT_MS);
   opened.push(() => database.close());
   // Only the built-in simulator listens here: a port in use is STRIPE_SIMULATOR_PORT's.
