@@ -11,75 +11,35 @@ import { DatabaseStartError, waitForDatabase } from './db/wait-for-database.js';
 import { bootstrapAdminKey, type AdminKeyNotice } from './domain/api-keys/bootstrap-admin-key.js';
 import { SHUTDOWN_GRACE_MS } from './shutdown-grace.js';
 import { setUpStripe } from './stripe/stripe-setup.js';
+import { portInUse, PortInUseError, StartGuard } from './start-guard.js';
 
-/** A port Tally was told to listen on is taken: a configuration problem (exit 78), said in one line. */
-class PortInUseError extends Error {}
-
-/** `error` as a PortInUseError naming `variable` when it is EADDRINUSE, else unchanged. */
-function portInUse(error: unknown, variable: string, port: number): unknown {
-  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
-  return new PortInUseError(`${variable} ${port} is in use (EADDRINUSE): another process listens there; set ${variable} to a free port`);
-}
-
-/**
- * What a start has opened so far, closed in reverse order if it stops before serving (a port in use,
- * a failure): the embedded PostgreSQL is stopped rather than left running. Once serving, the graceful
- * shutdown closes them instead.
- */
-const opened: Array<() => unknown> = [];
-async function closeOpened(): Promise<void> {
-  for (const close of opened.splice(0).reverse()) await Promise.resolve().then(close).catch(() => undefined);
-}
-
-/** 128 + the signal's number: the code a shell reports for a process that signal ended. */
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
-/** How long a stop while starting waits for what the start opened to close before exiting anyway. */
-const STOP_WHILE_STARTING_MS = 5_000;
-let stoppingWhileStarting = false;
-
-/**
- * SIGTERM/SIGINT before Tally serves (waiting for the database, migrating, setting up Stripe): close
- * what the start opened and exit with 143/130. Node as PID 1 (a container without an init) has no
- * default action for SIGTERM: without a handler, `docker stop` would wait its whole grace, then SIGKILL.
- * A second signal exits at once. Handed over to the graceful shutdown (close-with-grace) once listening.
- */
-function stopWhileStarting(signal: StopSignal): void {
-  const code = SIGNAL_EXIT_CODES[signal];
-  if (stoppingWhileStarting) process.exit(code);
-  stoppingWhileStarting = true;
-  process.stderr.write(`Tally stopped while starting (${signal}): it was not serving yet\n`);
-  setTimeout(() => process.exit(code), STOP_WHILE_STARTING_MS);
-  void closeOpened().finally(() => process.exit(code));
-}
-const signalsWhileStarting = Object.keys(SIGNAL_EXIT_CODES) as StopSignal[];
-for (const signal of signalsWhileStarting) process.on(signal, stopWhileStarting);
+const guard = new StartGuard();
 
 async function main(config: Config): Promise<void> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: config.TALLY_DATA_DIR, onNotice: (line) => process.stderr.write(`${line}\n`) });
-  if (embedded) opened.push(() => embedded.stop());
+  if (embedded) guard.opens(() => embedded.stop());
   const url = config.DATABASE_URL ?? embedded!.url;
   if (!embedded) await waitForDatabase(url, config.DATABASE_WAIT_SECONDS, (line) => process.stderr.write(`${line}\n`));
   // Lets `npm run api-key` reach the embedded server while Tally runs (removed again on a clean stop).
   if (embedded) writeFileSync(join(config.TALLY_DATA_DIR, 'postgres.url'), `${url}\n`, { mode: 0o600 });
-  if (embedded) opened.push(() => rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true }));
+  if (embedded) guard.opens(() => rmSync(join(config.TALLY_DATA_DIR, 'postgres.url'), { force: true }));
   const migrating = migrateAtStart(url, (line) => process.stderr.write(`${line}\n`));
   // A stop while migrating lets the migration (a child process) finish, within the stop's 5 s, before
   // the embedded PostgreSQL is stopped under it; past them the process exits and leaves both running.
-  opened.push(() => migrating.catch(() => undefined));
+  guard.opens(() => migrating.catch(() => undefined));
   await migrating;
   const database = openDatabase(url, config.DATABASE_POOL_SIZE, config.DATABASE_TIMEOUT_MS);
-  opened.push(() => database.close());
+  guard.opens(() => database.close());
   // Only the built-in simulator listens here: a port in use is STRIPE_SIMULATOR_PORT's.
   const stripe = await setUpStripe(config).catch((error: unknown) => {
     throw portInUse(error, 'STRIPE_SIMULATOR_PORT', config.STRIPE_SIMULATOR_PORT);
   });
-  opened.push(() => stripe.simulator?.close());
+  guard.opens(() => stripe.simulator?.close());
   // The public URL is needed before listening (default redirect pages), so a port of 0 is chosen now.
   const port = config.PORT || (await freePort());
   const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, '');
   const app = await buildApp({ config, database, billing: { stripe: stripe.client, webhookSecret: stripe.webhookSecret, publicUrl } });
-  opened.push(() => app.close());
+  guard.opens(() => app.close());
 
   // The step the shutdown is at, named in the one line written if it does not finish in time
   // (close-with-grace then exits with code 1; its own line is plain text, and says no more).
@@ -90,9 +50,8 @@ async function main(config: Config): Promise<void> {
     throw portInUse(error, 'PORT', port);
   });
   // Serving: from here on the graceful shutdown closes what the start opened, on the same signals.
-  if (stoppingWhileStarting) return;
-  opened.length = 0;
-  for (const signal of signalsWhileStarting) process.removeListener(signal, stopWhileStarting);
+  if (guard.stopped) return;
+  guard.serving();
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS, onTimeout }, async ({ signal, err }) => {
     shuttingDown = true;
     if (err) app.log.error({ err }, 'shutting down after an error');
@@ -150,8 +109,8 @@ try {
   await main(loadConfig());
 } catch (error) {
   // Stopped while starting: what failed is what the stop closed under the start, and the stop exits.
-  if (stoppingWhileStarting) await new Promise(() => undefined);
-  await closeOpened();
+  if (guard.stopped) await new Promise(() => undefined);
+  await guard.closeOpened();
   if (error instanceof ConfigError || error instanceof PortInUseError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
