@@ -111,6 +111,22 @@ t.test('a paid session whose tally_credits is not a number: processed as nothing
   t.equal((await ctx.database.pool.query('SELECT count(*)::int AS n FROM checkouts')).rows[0].n, 0, 'nothing recorded');
 });
 
+t.test('a paid pack session whose tally_quantity was edited into something else: its credits granted once, the quantity unread', async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const quantities = ['two', '1.5', '0', '-3', '99999999999', ''];
+  for (const [i, quantity] of quantities.entries()) {
+    const session = madeUpPackSession(`cs_test_quantity_${i}`, 'acct_buyer', 100);
+    const edited = { ...session, metadata: { ...session.metadata, tally_quantity: quantity } };
+    t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', edited, { id: `evt_quantity_${i}` }))).statusCode, 200);
+    t.match(await firstOutcome(ctx, `evt_quantity_${i}`), { status: 'processed', attempts: 1, lastError: null }, `tally_quantity '${quantity}': processed, not failed`);
+  }
+  t.equal((await grantsOf(ctx, 'acct_buyer')).length, quantities.length, 'each paid session granted once');
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 100 * quantities.length, 'every paid credit');
+  const recorded = (await ctx.database.pool.query("SELECT DISTINCT quantity, fulfilled_at IS NOT NULL AS fulfilled FROM checkouts")).rows;
+  t.same(recorded, [{ quantity: 1, fulfilled: true }], 'recorded fulfilled, with the quantity of one pack');
+});
+
 t.test('Tally down while Stripe delivers, then up: redelivered, processed, nothing lost or doubled', async (t) => {
   const port = await freePort();
   const ctx = await build(t);

@@ -48,6 +48,23 @@ t.test('customer.subscription.updated whose subscription has no items: processed
   t.same((await ctx.database.pool.query('SELECT * FROM subscriptions')).rows, before, 'the subscription is left as it was');
 });
 
+t.test('customer.subscription.updated whose subscription has no customer: processed as nothing to do, the subscription left as it was', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx, 'acct_org');
+  const { subscriptionId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  const before = (await ctx.database.pool.query('SELECT * FROM subscriptions')).rows;
+  const fetched = await ctx.stripe.subscriptions.retrieve(subscriptionId);
+  for (const [i, customer] of [null, '', { object: 'customer' }].entries()) {
+    const eventId = `evt_customerless_${i}`;
+    await deliver(ctx, 'customer.subscription.updated', { ...fetched, status: 'canceled', customer }, { id: eventId, created: Math.floor(Date.now() / 1000) + 3600 });
+    const outcome = await firstOutcome(ctx, eventId);
+    t.match(outcome, { status: 'processed', attempts: 1, lastError: null }, `customer ${JSON.stringify(customer)}: processed, not failed`);
+    t.ok(outcome.warned && ctx.logs.some((line) => line.includes(subscriptionId) && line.includes('no customer')), 'a warning names the subscription and why');
+  }
+  t.same((await ctx.database.pool.query('SELECT * FROM subscriptions')).rows, before, 'the subscription is left as it was');
+});
+
 t.test('the same invoice while Stripe rate limits: failed and retried, then processed as nothing to do once Stripe answers', async (t) => {
   const ctx = await build(t);
   await accountAndPlan(ctx, 'acct_org');

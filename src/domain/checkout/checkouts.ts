@@ -14,7 +14,7 @@ import type { Packs } from '../packs/packs.js';
 import type { Plans } from '../plans/plans.js';
 import type { SubscriptionCheckouts } from '../subscriptions/subscription-checkouts.js';
 import type { SubscriptionEvents } from '../subscriptions/subscription-events.js';
-import { isPaid, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
+import { isPaid, quantityOf, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
 import { RedirectPolicy } from './redirect-urls.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 
@@ -195,7 +195,7 @@ export class Checkouts {
       packId: meta.tally_pack_id ?? null,
       planId: meta.tally_plan_id ?? null,
       billId: meta.tally_bill_id ?? null,
-      quantity: Number(meta.tally_quantity ?? 1),
+      quantity: quantityOf(meta) ?? 1,
       credits: BigInt(meta.tally_credits),
     };
     if (meta.tally_kind !== 'pack' && this.kinds) return this.fulfilOther(session, record, at, this.kinds);
@@ -210,7 +210,7 @@ export class Checkouts {
           amount: credits,
           source: `checkout:${session.id}`,
           sourceKey: `checkout:${session.id}`,
-          reason: meta.tally_kind === 'pack' ? `Credit pack ${meta.tally_pack_id} x${meta.tally_quantity ?? 1}` : `Paid ${meta.tally_kind}`,
+          reason: meta.tally_kind === 'pack' ? `Credit pack ${meta.tally_pack_id} x${quantityOf(meta) ?? 1}` : `Paid ${meta.tally_kind}`,
           metadata: { checkoutSessionId: session.id, ...(meta.tally_pack_id ? { packId: meta.tally_pack_id } : {}) },
         })
       : undefined;

@@ -26,10 +26,14 @@ export function readSubscriptionState(subscription: Stripe.Subscription): Subscr
   if (!Array.isArray(subscription.items?.data)) {
     throw new UnusableStripeObjectFailure(`Subscription ${subscription.id} has no items: no plan or period to read`, { stripeSubscriptionId: subscription.id });
   }
+  const customer = customerIdOf(subscription);
+  if (!customer) {
+    throw new UnusableStripeObjectFailure(`Subscription ${subscription.id} has no customer: no account to read`, { stripeSubscriptionId: subscription.id });
+  }
   const item = subscription.items.data[0];
   return {
     stripeSubscriptionId: subscription.id,
-    stripeCustomerId: typeof subscription.customer === 'string' ? subscription.customer : subscription.customer.id,
+    stripeCustomerId: customer,
     stripePriceId: item?.price.id ?? '',
     status: knownStatus(subscription.status),
     currentPeriodStart: date(item?.current_period_start),
@@ -40,6 +44,14 @@ export function readSubscriptionState(subscription: Stripe.Subscription): Subscr
     endedAt: date(subscription.ended_at),
     accountId: subscription.metadata?.tally_account_id || undefined,
   };
+}
+
+/** Stripe's type says every subscription has a customer; a payload edited or made by hand may not. */
+function customerIdOf(subscription: Stripe.Subscription): string | undefined {
+  const customer: unknown = subscription.customer;
+  if (typeof customer === 'string') return customer || undefined;
+  const id = (customer as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' && id ? id : undefined;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'canceled', 'paused']);
