@@ -168,3 +168,26 @@ t.test('two first starts at once on an external database make one first admin ke
     t.equal(await activeAdmins(), 1, `round ${round}: one admin key`);
   }
 });
+
+t.test('POST /v1/api-keys under an Idempotency-Key makes one key however often it is sent; the retry names it, without the secret', async (t) => {
+  const { call } = await build(t);
+  const idempotency = { 'idempotency-key': 'make-the-worker-key' };
+  const body = { name: 'worker', role: 'service' };
+  const racing = await Promise.all(Array.from({ length: 5 }, () => call('POST', '/v1/api-keys', body, idempotency)));
+  const made = racing.filter((answer) => answer.status === 201);
+  t.equal(made.length, 1, 'one of five racing requests makes the key');
+  t.match(made[0].body.secret, /^tally_svc_/, 'and is shown its secret');
+  const id = made[0].body.id;
+  for (const answer of [...racing.filter((a) => a.status !== 201), await call('POST', '/v1/api-keys', body, idempotency)]) {
+    t.equal(answer.status, 409);
+    t.match(answer.body.error, { code: 'api_key_already_created', details: { id } }, 'the others, and a later retry, name that key');
+    t.notOk(JSON.stringify(answer.body).includes(made[0].body.secret), 'never its secret');
+  }
+  const other = await call('POST', '/v1/api-keys', { name: 'worker', role: 'admin' }, idempotency);
+  t.match({ status: other.status, code: other.body.error.code }, { status: 409, code: 'idempotency_key_reused' }, 'another body under the key');
+  const listed = (await call('GET', '/v1/api-keys')).body.data.filter((k: { name: string }) => k.name === 'worker');
+  t.same(listed.map((k: { id: string }) => k.id), [id], 'one key made');
+  const unkeyed = await Promise.all([call('POST', '/v1/api-keys', body), call('POST', '/v1/api-keys', body)]);
+  t.same(unkeyed.map((a) => a.status), [201, 201], 'without the header, each request makes its own key');
+  t.not(unkeyed[0].body.id, unkeyed[1].body.id);
+});

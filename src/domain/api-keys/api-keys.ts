@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictFailure, NotFoundFailure } from '../../errors.js';
-import { newId } from '../../lib/ids.js';
+import { newId, requestId } from '../../lib/ids.js';
+import { isUniqueViolation } from '../../db/unique-violation.js';
 import type { PrismaClient } from '../../db/client.js';
 
 export type Role = 'admin' | 'service';
@@ -51,8 +52,19 @@ export class ApiKeys {
     this.bootstrapHash = bootstrapAdminKey ? Buffer.from(hashKey(bootstrapAdminKey), 'hex') : undefined;
   }
 
-  create(name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
-    return createKey(this.prisma, name, role);
+  /**
+   * A new key. Under the client's Idempotency-Key (`requestKey`) its id is the key's and the request's,
+   * so a retry cannot make a second key; but the secret is kept only as its hash, so the retry cannot
+   * be shown it: it is the 409 api_key_already_created naming the key, to revoke if its secret was lost.
+   */
+  async create(name: string, role: Role, requestKey?: string): Promise<ApiKeyView & { secret: string }> {
+    if (!requestKey) return createKey(this.prisma, newId('key'), name, role);
+    const id = requestId('key', requestKey, { name, role });
+    if (await this.prisma.apiKey.findUnique({ where: { id }, select: { id: true } })) throw new KeyAlreadyCreatedFailure(id);
+    return createKey(this.prisma, id, name, role).catch((error: unknown) => {
+      // The same request sent again while the first was making it: the first's insert came first.
+      throw isUniqueViolation(error) ? new KeyAlreadyCreatedFailure(id) : error;
+    });
   }
 
   /**
@@ -64,7 +76,7 @@ export class ApiKeys {
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${FIRST_ADMIN_LOCK})`;
       if ((await tx.apiKey.count({ where: { role: 'admin', revokedAt: null } })) > 0) return undefined;
-      return createKey(tx, name, 'admin');
+      return createKey(tx, newId('key'), name, 'admin');
     });
   }
 
@@ -127,15 +139,21 @@ export class ApiKeys {
   }
 }
 
+class KeyAlreadyCreatedFailure extends ConflictFailure {
+  constructor(id: string) {
+    super('api_key_already_created', `This Idempotency-Key already created API key ${id}, whose secret was shown only then: revoke it if the secret was lost, and create another`, { id });
+  }
+}
+
 /** The advisory lock of createFirstAdmin (any constant of Tally's own). */
 const FIRST_ADMIN_LOCK = 0x7a11ad;
 
 type KeyWriter = Pick<PrismaClient, 'apiKey'>;
 
-async function createKey(db: KeyWriter, name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
+async function createKey(db: KeyWriter, id: string, name: string, role: Role): Promise<ApiKeyView & { secret: string }> {
   const secret = `tally_${role === 'admin' ? 'admin' : 'svc'}_${randomBytes(24).toString('base64url')}`;
   const row = await db.apiKey.create({
-    data: { id: newId('key'), name, role, hash: hashKey(secret), prefix: secret.slice(0, 14) },
+    data: { id, name, role, hash: hashKey(secret), prefix: secret.slice(0, 14) },
   });
   return { ...view(row), secret };
 }

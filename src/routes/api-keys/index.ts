@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errors, timestamp } from '../schemas.js';
+import { errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
 
 const apiKey = z.object({
   id: z.string(),
@@ -13,15 +13,19 @@ const apiKey = z.object({
 
 const apiKeys: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/api-keys', {
-    config: { access: 'admin' },
+    config: { access: 'admin', keyedCreate: 'api_key' },
     schema: {
       tags: ['api keys'],
       operationId: 'createApiKey',
       summary: 'Create an API key (admin); the secret is shown only in this reply',
+      description:
+        'With an Idempotency-Key, a retry makes no second key; since the secret is kept only as its hash, the retry of a create that succeeded ' +
+        'is the 409 `api_key_already_created`, whose details name the key (revoke it if its secret was lost).',
+      headers: optionalIdempotencyHeaders,
       body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['admin', 'service']).default('service') }),
-      response: { 201: apiKey.extend({ secret: z.string() }), ...errors(400, 401, 403) },
+      response: { 201: apiKey.extend({ secret: z.string() }), ...errors(400, 401, 403, 409) },
     },
-    handler: async (request, reply) => reply.status(201).send(await app.apiKeys.create(request.body.name, request.body.role)),
+    handler: async (request, reply) => reply.status(201).send(await app.apiKeys.create(request.body.name, request.body.role, idempotencyKey(request))),
   });
 
   app.get('/v1/api-keys', {
