@@ -7,7 +7,7 @@ const url = z.url({ protocol: /^https?$/ });
 const intervalMs = (min: number) => z.coerce.number().int().min(min).max(2_147_483_647, 'at most 2147483647 (about 24.8 days: the longest timer Node keeps)');
 
 /** Every environment variable Tally reads, with its default. The README lists the same. */
-const configObject = z.object({
+export const configObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
@@ -33,7 +33,7 @@ const configObject = z.object({
   IDEMPOTENCY_PURGE_INTERVAL_MS: intervalMs(100).default(60_000),
   WEBHOOK_RETRY_INTERVAL_MS: intervalMs(100).default(2000),
   CHECKOUT_RECONCILE_INTERVAL_MS: intervalMs(0).refine((ms) => ms === 0 || ms >= 100, '0 (off) or at least 100').default(300_000),
-  CHECKOUT_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(600),
+  CHECKOUT_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).max(7 * 86400).default(600),
   CHECKOUT_RECONCILE_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_/, 'a Stripe secret key (sk_... or rk_...)').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, 'a webhook signing secret (whsec_...)').optional(),

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, configObject, loadConfig } from '../../src/config.js';
 
 const KEY = 'sk_test_config';
 const SECRET = 'whsec_config';
@@ -117,4 +119,20 @@ t.test('an empty number setting is unset: its default applies, never 0', async (
   }
   t.equal(loadConfig({ PORT: '0' }).PORT, 0, 'an explicit 0 is still 0');
   t.match(loadConfig({ HOST: ' ', LOG_LEVEL: '', TALLY_ADMIN_KEY: ' ' }), { HOST: '0.0.0.0', LOG_LEVEL: 'info', TALLY_ADMIN_KEY: undefined }, 'text settings too');
+});
+
+t.test("the README's table gives every numeric variable's range as the configuration enforces it", async (t) => {
+  const rows = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith('| `'));
+  const numeric = Object.entries(configObject.shape).flatMap(([name, schema]) => {
+    const inner = schema instanceof z.ZodDefault || schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+    return inner instanceof z.ZodNumber ? [{ name, min: inner.minValue, max: inner.maxValue }] : [];
+  });
+  t.ok(numeric.length >= 15, `${numeric.length} numeric variables`);
+  for (const { name, min, max } of numeric) {
+    const row = rows.find((line) => line.split('|')[1].includes(`\`${name}\``));
+    t.ok(row, `${name} has a row`);
+    t.match(row, new RegExp(`\\(ranges? [^)]*\\b${min}\\b[^)]*–${max}\\b`), `${name}: ${min} to ${max}`);
+    t.equal(refusal({ [name]: String(max! + 1) }) !== undefined && refusal({ [name]: String(min! - 1) }) !== undefined, true, `${name}: outside refused`);
+  }
+  t.match(refusal({ CHECKOUT_RECONCILE_AFTER_SECONDS: '2592000' }), /CHECKOUT_RECONCILE_AFTER_SECONDS/, 'a reconciler waiting a month is refused');
 });
