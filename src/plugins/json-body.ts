@@ -4,6 +4,9 @@ import { documentErrors } from '../routes/schemas.js';
 import { parse } from 'secure-json-parse';
 import { UnsupportedMediaFailure, ValidationFailure } from '../errors.js';
 
+/** Refuses bytes that are not UTF-8; a byte order mark is skipped, as JSON.parse of Fastify's string did not need. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
 
 /**
@@ -14,7 +17,7 @@ const POISONING = { protoAction: 'error', constructorAction: 'error' } as const;
  * Content-Encoding, rather than bytes read as JSON, and so is a charset other than UTF-8. Any other
  * Content-Type is a 415.
  */
-export function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void): void {
+export function parseJsonBody(request: FastifyRequest, bytes: Buffer, done: (error: Error | null, body?: unknown) => void): void {
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     done(new UnsupportedMediaFailure('unsupported_content_encoding', `Content-Encoding '${encoding}' is not supported: send the body uncompressed`));
@@ -26,10 +29,18 @@ export function parseJsonBody(request: FastifyRequest, body: string, done: (erro
     done(new UnsupportedMediaFailure('unsupported_charset', `charset '${charset}' is not supported: send the JSON body in UTF-8`));
     return;
   }
-  if (body.length === 0) {
+  if (bytes.length === 0) {
     // No body, as many HTTP clients send it with their default Content-Type: the route's schema says
     // whether it needs one ("No body (or {})" routes do not; the others answer "a JSON body is required").
     done(null, undefined);
+    return;
+  }
+  let body: string;
+  try {
+    body = UTF8.decode(bytes);
+  } catch {
+    // Read leniently, each byte that is not UTF-8 would be U+FFFD in what is stored: a name or metadata not as sent.
+    done(new ValidationFailure('invalid_json', 'The body is not valid UTF-8, which JSON must be: send the JSON body in UTF-8'));
     return;
   }
   try {
@@ -58,7 +69,7 @@ export default fp(
     // Fastify's text/plain parser goes too: a JSON route given text is a 415 that says to send JSON
     // (as `fetch` does when given a string and no Content-Type), not zod's "expected object, received string".
     app.removeContentTypeParser(['application/json', 'text/plain']);
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
     app.addHook('onRoute', documentBodyFailures);
   },
   { name: 'json-body' },

@@ -86,6 +86,7 @@ t.test('a body that is not JSON as sent says what is wrong with it, and writes n
     ['none, where a body is needed', app.inject({ method: 'POST', url: '/v1/accounts/acct_body/spend', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'idempotency-key': key() } }), 400, 'invalid_request', /^Invalid request: body: a JSON body is required$/],
     ['__proto__', spend('{"amount": 1, "__proto__": {"admin": true}}'), 400, 'invalid_json', /"__proto__"/],
     ['constructor.prototype', spend('{"amount": 1, "constructor": {"prototype": {"admin": true}}}'), 400, 'invalid_json', /"constructor.prototype"/],
+    ['bytes that are not UTF-8', spend(Buffer.concat([Buffer.from('{"amount": 1, "reason": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), 400, 'invalid_json', /^The body is not valid UTF-8/],
     ['gzip', spend(gzipSync(JSON.stringify({ amount: 1 })), { 'content-encoding': 'gzip' }), 415, 'unsupported_content_encoding', /'gzip' is not supported/],
     ['br, even of plain bytes', spend(JSON.stringify({ amount: 1 }), { 'content-encoding': 'br' }), 415, 'unsupported_content_encoding', /'br'/],
     ['a charset other than UTF-8', spend(JSON.stringify({ amount: 1 }), { 'content-type': 'application/json; charset=utf-16' }), 415, 'unsupported_charset', /'utf-16' is not supported/],
