@@ -39,3 +39,16 @@ export const offerChanges = (credits: z.ZodNumber) => ({
   description: z.string().max(1000).nullable().optional(),
   stripePriceId: stripePriceId.optional(),
 });
+
+/**
+ * A Stripe price says its own amount, currency (and, recurring, interval): given with any of them, one
+ * of the two would be dropped in silence (a $5 pack sold at the price's 50 EUR). So it comes alone.
+ */
+export function priceNamedOnce(priceFields: readonly string[]) {
+  return (body: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    if (body.stripePriceId === undefined) return;
+    const given = priceFields.filter((field) => body[field] !== undefined);
+    if (given.length === 0) return;
+    ctx.addIssue({ code: 'custom', path: ['stripePriceId'], message: `cannot be given with ${given.join(', ')}: the Stripe price sets those; send one or the other` });
+  };
+}

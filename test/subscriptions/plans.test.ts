@@ -34,6 +34,36 @@ t.test('a plan owns its Stripe Product and recurring Price; a new amount is a ne
   await advancePastPeriodEnd(ctx, subscriptionId);
   await settled(ctx);
   t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [10_000, 12_000], "the old price still leads to the plan, and its current credits");
+
+  const byOldPrice = await ctx.call('POST', '/v1/checkout/sessions', { accountId: 'acct_org', priceId: created.body.stripePriceId, mode: 'subscription' }, { key: ctx.serviceKey });
+  t.equal(byOldPrice.status, 400, 'but a checkout by the old price is refused, as by a pack\'s old price: it would charge the new one');
+  t.match(byOldPrice.body.error, { code: 'unknown_price', details: { field: 'priceId', planId: created.body.id, priceId: patched.body.stripePriceId } }, 'naming the price sold now');
+});
+
+t.test('a plan or a pack takes a stripePriceId alone: with an amount, a currency or an interval it is a 400, and nothing is made or changed', async (t) => {
+  const ctx = await build(t);
+  const product = await ctx.stripe.products.create({ name: 'Dashboard product' });
+  const monthly = await ctx.stripe.prices.create({ product: product.id, unit_amount: 5000, currency: 'eur', recurring: { interval: 'month' } });
+  const once = await ctx.stripe.prices.create({ product: product.id, unit_amount: 5000, currency: 'eur' });
+  const plan = (await ctx.call('POST', '/v1/plans', { name: 'Pro', credits: 10, unitAmount: 2900, currency: 'usd', interval: 'month' })).body;
+  const pack = (await ctx.call('POST', '/v1/packs', { name: 'Starter', credits: 10, unitAmount: 500, currency: 'usd' })).body;
+  const before = (await ctx.database.pool.query('SELECT id, stripe_price_id FROM plans UNION ALL SELECT id, stripe_price_id FROM packs ORDER BY id')).rows;
+  const refused: Array<[string, string, Record<string, unknown>, string]> = [
+    ['POST', '/v1/plans', { name: 'Dashboard', credits: 10, unitAmount: 500, currency: 'usd', stripePriceId: monthly.id }, 'unitAmount, currency'],
+    ['POST', '/v1/plans', { name: 'Dashboard', credits: 10, interval: 'year', stripePriceId: monthly.id }, 'interval'],
+    ['PATCH', `/v1/plans/${plan.id}`, { unitAmount: 5000, stripePriceId: monthly.id }, 'unitAmount'],
+    ['POST', '/v1/packs', { name: 'Dashboard', credits: 10, unitAmount: 500, currency: 'usd', stripePriceId: once.id }, 'unitAmount, currency'],
+    ['PATCH', `/v1/packs/${pack.id}`, { currency: 'eur', stripePriceId: once.id }, 'currency'],
+  ];
+  for (const [method, path, body, fields] of refused) {
+    const answer = await ctx.call(method, path, body);
+    t.equal(answer.status, 400, `${method} ${path} ${JSON.stringify(body)}`);
+    t.match(answer.body.error, { code: 'invalid_request', message: new RegExp(`stripePriceId: cannot be given with ${fields}`) });
+  }
+  const after = (await ctx.database.pool.query('SELECT id, stripe_price_id FROM plans UNION ALL SELECT id, stripe_price_id FROM packs ORDER BY id')).rows;
+  t.same(after, before, 'no plan or pack made or changed');
+  t.equal((await ctx.call('PATCH', `/v1/plans/${plan.id}`, { stripePriceId: monthly.id })).body.stripePriceId, monthly.id, 'alone, the price is adopted');
+  t.equal((await ctx.call('PATCH', `/v1/packs/${pack.id}`, { stripePriceId: once.id })).body.unitAmount, 5000, 'with its amount');
 });
 
 t.test('plan input is checked; only admins manage plans', async (t) => {

@@ -90,6 +90,11 @@ export class Checkouts {
       const pack = await this.prisma.pack.findUnique({ where: { stripePriceId: input.priceId } });
       const plan = pack ? undefined : await this.kinds?.plans.forPrice(input.priceId);
       if (!pack && !plan) throw new ValidationFailure('unknown_price', `Price ${input.priceId} is neither a pack's nor a plan's`, { field: 'priceId' });
+      // A plan's earlier price still names its plan (for its subscribers' events), but is no longer sold:
+      // the checkout would charge the current price, not the one the request named (as for a pack's).
+      if (plan && plan.stripePriceId !== input.priceId) {
+        throw new ValidationFailure('unknown_price', `Price ${input.priceId} is no longer sold: plan ${plan.id} sells ${plan.stripePriceId} now`, { field: 'priceId', planId: plan.id, priceId: plan.stripePriceId });
+      }
       packId = pack?.id;
       planId = plan?.id;
     }

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { newOffer, offerChanges, offerView, priceNamedOnce } from '../catalog.js';
 import { activeFilter, amount, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
 const credits = amount.describe('Credits granted when the pack is paid');
 
 const pack = z.object(offerView);
 const packParams = z.object({ packId: z.string().min(1).max(64) });
+
+const PACK_PRICE_FIELDS = ['unitAmount', 'currency'] as const;
 
 const packs: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/packs', {
@@ -18,8 +20,8 @@ const packs: FastifyPluginAsyncZod = async (app) => {
       headers: optionalIdempotencyHeaders,
       body: z.strictObject({
         ...newOffer(credits),
-        stripePriceId: stripePriceId.optional().describe('Sell an existing one-time Stripe price instead of creating one'),
-      }),
+        stripePriceId: stripePriceId.optional().describe('Sell an existing one-time Stripe price instead of creating one (without unitAmount and currency: the price sets them)'),
+      }).superRefine(priceNamedOnce(PACK_PRICE_FIELDS)),
       response: { 201: pack, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
@@ -52,7 +54,7 @@ const packs: FastifyPluginAsyncZod = async (app) => {
       operationId: 'updatePack',
       summary: 'Change a pack (admin); a new amount or currency makes a new Stripe Price and deactivates the old one',
       params: packParams,
-      body: z.strictObject(offerChanges(credits)),
+      body: z.strictObject(offerChanges(credits)).superRefine(priceNamedOnce(PACK_PRICE_FIELDS)),
       response: { 200: pack, ...errors(400, 401, 403, 404, 409, 502, 503) },
     },
     handler: async (request) => app.packs.update(request.params.packId, request.body),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { newOffer, offerChanges, offerView } from '../catalog.js';
+import { newOffer, offerChanges, offerView, priceNamedOnce } from '../catalog.js';
 import { activeFilter, amount, errors, idempotencyKey, optionalIdempotencyHeaders, stripePriceId } from '../schemas.js';
 
 const credits = amount.describe('Credits granted each paid period');
@@ -15,6 +15,8 @@ export const plan = z.object({
 });
 const planParams = z.object({ planId: z.string().min(1).max(64) });
 
+const PLAN_PRICE_FIELDS = ['unitAmount', 'currency', 'interval'] as const;
+
 const plans: FastifyPluginAsyncZod = async (app) => {
   app.post('/v1/plans', {
     config: { access: 'admin', keyedCreate: 'plan' },
@@ -27,8 +29,8 @@ const plans: FastifyPluginAsyncZod = async (app) => {
         ...newOffer(credits),
         interval: interval.optional(),
         rollover: rollover.optional(),
-        stripePriceId: stripePriceId.optional().describe('Sell an existing monthly or yearly Stripe price instead of creating one'),
-      }),
+        stripePriceId: stripePriceId.optional().describe('Sell an existing monthly or yearly Stripe price instead of creating one (without unitAmount, currency and interval: the price sets them)'),
+      }).superRefine(priceNamedOnce(PLAN_PRICE_FIELDS)),
       response: { 201: plan, ...errors(400, 401, 403, 409, 502, 503) },
     },
     handler: async (request, reply) => {
@@ -61,7 +63,7 @@ const plans: FastifyPluginAsyncZod = async (app) => {
       operationId: 'updatePlan',
       summary: 'Change a plan (admin); a new amount, currency or interval makes a new Stripe Price for new subscribers, existing ones keep theirs',
       params: planParams,
-      body: z.strictObject({ ...offerChanges(credits), interval: interval.optional(), rollover: rollover.optional() }),
+      body: z.strictObject({ ...offerChanges(credits), interval: interval.optional(), rollover: rollover.optional() }).superRefine(priceNamedOnce(PLAN_PRICE_FIELDS)),
       response: { 200: plan, ...errors(400, 401, 403, 404, 409, 502, 503) },
     },
     handler: async (request) => app.plans.update(request.params.planId, request.body),
