@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { chargeStepsDescribed, currency, stripePriceId, timestamp } from './schemas.js';
+import { chargeStepsDescribed, currency, shownName, stripePriceId, timestamp } from './schemas.js';
 
 /**
  * What packs and plans share: each is something Tally sells at a Stripe price (a one-time price for a
@@ -25,7 +25,7 @@ export const offerView = {
 
 /** The fields a create takes (`credits` is the offer's own: it says what the credits are). */
 export const newOffer = (credits: z.ZodNumber) => ({
-  name: z.string().min(1).max(200),
+  name: shownName(200),
   credits,
   unitAmount: minorUnits.optional(),
   currency: currency.optional(),

@@ -152,3 +152,6 @@ export const timestamp = z.string().meta({ format: 'date-time' }).describe('ISO 
 /** `?active=false` lists what is off sale too. */
 export const activeFilter = (what: string) =>
   z.strictObject({ active: z.enum(['true', 'false']).optional().describe(`Only ${what} on sale (default true)`) });
+
+/** A name someone reads (on a checkout page, in a list of keys): trimmed, and blank is too short. */
+export const shownName = (max: number) => z.string().regex(/\S/, 'must not be blank').trim().min(1).max(max);

@@ -203,3 +203,24 @@ t.test('PUT an account with no body creates it if missing and changes nothing', 
   t.equal(second.status, 200);
   t.match(await second.json(), { id: 'acct_nobody_given', name: 'Ada' }, 'the name stays');
 });
+
+t.test('a name shown to people (a pack, a plan, a bill, an API key) is trimmed, and blank is a 400 that writes nothing', async (t) => {
+  const { call, database } = await build(t);
+  const pack = (await call('POST', '/v1/packs', { name: '  Starter ', credits: 10, unitAmount: 500, currency: 'usd' })).body;
+  t.equal(pack.name, 'Starter', 'trimmed');
+  const plan = (await call('POST', '/v1/plans', { name: 'Pro', credits: 10, unitAmount: 500, currency: 'usd', interval: 'month' })).body;
+  const tables = async () => (await database.pool.query('SELECT (SELECT count(*) FROM packs)::int AS packs, (SELECT count(*) FROM plans)::int AS plans, (SELECT count(*) FROM api_keys)::int AS keys, (SELECT string_agg(name, \',\') FROM packs) AS names')).rows[0];
+  const before = await tables();
+  for (const [method, path, body] of [
+    ['POST', '/v1/packs', { name: '   ', credits: 10, unitAmount: 500, currency: 'usd' }],
+    ['PATCH', `/v1/packs/${pack.id}`, { name: '\t\n' }],
+    ['POST', '/v1/plans', { name: ' ', credits: 10, unitAmount: 500, currency: 'usd', interval: 'month' }],
+    ['PATCH', `/v1/plans/${plan.id}`, { name: '' }],
+    ['POST', '/v1/api-keys', { name: '  ' }],
+  ] as const) {
+    const answer = await call(method, path, body);
+    t.equal(answer.status, 400, `${method} ${path} ${JSON.stringify(body)}`);
+    t.match(answer.body.error, { code: 'invalid_request', message: /name: (must not be blank|Too small)/ });
+  }
+  t.same(await tables(), before, 'nothing made or renamed');
+});

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errors, idempotencyKey, optionalIdempotencyHeaders, timestamp } from '../schemas.js';
+import { errors, idempotencyKey, optionalIdempotencyHeaders, shownName, timestamp } from '../schemas.js';
 
 const apiKey = z.object({
   id: z.string(),
@@ -22,7 +22,7 @@ const apiKeys: FastifyPluginAsyncZod = async (app) => {
         'With an Idempotency-Key, a retry makes no second key; since the secret is kept only as its hash, the retry of a create that succeeded ' +
         'is the 409 `api_key_already_created`, whose details name the key (revoke it if its secret was lost).',
       headers: optionalIdempotencyHeaders,
-      body: z.strictObject({ name: z.string().min(1).max(100), role: z.enum(['admin', 'service']).default('service') }),
+      body: z.strictObject({ name: shownName(100), role: z.enum(['admin', 'service']).default('service') }),
       response: { 201: apiKey.extend({ secret: z.string() }), ...errors(400, 401, 403, 409) },
     },
     handler: async (request, reply) => reply.status(201).send(await app.apiKeys.create(request.body.name, request.body.role, idempotencyKey(request))),

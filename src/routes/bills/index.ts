@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountId, accountParams, amount, chargeStepsDescribed, currency, errors, idempotencyKey, optionalIdempotencyHeaders, page, pageQuery, timestamp } from '../schemas.js';
+import { accountId, accountParams, amount, chargeStepsDescribed, currency, errors, idempotencyKey, optionalIdempotencyHeaders, page, pageQuery, shownName, timestamp } from '../schemas.js';
 
 const bill = z.object({
   id: z.string(),
@@ -40,8 +40,8 @@ const bills: FastifyPluginAsyncZod = async (app) => {
       body: z.strictObject({
         accountId,
         // The pattern says in the OpenAPI document what the trim does: blank is too short.
-        name: z.string().regex(/\S/, 'must not be blank').trim().min(1).max(200).describe('What the customer sees on the checkout page'),
-        description: z.string().regex(/\S/, 'must not be blank').trim().min(1).max(1000).optional(),
+        name: shownName(200).describe('What the customer sees on the checkout page'),
+        description: shownName(1000).optional(),
         amount: z.number({ error: 'must be a number' }).int('must be an integer (minor units)').positive('must be positive').describe(`In the currency's minor units; at least Stripe's minimum charge; ${chargeStepsDescribed}`),
         currency,
         credits: amount.optional().describe('Granted once when the bill is paid; none when absent'),
