@@ -29,7 +29,7 @@ export async function retrieveFromStripe<T>(what: string, call: () => Promise<T>
  * Stripe's "No such <kind>", as `callStripe` throws it: the object was made under another key (test
  * mode before live, the built-in simulator before a restart) or deleted, and never will be seen here.
  */
-export function isMissingStripeObject(error: unknown, kind: 'customer' | 'price' | 'product' | 'subscription'): boolean {
+export function isMissingStripeObject(error: unknown, kind: 'customer' | 'invoice' | 'price' | 'product' | 'subscription'): boolean {
   if (!(error instanceof TallyError) || error.details?.stripeCode !== 'resource_missing') return false;
   return error.details.param === kind || error.message.includes(`No such ${kind}`);
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import t from 'tap';
 import { build, eventually, ledgerSum, type TestApp } from '../helper.js';
+import { firstOutcome } from '../stripe/fixtures.js';
 import { accountAndPlan, advancePastPeriodEnd, deliver, grantsOf, openPlanCheckout, settled, subscribe, subscriptionOf } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -133,6 +134,21 @@ t.test('an invoice.paid whose invoice is not paid grants nothing; the paid one t
   await deliver(ctx, 'invoice.paid', invoice);
   await settled(ctx);
   t.same((await grantsOf(ctx, 'acct_org')).map((g) => g.amount), [1000], 'the paid invoice grants it');
+});
+
+t.test("an invoice.paid of a renewal whose invoice came without its lines grants the period, its lines read from Stripe, not a TypeError retried for ever", async (t) => {
+  const ctx = await build(t); // not listening: the test delivers the events
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000 });
+  const { session, subscriptionId } = await subscribe(ctx, 'acct_org', plan.id);
+  await deliver(ctx, 'checkout.session.completed', session);
+  await settled(ctx);
+  await advancePastPeriodEnd(ctx, subscriptionId);
+  const renewal = (await ctx.stripe.invoices.list({ subscription: subscriptionId, status: 'paid', limit: 10 })).data.sort((a, b) => b.created - a.created)[0]!;
+  t.not(renewal.id, session.invoice, 'Stripe renewed and was paid');
+  const { lines: _lines, ...withoutLines } = renewal;
+  await deliver(ctx, 'invoice.paid', withoutLines, { id: 'evt_no_lines' });
+  t.match(await firstOutcome(ctx, 'evt_no_lines'), { status: 'processed', attempts: 1, lastError: null }, 'processed, not failed');
+  t.same((await grantsOf(ctx, 'acct_org')).map((grant) => Number(grant.amount)), [1000, 1000], "the renewal's period is granted");
 });
 
 /**

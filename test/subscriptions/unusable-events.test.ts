@@ -33,6 +33,20 @@ for (const [type, status] of [
   });
 }
 
+t.test('invoice.paid without its lines, of an invoice Stripe does not know: processed as nothing to do, with a warning', async (t) => {
+  const ctx = await build(t, { listen: true });
+  const { plan } = await accountAndPlan(ctx, 'acct_org');
+  const { invoiceId } = await subscribe(ctx, 'acct_org', plan.id);
+  await settled(ctx);
+  const before = await grantsOf(ctx, 'acct_org');
+  const { lines: _lines, ...invoice } = await ctx.stripe.invoices.retrieve(invoiceId);
+  await deliver(ctx, 'invoice.paid', { ...invoice, id: 'in_unknown' }, { id: 'evt_unknown_invoice' });
+  const outcome = await firstOutcome(ctx, 'evt_unknown_invoice');
+  t.match(outcome, { status: 'processed', attempts: 1, lastError: null }, 'processed, not failed');
+  t.ok(outcome.warned && ctx.logs.some((line) => line.includes('in_unknown') && line.includes('Stripe does not know')), 'a warning names the invoice and why');
+  t.same(await grantsOf(ctx, 'acct_org'), before, 'nothing more granted');
+});
+
 t.test('customer.subscription.updated whose subscription has no items: processed as nothing to do, the subscription left as it was', async (t) => {
   const ctx = await build(t, { listen: true });
   const { plan } = await accountAndPlan(ctx, 'acct_org');

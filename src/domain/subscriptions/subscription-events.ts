@@ -154,18 +154,31 @@ export class SubscriptionEvents {
     });
   }
 
+  /**
+   * The invoice's lines as Stripe holds them when the payload has only some of them (`has_more`) or
+   * none (a payload edited or made by hand): a renewal is granted for what it paid, not skipped.
+   */
   private async linesOf(invoice: Stripe.Invoice): Promise<CreditLine[]> {
-    let lines = invoice.lines.data;
-    if (invoice.lines.has_more) {
-      lines = [];
-      for await (const line of this.stripe.invoices.listLineItems(invoice.id, { limit: 100 })) lines.push(line);
-    }
+    let lines = invoice.lines?.data;
+    if (!Array.isArray(lines) || invoice.lines.has_more) lines = await this.listLines(invoice.id);
     return lines.map((line) => ({
       amount: line.amount,
       quantity: line.quantity ?? 1,
       priceId: priceOf(line),
       period: { start: line.period.start, end: line.period.end },
     }));
+  }
+
+  /** Stripe's lines of an invoice; one Stripe does not know can never be granted, so no retry is worth making. */
+  private async listLines(stripeInvoiceId: string): Promise<Stripe.InvoiceLineItem[]> {
+    const lines: Stripe.InvoiceLineItem[] = [];
+    await callStripe("list the invoice's lines", async () => {
+      for await (const line of this.stripe.invoices.listLineItems(stripeInvoiceId, { limit: 100 })) lines.push(line);
+    }).catch((error) => {
+      if (!isMissingStripeObject(error, 'invoice')) throw error;
+      throw new UnusableStripeObjectFailure(`Stripe does not know invoice ${stripeInvoiceId}: no lines to read`, { stripeInvoiceId });
+    });
+    return lines;
   }
 }
 
