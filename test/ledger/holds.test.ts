@@ -51,6 +51,20 @@ t.test('capturing more than held is a 400 and changes nothing', async (t) => {
   t.match((await call('GET', '/v1/accounts/acct_h/balance')).body, { available: 70, held: 30 });
 });
 
+t.test("a capture's metadata keeps the client's keys beside Tally's captured and returned, and refuses those two names", async (t) => {
+  const { call } = await funded(t, 100);
+  const hold = await call('POST', '/v1/accounts/acct_h/holds', { amount: 30 }, { 'idempotency-key': key() });
+  for (const name of ['captured', 'returned']) {
+    const refused = await call('POST', `/v1/holds/${hold.body.id}/capture`, { amount: 10, metadata: { job: 'j1', [name]: 'yes' } });
+    t.equal(refused.status, 400, `${name}: refused`);
+    t.match(refused.body.error, { code: 'invalid_request', message: /metadata: captured and returned are the keys/ });
+  }
+  t.match((await call('GET', '/v1/accounts/acct_h/balance')).body, { available: 70, held: 30 }, 'nothing captured');
+  t.equal((await call('POST', `/v1/holds/${hold.body.id}/capture`, { amount: 10, metadata: { job: 'j1' } })).status, 200);
+  const [capture] = (await call('GET', '/v1/accounts/acct_h/ledger?limit=1')).body.data;
+  t.same(capture.metadata, { job: 'j1', captured: 10, returned: 20 }, "the client's key and Tally's two");
+});
+
 t.test('a hold past its expiry no longer holds, and is released in the ledger', async (t) => {
   const { call, app, database } = await funded(t, 100);
   const hold = await call('POST', '/v1/accounts/acct_h/holds', { amount: 100, expiresInSeconds: 1 }, { 'idempotency-key': key() });

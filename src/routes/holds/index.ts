@@ -29,6 +29,9 @@ const holdResponse = hold.extend({
 
 const holdParams = z.object({ holdId: z.string().min(1).max(64) });
 
+/** The capture's entry records `captured` and `returned` in its metadata: a client's own under those names would be lost. */
+const captureMetadata = metadata.refine((value) => !('captured' in value) && !('returned' in value), 'captured and returned are the keys in which the entry records the credits captured and returned: name yours otherwise');
+
 const holds: FastifyPluginAsyncZod = async (app) => {
   /** What a hold, capture or release answers: the hold as a read shows it, with the entry and the balance. */
   async function answer(reply: FastifyReply, { value, replayed }: Replayable<HoldResult>, status: 200 | 201) {
@@ -99,7 +102,7 @@ const holds: FastifyPluginAsyncZod = async (app) => {
       summary: 'Spend up to the held amount; the rest is freed',
       params: holdParams,
       headers: optionalIdempotencyHeaders,
-      body: z.strictObject({ amount: creditCount.nonnegative('must be 0 or more').describe('Credits to spend, 0 to the held amount'), reason: reason.optional(), metadata: metadata.optional() }),
+      body: z.strictObject({ amount: creditCount.nonnegative('must be 0 or more').describe('Credits to spend, 0 to the held amount'), reason: reason.optional(), metadata: captureMetadata.optional() }),
       response: { 200: holdResponse, ...errors(400, 401, 404, 409) },
     },
     handler: async (request, reply) => {
