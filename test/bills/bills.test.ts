@@ -80,6 +80,24 @@ t.test('a bill left to expire is expired, then re-opened and paid', async (t) =>
   t.same(rows.map((r) => r.status), ['expired', 'complete'], 'both checkouts are on record');
 });
 
+t.test("a bill's paid session whose tally_bill_id was edited at Stripe pays the bill it is the checkout of, not another account's bill", async (t) => {
+  const ctx = await build(t); // not listening: only the edited event is delivered
+  await account(ctx);
+  await account(ctx, 'acct_big');
+  const small = await createBill(ctx, { name: 'Small', amount: 100, credits: 10 });
+  const big = await createBill(ctx, { accountId: 'acct_big', name: 'Big', amount: 900_000, credits: 90_000 });
+  await ctx.simulator.pay(small.checkoutSessionId);
+  const session = await ctx.stripe.checkout.sessions.retrieve(small.checkoutSessionId);
+  // Checkout Session metadata can be changed through Stripe's API by anything holding the key.
+  await deliver(ctx, 'checkout.session.completed', { ...session, metadata: { ...session.metadata, tally_bill_id: big.id } });
+  await settled(ctx);
+  t.match(await billOf(ctx, small.id), { status: 'paid' }, 'the $1 bill whose checkout was paid is paid');
+  t.match(await billOf(ctx, big.id), { status: 'open', paidAt: null }, "acct_big's $9,000 bill, never paid, stays open");
+  t.same((await grantsOf(ctx, 'acct_org')).map((grant) => grant.amount), [10], 'acct_org gets the 10 credits it paid for');
+  t.same(await grantsOf(ctx, 'acct_big'), [], 'acct_big gets nothing');
+  t.ok(ctx.logs.some((line) => line.includes('names another bill') && line.includes(session.id) && line.includes(small.id) && line.includes(big.id)), 'the edit is logged, naming the session and both bills');
+});
+
 t.test('a bill paid by bank debit: 409 bill_payment_pending while the debit is on its way; once it fails, the bill expires, and is reopened and paid', async (t) => {
   const ctx = await build(t, { listen: true });
   await account(ctx);

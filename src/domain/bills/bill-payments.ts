@@ -30,16 +30,15 @@ export class BillPayments {
 
   /**
    * Any Checkout Session event of a bill (webhook, success page, reconciler, cancel and reopen): a
-   * paid session grants the bill's credits once, keyed by the bill; one expired, or complete with its
-   * asynchronous payment failed (it can never be paid), expires the bill if it is still the bill's
-   * current checkout (a reopened bill ignores its old session): the bill can then be reopened or
-   * canceled. Nothing is granted or marked paid before the money is there.
+   * paid session grants the credits of the bill it is the checkout of (billOf) once, keyed by the
+   * bill; one expired, or complete with its asynchronous payment failed (it can never be paid),
+   * expires the bill if it is still the bill's current checkout (a reopened bill ignores its old
+   * session): the bill can then be reopened or canceled. Nothing is granted or marked paid before
+   * the money is there.
    */
   async onCheckout(session: Stripe.Checkout.Session): Promise<BillPayment> {
-    const meta = readCheckoutMetadata(session);
-    const billId = meta?.tally_bill_id;
-    if (!meta || !billId) return { granted: false, grantId: null, payment: 'none' };
-    const bill = (await this.prisma.bill.findUnique({ where: { id: billId } })) ?? (await this.restore(session, billId));
+    const bill = await this.billOf(session);
+    if (!bill) return { granted: false, grantId: null, payment: 'none' };
     if (isPaid(session)) {
       const credits = bill.credits === null ? 0 : Number(bill.credits);
       const grant = credits > 0
@@ -69,6 +68,38 @@ export class BillPayments {
       await this.prisma.bill.updateMany({ where: { id: bill.id, status: 'open', stripeCheckoutSessionId: session.id }, data: { status: 'expired' } });
     }
     return { granted: false, grantId: null, payment };
+  }
+
+  /**
+   * The bill the session is the checkout of, by Tally's records: the bill whose checkout it is, or was
+   * (a reopened bill's earlier sessions stay in `checkouts`). Metadata can be edited at Stripe by
+   * anything holding the key, so its tally_bill_id decides only for a session Tally never recorded (a
+   * checkout that lost a race to become the bill's, or one whose bill row was never written).
+   */
+  private async billOf(session: Stripe.Checkout.Session): Promise<BillRow | undefined> {
+    const named = readCheckoutMetadata(session)?.tally_bill_id;
+    const current = await this.prisma.bill.findUnique({ where: { stripeCheckoutSessionId: session.id } });
+    const checkout = current ? null : await this.prisma.checkout.findUnique({ where: { id: session.id }, select: { bill: true } });
+    const recorded = current ?? checkout?.bill;
+    if (recorded) {
+      if (named !== recorded.id) this.disagrees(session, recorded.id, named);
+      return recorded;
+    }
+    if (checkout) {
+      if (named) this.disagrees(session, null, named);
+      return undefined;
+    }
+    if (!named) return undefined;
+    return (await this.prisma.bill.findUnique({ where: { id: named } })) ?? (await this.restore(session, named));
+  }
+
+  private disagrees(session: Stripe.Checkout.Session, billId: string | null, namedBillId: string | undefined): void {
+    this.logger.warn(
+      { checkoutSessionId: session.id, billId, namedBillId: namedBillId ?? null },
+      billId
+        ? "a checkout session's tally_bill_id (edited at Stripe?) names another bill than the one it is the checkout of: only its own bill is paid"
+        : "a checkout session Tally recorded as no bill's names a bill in its tally_bill_id (edited at Stripe?): no bill is paid",
+    );
   }
 
   /** The Checkout Session whose payment made a bill's grant (its metadata, written once with it). */
