@@ -63,7 +63,7 @@ export default fp<BillingOptions>(
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);
     const billPayments = new BillPayments(app.db.prisma, stripe, app.ledger, app.log);
     const bills = new Bills(app.db.prisma, app.db.pool, stripe, billPayments, redirects, instance);
-    const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
+    const checkouts = new Checkouts(app.db.prisma, app.db.pool, stripe, app.ledger, packs, redirects, instance, app.log, { plans, subscriptionCheckouts, subscriptionEvents, billPayments });
     const reversals = new PaymentReversals(app.db.prisma, stripe, app.ledger, checkouts, subscriptionEvents, app.log);
     const processor = new StripeEventProcessor(app.db.pool, eventHandlers({ checkouts, subscriptionEvents, reversals, forgetCustomer: (id) => forgetCustomer(app.db.prisma, id, app.log) }), app.log);
     app.decorate('stripe', stripe);

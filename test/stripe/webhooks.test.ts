@@ -1,5 +1,5 @@
 import t from 'tap';
-import { build, eventually, signedEvent, WEBHOOK_SECRET } from '../helper.js';
+import { build, eventually, signedEvent, WEBHOOK_SECRET, type TestApp } from '../helper.js';
 import { freePort } from '../../src/db/embedded-postgres.js';
 import { accountAndPack, firstOutcome, grantsOf, madeUpPackSession, openCheckout, paidSession, postEvent } from './fixtures.js';
 
@@ -125,6 +125,76 @@ t.test('a paid pack session whose tally_quantity was edited into something else:
   t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 100 * quantities.length, 'every paid credit');
   const recorded = (await ctx.database.pool.query("SELECT DISTINCT quantity, fulfilled_at IS NOT NULL AS fulfilled FROM checkouts")).rows;
   t.same(recorded, [{ quantity: 1, fulfilled: true }], 'recorded fulfilled, with the quantity of one pack');
+});
+
+t.test('a paid session whose tally_credits is a whole number no grant can hold: processed as nothing to do, with a warning, not failing for ever', async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const session = madeUpPackSession('cs_test_huge', 'acct_buyer', 500);
+  session.metadata.tally_credits = '10000000000000000000000';
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session, { id: 'evt_huge' }))).statusCode, 200);
+  const outcome = await firstOutcome(ctx, 'evt_huge');
+  t.match(outcome, { status: 'processed', attempts: 1, lastError: null }, 'processed, not failed (and retried every hour for ever)');
+  t.ok(outcome.warned, 'a warning names the event');
+  t.same(await grantsOf(ctx, 'acct_buyer'), [], 'nothing granted');
+});
+
+/** Whether a warning names the session and says its metadata is not what Tally recorded. */
+const warnedEdited = (ctx: TestApp, sessionId: string) =>
+  ctx.logs.some((line) => JSON.parse(line).level === 40 && line.includes(sessionId) && line.includes('not what Tally recorded'));
+
+t.test("a recorded pack checkout whose session metadata was edited at Stripe grants what Tally recorded, to the account it recorded (not the edited account or credits); its refund takes them back", async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  await ctx.call('PUT', '/v1/accounts/acct_other', {});
+  // Checkout Session metadata can be changed through Stripe's API (POST /v1/checkout/sessions/:id) by anything holding the key.
+  const edited = { ...session, metadata: { ...session.metadata, tally_account_id: 'acct_other', tally_credits: '99999' } };
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', edited, { id: 'evt_edited' }))).statusCode, 200);
+  await firstOutcome(ctx, 'evt_edited');
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${session.id}`)).body, { accountId: 'acct_buyer', credits: 500, fulfilled: true }, "Tally's own record of the checkout: acct_buyer, 500 credits");
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 500, 'the account Tally opened the checkout for gets the 500 credits it paid for');
+  t.same(await grantsOf(ctx, 'acct_other'), [], 'the account named by the edited metadata gets nothing');
+  t.ok(warnedEdited(ctx, session.id), 'a warning names the session whose metadata disagrees');
+
+  const charge = (await ctx.stripe.charges.list({ payment_intent: session.payment_intent as string })).data[0]!;
+  await ctx.stripe.refunds.create({ charge: charge.id });
+  await postEvent(ctx, signedEvent(ctx.stripe, 'charge.refunded', await ctx.stripe.charges.retrieve(charge.id), { id: 'evt_refunded' }));
+  await firstOutcome(ctx, 'evt_refunded');
+  const left = (await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available + (await ctx.call('GET', '/v1/accounts/acct_other/balance')).body.available;
+  t.equal(left, 0, 'the payment refunded in full: no credit of it is left anywhere');
+});
+
+t.test("a recorded, paid pack checkout whose session's tally_kind was edited at Stripe is still granted its pack, not recorded fulfilled with no grant", async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  const edited = { ...session, metadata: { ...session.metadata, tally_kind: 'subscription' } };
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', edited, { id: 'evt_kind' }))).statusCode, 200);
+  await firstOutcome(ctx, 'evt_kind');
+  const recorded = (await ctx.call('GET', `/v1/checkout/sessions/${session.id}`)).body;
+  t.equal((await ctx.call('GET', '/v1/accounts/acct_buyer/balance')).body.available, 500, 'the paid pack grants its 500 credits');
+  t.ok(!recorded.fulfilled || recorded.grantId !== null, `not recorded fulfilled without a grant (recorded: fulfilled ${recorded.fulfilled}, grantId ${recorded.grantId}), which no reconciler pass looks at again`);
+});
+
+t.test("a recorded, paid pack checkout whose session's tally metadata was removed at Stripe is granted from Tally's record, not ignored (and later expired)", async (t) => {
+  const ctx = await build(t);
+  const session = await paidSession(ctx);
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', { ...session, metadata: {} }, { id: 'evt_bare' }))).statusCode, 200);
+  t.match(await firstOutcome(ctx, 'evt_bare'), { status: 'processed', attempts: 1, lastError: null });
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${session.id}`)).body, { accountId: 'acct_buyer', credits: 500, status: 'complete', fulfilled: true });
+  t.match(await grantsOf(ctx, 'acct_buyer'), [{ source_key: `checkout:${session.id}`, amount: 500 }], 'granted once, to the account Tally recorded');
+  t.ok(warnedEdited(ctx, session.id), 'a warning names the session whose metadata is gone');
+});
+
+t.test("a paid one-time session Tally never recorded whose tally_kind says subscription: recorded unfulfilled with a warning, not fulfilled with no grant", async (t) => {
+  const ctx = await build(t);
+  await accountAndPack(ctx);
+  const session = madeUpPackSession('cs_test_kind_only', 'acct_buyer', 500);
+  session.metadata.tally_kind = 'subscription';
+  t.equal((await postEvent(ctx, signedEvent(ctx.stripe, 'checkout.session.completed', session, { id: 'evt_kind_only' }))).statusCode, 200);
+  t.match(await firstOutcome(ctx, 'evt_kind_only'), { status: 'processed', attempts: 1, lastError: null });
+  t.match((await ctx.call('GET', `/v1/checkout/sessions/${session.id}`)).body, { status: 'complete', paymentStatus: 'paid', fulfilled: false, grantId: null });
+  t.same(await grantsOf(ctx, 'acct_buyer'), [], 'nothing granted');
+  t.ok(ctx.logs.some((line) => JSON.parse(line).level === 40 && line.includes(session.id) && line.includes('pays for nothing')), 'a warning names the session');
 });
 
 t.test('Tally down while Stripe delivers, then up: redelivered, processed, nothing lost or doubled', async (t) => {

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type Stripe from 'stripe';
-import { NotFoundFailure, UnusableStripeObjectFailure, ValidationFailure } from '../../errors.js';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { NotFoundFailure, ValidationFailure } from '../../errors.js';
 import type { PrismaClient } from '../../db/client.js';
 import { callStripe, retrieveFromStripe } from '../../stripe/call-stripe.js';
 import { recordCheckouts, type CheckoutState, type RecordedCheckout } from '../../db/checkout-queries.js';
@@ -14,7 +15,8 @@ import type { Packs } from '../packs/packs.js';
 import type { Plans } from '../plans/plans.js';
 import type { SubscriptionCheckouts } from '../subscriptions/subscription-checkouts.js';
 import type { SubscriptionEvents } from '../subscriptions/subscription-events.js';
-import { isPaid, quantityOf, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
+import { isPaid, readCheckoutMetadata, type CheckoutMetadata } from './checkout-metadata.js';
+import { editedMetadata, purchaseInMetadata, recordedPurchase, withRecordedMetadata, type CheckoutPurchase } from './checkout-purchase.js';
 import { RedirectPolicy } from './redirect-urls.js';
 import type { TallyInstance } from '../../stripe/tally-instance.js';
 
@@ -78,6 +80,7 @@ export class Checkouts {
     private readonly packs: Packs,
     readonly redirects: RedirectPolicy,
     private readonly instance: TallyInstance,
+    private readonly logger: Logger,
     private readonly kinds?: CheckoutKinds,
   ) {
     this.records = new Batcher((checkouts) => recordCheckouts(pool, checkouts), { maxBatch: 256, maxConcurrent: 1 });
@@ -177,8 +180,9 @@ export class Checkouts {
   /** The success page's eager path: asks Stripe, and fulfils through the same guard as the webhook. */
   async sync(id: string): Promise<FulfilResult & { id: string; paymentStatus: string }> {
     const session = await retrieveFromStripe('retrieve the checkout session', () => this.stripe.checkout.sessions.retrieve(id));
-    if (!session || !(await this.ownMetadata(session))) throw new NotFoundFailure('checkout_session', id);
-    const result = await this.fulfil(session);
+    const purchase = session && (await this.purchaseOf(session));
+    if (!purchase) throw new NotFoundFailure('checkout_session', id);
+    const result = await this.fulfilPurchase(session, purchase, 0);
     return { id, paymentStatus: session.payment_status, ...result };
   }
 
@@ -189,71 +193,81 @@ export class Checkouts {
    * subscription state a subscription-mode session records.
    */
   async fulfil(session: Stripe.Checkout.Session, at = 0): Promise<FulfilResult> {
-    const meta = await this.ownMetadata(session);
-    if (!meta) return { status: statusOf(session), fulfilled: false, granted: false };
-    if (!/^\d+$/.test(meta.tally_credits ?? '')) {
-      throw new UnusableStripeObjectFailure(`Checkout session ${session.id} has tally_credits that is not a whole number`, { checkoutSessionId: session.id });
-    }
-    const record = {
-      accountId: meta.tally_account_id,
-      kind: meta.tally_kind,
-      packId: meta.tally_pack_id ?? null,
-      planId: meta.tally_plan_id ?? null,
-      billId: meta.tally_bill_id ?? null,
-      quantity: quantityOf(meta) ?? 1,
-      credits: BigInt(meta.tally_credits),
-    };
-    if (meta.tally_kind !== 'pack' && this.kinds) return this.fulfilOther(session, record, at, this.kinds);
+    const purchase = await this.purchaseOf(session);
+    if (!purchase) return { status: statusOf(session), fulfilled: false, granted: false };
+    return this.fulfilPurchase(session, purchase, at);
+  }
+
+  private async fulfilPurchase(session: Stripe.Checkout.Session, purchase: CheckoutPurchase, at: number): Promise<FulfilResult> {
+    if (purchase.kind !== 'pack' && this.kinds) return this.fulfilOther(withRecordedMetadata(session, purchase), purchase, at, this.kinds);
     if (!isPaid(session) || session.mode === 'subscription') {
-      const row = await this.record(session, record, {});
+      const row = await this.record(session, purchase, {});
       return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: false };
     }
-    const credits = Number(meta.tally_credits);
+    const credits = Number(purchase.credits);
     const grant = credits > 0
       ? await this.ledger.grant({
-          accountId: meta.tally_account_id,
+          accountId: purchase.accountId,
           amount: credits,
           source: `checkout:${session.id}`,
           sourceKey: `checkout:${session.id}`,
-          reason: meta.tally_kind === 'pack' ? `Credit pack ${meta.tally_pack_id} x${quantityOf(meta) ?? 1}` : `Paid ${meta.tally_kind}`,
-          metadata: { checkoutSessionId: session.id, ...(meta.tally_pack_id ? { packId: meta.tally_pack_id } : {}) },
+          reason: purchase.kind === 'pack' ? `Credit pack ${purchase.packId} x${purchase.quantity}` : `Paid ${purchase.kind}`,
+          metadata: { checkoutSessionId: session.id, ...(purchase.packId ? { packId: purchase.packId } : {}) },
         })
       : undefined;
-    await this.record(session, record, { grantId: grant?.value.grant.id ?? null, fulfilledAt: new Date() });
+    await this.record(session, purchase, { grantId: grant?.value.grant.id ?? null, fulfilledAt: new Date() });
     return { status: 'complete', fulfilled: true, granted: grant?.value.created ?? false, available: grant?.value.available };
   }
 
   /**
-   * The session's metadata when the session is this Tally's: stamped by it, or not stamped (made
-   * before Tally stamped sessions), or recorded here (made under an earlier instance id). A session
-   * another Tally on the same Stripe account made is none of these: its events change nothing here.
+   * What the session bought, when it is this Tally's. A session Tally recorded is what it recorded
+   * when it opened it, whatever the session's metadata says now: anything holding the Stripe key can
+   * edit or remove that metadata, and a refund takes back from the account the record names. The
+   * metadata is read only for a session Tally has no record of (made before Tally recorded sessions, or
+   * a database restored from before it), and only when this Tally made it: stamped by it, not stamped
+   * (made before Tally stamped sessions), or the checkout of one of its bills. A session another Tally
+   * on the same Stripe account made is none of these: its events change nothing here.
    */
-  private async ownMetadata(session: Stripe.Checkout.Session): Promise<CheckoutMetadata | undefined> {
+  private async purchaseOf(session: Stripe.Checkout.Session): Promise<CheckoutPurchase | undefined> {
+    const row = await this.prisma.checkout.findUnique({ where: { id: session.id } });
+    if (row) {
+      const purchase = recordedPurchase(row);
+      const edited = editedMetadata(session, purchase);
+      if (edited.length) this.logger.warn({ checkoutSessionId: session.id, edited }, "a checkout session's metadata at Stripe is not what Tally recorded when it opened it: what Tally recorded is what the session sells");
+      return purchase;
+    }
     const meta = readCheckoutMetadata(session);
-    if (!meta || !this.instance.madeElsewhere(session.metadata)) return meta;
-    const recorded = (await this.prisma.checkout.findUnique({ where: { id: session.id } })) ?? (await this.prisma.bill.findUnique({ where: { stripeCheckoutSessionId: session.id } }));
-    if (recorded) return meta;
-    this.instance.leaveAlone(session);
-    return undefined;
+    if (!meta) return undefined;
+    if (this.instance.madeElsewhere(session.metadata) && !(await this.prisma.bill.findUnique({ where: { stripeCheckoutSessionId: session.id } }))) {
+      this.instance.leaveAlone(session);
+      return undefined;
+    }
+    return purchaseInMetadata(session.id, meta);
   }
 
   /**
    * Subscriptions and bills grant through their own services, keyed by what they pay for (a
    * subscription period, a bill), so this path, `invoice.paid` and the bill's other checkouts agree.
+   * A paid checkout is recorded fulfilled only when its service took the payment: one that pays for
+   * nothing it can grant (a subscription's kind on a one-time payment) stays unfulfilled, not marked
+   * done with no grant.
    */
-  private async fulfilOther(session: Stripe.Checkout.Session, record: CheckoutRecord, at: number, kinds: CheckoutKinds): Promise<FulfilResult> {
+  private async fulfilOther(session: Stripe.Checkout.Session, purchase: CheckoutPurchase, at: number, kinds: CheckoutKinds): Promise<FulfilResult> {
     const paid = isPaid(session);
-    const outcome: { granted: boolean; grantId: string | null; available?: number } =
-      record.kind === 'bill'
-        ? await kinds.billPayments.onCheckout(session)
+    const outcome: { taken: boolean; granted: boolean; grantId: string | null; available?: number } =
+      purchase.kind === 'bill'
+        ? await kinds.billPayments.onCheckout(session).then((payment) => ({ ...payment, taken: payment.payment === 'paid' }))
         : paid && session.mode === 'subscription'
-          ? await kinds.subscriptionEvents.onCheckoutPaid(session, at)
-          : { granted: false, grantId: null };
-    const row = await this.record(session, record, paid ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
+          ? { ...(await kinds.subscriptionEvents.onCheckoutPaid(session, at)), taken: true }
+          : { taken: false, granted: false, grantId: null };
+    if (paid && !outcome.taken) {
+      this.logger.warn({ checkoutSessionId: session.id, kind: purchase.kind, mode: session.mode }, 'a paid checkout that pays for nothing Tally can grant: recorded unfulfilled; refund it in Stripe');
+    }
+    const row = await this.record(session, purchase, outcome.taken ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
     return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: outcome.granted, available: outcome.available };
   }
 
-  private async record(session: Stripe.Checkout.Session, base: CheckoutRecord, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
+  private async record(session: Stripe.Checkout.Session, base: CheckoutPurchase, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
     return this.records.submit({
       id: session.id,
       ...base,
@@ -270,16 +284,6 @@ export class Checkouts {
       grantId: fulfilment.fulfilledAt ? (fulfilment.grantId ?? null) : null,
     });
   }
-}
-
-interface CheckoutRecord {
-  accountId: string;
-  kind: string;
-  packId: string | null;
-  planId?: string | null;
-  billId?: string | null;
-  quantity: number;
-  credits: bigint;
 }
 
 function statusOf(session: Stripe.Checkout.Session): 'open' | 'complete' | 'expired' {
