@@ -79,7 +79,8 @@ export interface Price {
   recurring: Recurring | null;
   tax_behavior: 'unspecified' | 'inclusive' | 'exclusive';
   tiers_mode: null;
-  transform_quantity: null;
+  /** Stripe bills ceil or floor(quantity / divide_by) units (priceAmount). */
+  transform_quantity: { divide_by: number; round: 'up' | 'down' } | null;
   type: 'one_time' | 'recurring';
   unit_amount: number;
   unit_amount_decimal: string;

@@ -147,6 +147,27 @@ t.test('packs and plans: a change of name, description or active flag reaches th
   t.equal((await ctx.call('POST', '/v1/packs', { name: 'X', credits: 1, stripePriceId: 'price_nope' })).body.error?.code, 'unknown_stripe_price');
 });
 
+t.test('packs and plans: a Dashboard price that divides its quantity before billing is refused, since a checkout would be paid less than the credits it grants', async (t) => {
+  const ctx = await build(t);
+  const dashboard = await ctx.stripe.products.create({ name: 'Per ten' });
+  const oneTime = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 1000, currency: 'usd', transform_quantity: { divide_by: 10, round: 'up' } });
+  const monthly = await ctx.stripe.prices.create({ product: dashboard.id, unit_amount: 1000, currency: 'usd', recurring: { interval: 'month' }, transform_quantity: { divide_by: 10, round: 'up' } });
+  // What Stripe would charge for ten units of it: one tenth, rounded up.
+  const session = await ctx.stripe.checkout.sessions.create({ mode: 'payment', line_items: [{ price: oneTime.id, quantity: 10 }], success_url: 'https://example.test/ok' });
+  t.equal(session.amount_total, 1000, 'ten units of a price per ten are paid as one');
+
+  const own = { packs: (await ctx.call('POST', '/v1/packs', { name: 'Own', credits: 5, unitAmount: 500, currency: 'usd' })).body, plans: (await ctx.call('POST', '/v1/plans', { name: 'Own', credits: 5, unitAmount: 500, currency: 'usd', interval: 'month' })).body };
+  for (const [path, priceId] of [['packs', oneTime.id], ['plans', monthly.id]] as const) {
+    const created = await ctx.call('POST', `/v1/${path}`, { name: 'Per ten', credits: 100, stripePriceId: priceId });
+    t.equal(created.status, 400, `${path}: not adopted`);
+    t.match(created.body.error, { code: 'invalid_request', message: /per-unit/, details: { field: 'stripePriceId' } });
+    const patched = await ctx.call('PATCH', `/v1/${path}/${own[path].id}`, { stripePriceId: priceId });
+    t.equal(patched.status, 400, `${path}: nor given to an item`);
+    t.equal((await ctx.call('GET', `/v1/${path}/${own[path].id}`)).body.stripePriceId, own[path].stripePriceId, `${path}: the item keeps its price`);
+    t.same((await ctx.call('GET', `/v1/${path}?active=false`)).body.data.filter((item: { name: string }) => item.name === 'Per ten'), [], `${path}: nothing stored`);
+  }
+});
+
 t.test('packs and plans: a price changed back to an earlier amount is a new, active Price that sells', async (t) => {
   const ctx = await build(t);
   for (const [path, item, bought] of await packAndPlan(ctx, 'acct_back', 'Back', 900)) {

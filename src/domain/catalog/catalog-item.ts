@@ -31,6 +31,11 @@ export async function retrieveStripePrice(stripe: Stripe, priceId: string): Prom
     throw error;
   });
   if (price.unit_amount === null) throw new ValidationFailure('invalid_request', 'The price has no fixed unit amount', { field: 'stripePriceId' });
+  // Tally grants credits per unit sold, at unit_amount each: a price that charges otherwise (tiers, or
+  // a quantity divided before billing) would be paid one amount and recorded as another.
+  if (price.billing_scheme !== 'per_unit' || price.transform_quantity) {
+    throw new ValidationFailure('invalid_request', 'The price does not charge its unit amount per unit (tiered, or with transform_quantity): Tally sells only per-unit prices', { field: 'stripePriceId' });
+  }
   // Checkout sells only active prices: an archived one adopted would make every checkout of the item a 502.
   if (!price.active) throw new ValidationFailure('invalid_request', 'The price is archived in Stripe, and Checkout sells only active prices', { field: 'stripePriceId' });
   return price as Stripe.Price & { unit_amount: number };

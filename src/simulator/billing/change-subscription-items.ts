@@ -1,6 +1,7 @@
 import type { SimulatorContext } from '../context.js';
 import { invalidRequest } from '../http/stripe-error.js';
 import { newId } from '../ids.js';
+import { priceAmount } from '../resources/create-price.js';
 import type { Price, Subscription, SubscriptionItem } from '../stripe-objects.js';
 import { addIntervals } from './add-interval.js';
 import { collectInvoice } from './collect-invoice.js';
@@ -98,8 +99,8 @@ function prorate(oldItems: SubscriptionItem[], items: SubscriptionItem[], now: n
     const before = oldItems.find((old) => old.id === item.id);
     const length = item.current_period_end - item.current_period_start;
     const remaining = length > 0 ? (item.current_period_end - now) / length : 0;
-    const unused = before ? Math.round(before.price.unit_amount * before.quantity * remaining) : 0;
-    const amount = Math.round(item.price.unit_amount * item.quantity * remaining);
+    const unused = before ? Math.round(priceAmount(before.price, before.quantity) * remaining) : 0;
+    const amount = Math.round(priceAmount(item.price, item.quantity) * remaining);
     if (amount - unused <= 0) continue;
     const period = { start: now, end: item.current_period_end };
     if (before && unused > 0) {

@@ -1,5 +1,6 @@
 import type { SimulatorContext } from '../context.js';
 import { newId } from '../ids.js';
+import { priceAmount } from '../resources/create-price.js';
 import type { BillingReason, Invoice, InvoiceLine, Price, Subscription } from '../stripe-objects.js';
 
 export interface InvoiceLineInput {
@@ -75,7 +76,7 @@ export function createInvoice(ctx: SimulatorContext, input: InvoiceInput): Invoi
 }
 
 function buildLine(ctx: SimulatorContext, invoiceId: string, line: InvoiceLineInput, subscription: string | null): InvoiceLine {
-  const amount = line.amount ?? line.price.unit_amount * line.quantity;
+  const amount = line.amount ?? priceAmount(line.price, line.quantity);
   const productName = ctx.store.products.get(line.price.product)?.name ?? line.price.product;
   return {
     id: newId('il_'),

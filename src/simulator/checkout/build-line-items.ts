@@ -1,7 +1,7 @@
 import type { SimulatorContext } from '../context.js';
 import { invalidRequest } from '../http/stripe-error.js';
 import { newId } from '../ids.js';
-import { createPrice } from '../resources/create-price.js';
+import { createPrice, priceAmount } from '../resources/create-price.js';
 import { newMetadata } from '../resources/merge-metadata.js';
 import type { CheckoutLineItem, Price } from '../stripe-objects.js';
 import type { CreateSessionParams, LineItemParams } from './checkout-session-params.js';
@@ -43,7 +43,7 @@ function buildLineItem(ctx: SimulatorContext, item: LineItemParams, prefix: stri
   }
   if (item.quantity < 1) throw invalidRequest('Quantity must be at least 1.', `${prefix}[quantity]`);
   const product = ctx.store.products.get(price.product);
-  const amount = price.unit_amount * item.quantity;
+  const amount = priceAmount(price, item.quantity);
   return {
     id: newId('li_'),
     object: 'item',

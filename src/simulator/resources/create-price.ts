@@ -18,6 +18,15 @@ export interface PriceInput {
   lookup_key?: string | undefined;
   transfer_lookup_key?: boolean | undefined;
   tax_behavior?: 'inclusive' | 'exclusive' | 'unspecified' | undefined;
+  transform_quantity?: { divide_by: number; round: 'up' | 'down' } | undefined;
+}
+
+/** What `quantity` units of a price cost, as Stripe bills them: the quantity divided first when the price says so. */
+export function priceAmount(price: Price, quantity: number): number {
+  const transform = price.transform_quantity;
+  if (!transform) return price.unit_amount * quantity;
+  const units = quantity / transform.divide_by;
+  return price.unit_amount * (transform.round === 'up' ? Math.ceil(units) : Math.floor(units));
 }
 
 /** Shared by `POST /v1/prices` and inline `price_data`; `prefix` names params in errors. */
@@ -36,6 +45,9 @@ export function createPrice(ctx: SimulatorContext, input: PriceInput, prefix = '
   if (unitAmount < 0) throw invalidRequest('This value must be greater than or equal to 0.', param('unit_amount'));
   if (!/^[a-z]{3}$/.test(input.currency.toLowerCase())) {
     throw invalidRequest(`Invalid currency: ${input.currency}.`, param('currency'));
+  }
+  if (input.transform_quantity && input.transform_quantity.divide_by < 1) {
+    throw invalidRequest('This value must be greater than or equal to 1.', param('transform_quantity[divide_by]'));
   }
   if ((input.recurring?.interval_count ?? 1) < 1) {
     throw invalidRequest('Invalid recurring[interval_count]: must be at least 1', param('recurring[interval_count]'));
@@ -68,7 +80,7 @@ export function createPrice(ctx: SimulatorContext, input: PriceInput, prefix = '
       : null,
     tax_behavior: input.tax_behavior ?? 'unspecified',
     tiers_mode: null,
-    transform_quantity: null,
+    transform_quantity: input.transform_quantity ?? null,
     type: input.recurring ? 'recurring' : 'one_time',
     unit_amount: unitAmount,
     unit_amount_decimal: String(unitAmount),

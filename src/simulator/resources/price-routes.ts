@@ -34,6 +34,7 @@ const createParams = z.strictObject({
   transfer_lookup_key: bool.optional(),
   tax_behavior: taxBehavior.optional(),
   billing_scheme: z.literal('per_unit').optional(),
+  transform_quantity: z.strictObject({ divide_by: int, round: z.enum(['up', 'down']) }).optional(),
   expand,
 });
 const updateParams = z.strictObject({
