@@ -61,9 +61,12 @@ t.test('a stopping process does not begin the events still queued: it gives thei
   const other = new pg.Client({ connectionString: ctx.databaseUrl });
   await other.connect();
   t.teardown(() => other.end());
+  const holder = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
   await other.query("BEGIN; SELECT 1 FROM accounts WHERE id = 'acct_stop_0' FOR UPDATE");
   t.equal((await deliver(sessions[0])).statusCode, 200);
-  await eventually(async () => (await other.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount! > 0);
+  // Watched from outside the holder's transaction, which would see one snapshot of pg_stat_activity throughout.
+  await eventually(async () => (await ctx.database.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder])).rowCount! > 0);
+  t.match(await eventRow(ctx, `evt_${sessions[0].id}`), { status: 'pending', attempts: 1, leased: true }, 'the first event is in its first attempt, waiting');
   const queued = await Promise.all(sessions.slice(1).map(deliver));
   t.same(queued.map((reply) => reply.statusCode), [200, 200, 200, 200, 200], 'the others stored and acknowledged');
 
