@@ -50,11 +50,12 @@ export function purchaseInMetadata(sessionId: string, meta: CheckoutMetadata): C
   };
 }
 
-/** The metadata keys whose value at Stripe is not what Tally recorded (all of them, when the metadata was removed). */
-export function editedMetadata(session: Pick<Stripe.Checkout.Session, 'metadata'>, purchase: CheckoutPurchase): string[] {
+/** The metadata whose value at Stripe is not what Tally recorded (all of it, when the metadata was removed): each key's two values, to be logged. */
+export function editedMetadata(session: Pick<Stripe.Checkout.Session, 'metadata'>, purchase: CheckoutPurchase): Record<string, { recorded: string | null; atStripe: string | null }> {
   const recorded = metadataOf(purchase);
   const meta = session.metadata ?? {};
-  return (Object.keys(recorded) as Array<keyof typeof recorded>).filter((key) => meta[key] !== recorded[key]);
+  const edited = (Object.keys(recorded) as Array<keyof typeof recorded>).filter((key) => meta[key] !== recorded[key]);
+  return Object.fromEntries(edited.map((key) => [key, { recorded: recorded[key] ?? null, atStripe: meta[key] ?? null }]));
 }
 
 /** The session with the metadata Tally recorded in place of its own, for the services that read it (a bill's payment). */

@@ -233,7 +233,7 @@ export class Checkouts {
     if (row) {
       const purchase = recordedPurchase(row);
       const edited = editedMetadata(session, purchase);
-      if (edited.length) this.logger.warn({ checkoutSessionId: session.id, edited }, "a checkout session's metadata at Stripe is not what Tally recorded when it opened it: what Tally recorded is what the session sells");
+      if (Object.keys(edited).length) this.logger.warn({ checkoutSessionId: session.id, edited }, "a checkout session's metadata at Stripe is not what Tally recorded when it opened it: what Tally recorded is what the session sells");
       return purchase;
     }
     const meta = readCheckoutMetadata(session);
