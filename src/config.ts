@@ -44,7 +44,8 @@ export const configObject = z.object({
   STRIPE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
   // The built-in simulator's pages (checkout, portal) open in a browser: in a container, 0.0.0.0 and a published port.
   STRIPE_SIMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
-  NODE_ENV: z.string().optional(),
+  // Read as Tally's guards read it: `Production` or ` production ` is production too, not a start with the simulator taking no money.
+  NODE_ENV: z.string().trim().toLowerCase().optional(),
   TALLY_REDIRECT_ORIGINS: z.string().refine(isOriginList, 'comma-separated http(s) origins, such as https://shop.example.com,https://app.example.com').optional(),
   CHECKOUT_SUCCESS_URL: url.optional(),
   CHECKOUT_CANCEL_URL: url.optional(),

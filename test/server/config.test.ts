@@ -25,6 +25,9 @@ t.test('with no Stripe setting, Tally uses its simulator, except in production',
   const message = refusal({ NODE_ENV: 'production' });
   t.match(message, /^Invalid configuration:\n {2}STRIPE_SECRET_KEY: required when NODE_ENV=production/);
   t.match(message, /checkouts take no money \(set STRIPE_SIMULATOR=on/, 'and says why, and how to mean it');
+  for (const spelled of ['Production', 'PRODUCTION', ' production ']) {
+    t.match(refusal({ NODE_ENV: spelled }), /STRIPE_SECRET_KEY: required when NODE_ENV=production/, `NODE_ENV=${JSON.stringify(spelled)} is production`);
+  }
   t.equal(refusal({ NODE_ENV: 'production', STRIPE_SIMULATOR: 'on' }), undefined, 'a demo in production opts in');
   t.equal(refusal({ NODE_ENV: 'production', STRIPE_SECRET_KEY: KEY, STRIPE_WEBHOOK_SECRET: SECRET, DATABASE_URL: DB_URL }), undefined, 'a real deployment');
 });
