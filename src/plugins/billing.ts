@@ -58,7 +58,7 @@ export default fp<BillingOptions>(
     const instance = app.instance;
     const packs = new Packs(app.db.prisma, stripe, instance, app.log);
     const plans = new Plans(app.db.prisma, stripe, instance, app.log);
-    const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance));
+    const subscriptionEvents = new SubscriptionEvents(app.db.prisma, stripe, app.ledger, plans, new SubscriptionRecords(app.db.prisma, plans, instance, app.log));
     const subscriptions = new Subscriptions(app.db.prisma, stripe, plans, subscriptionEvents, instance);
     const subscriptionCheckouts = new SubscriptionCheckouts(app.db.prisma, stripe, plans, subscriptions, redirects, instance);
     const billPayments = new BillPayments(app.db.prisma, stripe, app.ledger, app.log);

@@ -17,6 +17,17 @@ export interface BillPayment {
    * session not complete (or not a bill's).
    */
   payment: 'paid' | 'pending' | 'failed' | 'none';
+  /** The bill the session is the checkout of (billOf), which its record names; null for none. */
+  bill: Pick<BillRow, 'id' | 'accountId' | 'credits'> | null;
+}
+
+/**
+ * Whether a session is one Tally would have made for the bill: the bill's whole amount, in its
+ * currency (a bill's checkout takes no promotion code), for its account. A session made with the
+ * Stripe key for $1, its metadata naming a $9,000 bill, is not.
+ */
+function paysFor(session: Stripe.Checkout.Session, bill: BillRow): boolean {
+  return session.amount_total === bill.amount && session.currency === bill.currency && readCheckoutMetadata(session)?.tally_account_id === bill.accountId;
 }
 
 /** What a bill's Checkout Sessions do to it: paid grants once; expired, or its payment failed, expires. */
@@ -38,7 +49,7 @@ export class BillPayments {
    */
   async onCheckout(session: Stripe.Checkout.Session): Promise<BillPayment> {
     const bill = await this.billOf(session);
-    if (!bill) return { granted: false, grantId: null, payment: 'none' };
+    if (!bill) return { granted: false, grantId: null, payment: 'none', bill: null };
     if (isPaid(session)) {
       const credits = bill.credits === null ? 0 : Number(bill.credits);
       const grant = credits > 0
@@ -61,20 +72,21 @@ export class BillPayments {
       if (grant && !bought) {
         this.logger.warn({ billId: bill.id, checkoutSessionId: session.id, grantId: grant.value.grant.id }, 'a bill already paid was paid again at another checkout: this payment bought nothing; refund it in Stripe');
       }
-      return { granted: bought?.value.created ?? false, grantId: bought?.value.grant.id ?? null, available: grant?.value.available, payment: 'paid' };
+      return { granted: bought?.value.created ?? false, grantId: bought?.value.grant.id ?? null, available: grant?.value.available, payment: 'paid', bill };
     }
     const payment = session.status === 'complete' ? ((await this.asyncPaymentFailed(session)) ? 'failed' : 'pending') : 'none';
     if (session.status === 'expired' || payment === 'failed') {
       await this.prisma.bill.updateMany({ where: { id: bill.id, status: 'open', stripeCheckoutSessionId: session.id }, data: { status: 'expired' } });
     }
-    return { granted: false, grantId: null, payment };
+    return { granted: false, grantId: null, payment, bill };
   }
 
   /**
    * The bill the session is the checkout of, by Tally's records: the bill whose checkout it is, or was
    * (a reopened bill's earlier sessions stay in `checkouts`). Metadata can be edited at Stripe by
    * anything holding the key, so its tally_bill_id decides only for a session Tally never recorded (a
-   * checkout that lost a race to become the bill's, or one whose bill row was never written).
+   * checkout that lost a race to become the bill's, or one whose bill row was never written), and
+   * only when the session is one Tally would have made for that bill (paysFor).
    */
   private async billOf(session: Stripe.Checkout.Session): Promise<BillRow | undefined> {
     const named = readCheckoutMetadata(session)?.tally_bill_id;
@@ -90,7 +102,14 @@ export class BillPayments {
       return undefined;
     }
     if (!named) return undefined;
-    return (await this.prisma.bill.findUnique({ where: { id: named } })) ?? (await this.restore(session, named));
+    const bill = await this.prisma.bill.findUnique({ where: { id: named } });
+    if (!bill) return this.restore(session, named);
+    if (paysFor(session, bill)) return bill;
+    this.logger.warn(
+      { checkoutSessionId: session.id, billId: bill.id, amount: session.amount_total, currency: session.currency, accountId: readCheckoutMetadata(session)?.tally_account_id ?? null },
+      "a checkout session Tally never recorded names a bill in its tally_bill_id, but not for the bill's amount, currency and account: it pays no bill; refund it in Stripe",
+    );
+    return undefined;
   }
 
   private disagrees(session: Stripe.Checkout.Session, billId: string | null, namedBillId: string | undefined): void {

@@ -254,16 +254,24 @@ export class Checkouts {
    */
   private async fulfilOther(session: Stripe.Checkout.Session, purchase: CheckoutPurchase, at: number, kinds: CheckoutKinds): Promise<FulfilResult> {
     const paid = isPaid(session);
+    let recorded = purchase;
     const outcome: { taken: boolean; granted: boolean; grantId: string | null; available?: number } =
       purchase.kind === 'bill'
-        ? await kinds.billPayments.onCheckout(session).then((payment) => ({ ...payment, taken: payment.payment === 'paid' }))
+        ? await kinds.billPayments.onCheckout(session).then(({ bill, ...payment }) => {
+            // Recorded as the checkout of the bill it is the checkout of, for that bill's account and
+            // credits, or of none: a session whose metadata named a bill it does not pay must not
+            // become, once recorded, Tally's word that it does (nor a refund of it take from the
+            // account its metadata named).
+            recorded = { ...purchase, billId: bill?.id ?? null, accountId: bill?.accountId ?? purchase.accountId, credits: bill ? (bill.credits ?? 0n) : purchase.credits };
+            return { ...payment, taken: payment.payment === 'paid' };
+          })
         : paid && session.mode === 'subscription'
-          ? { ...(await kinds.subscriptionEvents.onCheckoutPaid(session, at)), taken: true }
+          ? await kinds.subscriptionEvents.onCheckoutPaid(session, at).then(({ recorded, ...grant }) => ({ ...grant, taken: recorded }))
           : { taken: false, granted: false, grantId: null };
     if (paid && !outcome.taken) {
       this.logger.warn({ checkoutSessionId: session.id, kind: purchase.kind, mode: session.mode }, 'a paid checkout that pays for nothing Tally can grant: recorded unfulfilled; refund it in Stripe');
     }
-    const row = await this.record(session, purchase, outcome.taken ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
+    const row = await this.record(session, recorded, outcome.taken ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
     return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: outcome.granted, available: outcome.available };
   }
 

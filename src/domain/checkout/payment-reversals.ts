@@ -148,8 +148,11 @@ export class PaymentReversals {
       row = (await find()) ?? row;
     }
     if (!row) return undefined;
+    // Taken back from the account its grant went to: the checkout's record and its grant agree for
+    // every checkout Tally wrote, and a disagreement would otherwise take nothing back.
+    const grant = row.grantId ? await this.prisma.grant.findUnique({ where: { id: row.grantId }, select: { accountId: true } }) : null;
     return {
-      accountId: row.accountId,
+      accountId: grant?.accountId ?? row.accountId,
       purchase: { stripeCheckoutSessionId: row.id },
       // What Stripe charged (after any promotion code), not what the checkout was opened for.
       amount: session.amount_total ?? row.amountTotal ?? 0,

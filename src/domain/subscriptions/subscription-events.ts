@@ -89,15 +89,17 @@ export class SubscriptionEvents {
   /**
    * A paid subscription-mode checkout (webhook or the success page): records the subscription and
    * grants its first invoice through the same path as `invoice.paid`, so the two never grant twice.
+   * `recorded`: whether the subscription is Tally's (SubscriptionRecords.apply), so that the checkout
+   * is fulfilled by it.
    */
-  async onCheckoutPaid(session: Stripe.Checkout.Session, at: number): Promise<CheckoutGrant> {
+  async onCheckoutPaid(session: Stripe.Checkout.Session, at: number): Promise<CheckoutGrant & { recorded: boolean }> {
     const subscriptionId = typeof session.subscription === 'string' ? session.subscription : session.subscription?.id;
-    if (!subscriptionId) return { granted: false, grantId: null };
-    await this.sync(subscriptionId, at);
+    if (!subscriptionId) return { granted: false, grantId: null, recorded: false };
+    if (!(await this.sync(subscriptionId, at))) return { granted: false, grantId: null, recorded: false };
     const invoiceId = typeof session.invoice === 'string' ? session.invoice : session.invoice?.id;
-    if (!invoiceId) return { granted: false, grantId: null };
+    if (!invoiceId) return { granted: false, grantId: null, recorded: true };
     const invoice = await callStripe('retrieve the first invoice', () => this.stripe.invoices.retrieve(invoiceId));
-    return this.onInvoicePaid(invoice, at);
+    return { ...(await this.onInvoicePaid(invoice, at)), recorded: true };
   }
 
   retrieveInvoice(id: string): Promise<Stripe.Invoice> {

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { build } from '../helper.js';
-import { accountAndPlan, deliver, grantsOf, handled, subscribe, subscriptionOf } from '../subscriptions/fixtures.js';
+import { accountAndPlan, deliver, grantsOf, handled, subscribe, subscriptionOf } from './fixtures.js';
 
-// A subscription Tally sold through a checkout it recorded (checkouts row: acct_org, the plan) must be
-// recorded, and its periods granted, for the account of that record. The subscription's metadata is
-// Stripe-side data anyone holding the key can edit (POST /v1/subscriptions/:id), as the session's is.
+// Which account a subscription Tally has no row of is recorded for, and so which account every one of
+// its periods is granted to: the account whose Stripe customer it is on (Tally sells a plan only on the
+// account's customer), whatever its metadata says. The subscription's metadata is Stripe-side data
+// anyone holding the key can edit (POST /v1/subscriptions/:id), as the session's is.
 
 t.test("a recorded subscription checkout whose subscription's tally_account_id was edited at Stripe grants the account Tally recorded, not the edited one", async (t) => {
   const ctx = await build(t);
@@ -18,6 +19,7 @@ t.test("a recorded subscription checkout whose subscription's tally_account_id w
 
   t.match((await ctx.call('GET', `/v1/checkout/sessions/${checkout.id}`)).body, { accountId: 'acct_org', fulfilled: true }, "Tally's record of the checkout names acct_org");
   t.same(await grantsOf(ctx, 'acct_other'), [], 'the account named by the edited subscription metadata gets nothing');
+  t.ok(ctx.logs.some((line) => line.includes('names another account than the one whose Stripe customer it is on') && line.includes(subscriptionId)), 'the edit is logged');
   t.equal((await ctx.call('GET', '/v1/accounts/acct_org/balance')).body.available, 1000, 'the paying account gets the plan credits it paid for');
   const { rows } = await ctx.database.pool.query('SELECT account_id FROM subscriptions WHERE stripe_subscription_id = $1', [subscriptionId]);
   t.same(rows, [{ account_id: 'acct_org' }], 'the subscription (and so every renewal) is recorded for the account of the checkout');
@@ -60,5 +62,24 @@ t.test("a subscription Tally never sold, on one account's Stripe customer, whose
 
   t.same(await grantsOf(ctx, 'acct_other'), [], "acct_other, whose customer never paid, gets no credits from acct_org's card");
   const { rows } = await ctx.database.pool.query('SELECT account_id FROM subscriptions WHERE stripe_subscription_id = $1', [session.subscription]);
-  t.notMatch(rows, [{ account_id: 'acct_other' }], "the subscription is not recorded for an account whose customer it is not");
+  t.same(rows, [{ account_id: 'acct_org' }], "recorded for acct_org, whose customer it is on and whose card pays it");
+  t.equal((await grantsOf(ctx, 'acct_org')).length, 1, 'acct_org is granted the period its card paid for (its own subscription\'s events were not delivered)');
+});
+
+t.test("a subscription on an account's customer to a price that is none of Tally's plans', without Tally's metadata, is the merchant's other business: not recorded", async (t) => {
+  const ctx = await build(t);
+  const { plan } = await accountAndPlan(ctx, 'acct_org', { credits: 1000, unitAmount: 1000 });
+  await subscribe(ctx, 'acct_org', plan.id); // gives acct_org its Stripe customer
+  const customer = (await ctx.call('GET', '/v1/accounts/acct_org')).body.stripeCustomerId as string;
+  const support = await ctx.stripe.prices.create({ product_data: { name: 'Support contract' }, unit_amount: 5000, currency: 'usd', recurring: { interval: 'month' } });
+  const made = await ctx.stripe.checkout.sessions.create({ mode: 'subscription', customer, line_items: [{ price: support.id, quantity: 1 }], success_url: 'https://example.com/ok' });
+  await ctx.simulator.pay(made.id);
+  const session = await ctx.stripe.checkout.sessions.retrieve(made.id);
+  await deliver(ctx, 'customer.subscription.created', await ctx.stripe.subscriptions.retrieve(session.subscription as string), { id: 'evt_support_created' });
+  await deliver(ctx, 'invoice.paid', await ctx.stripe.invoices.retrieve(session.invoice as string), { id: 'evt_support_paid' });
+  await handled(ctx);
+
+  const { rows } = await ctx.database.pool.query('SELECT 1 FROM subscriptions WHERE stripe_subscription_id = $1', [session.subscription]);
+  t.same(rows, [], 'no row');
+  t.same(await grantsOf(ctx, 'acct_org'), [], 'nothing granted');
 });
