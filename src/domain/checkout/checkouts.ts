@@ -249,30 +249,34 @@ export class Checkouts {
    * Subscriptions and bills grant through their own services, keyed by what they pay for (a
    * subscription period, a bill), so this path, `invoice.paid` and the bill's other checkouts agree.
    * A paid checkout is recorded fulfilled only when its service took the payment: one that pays for
-   * nothing it can grant (a subscription's kind on a one-time payment) stays unfulfilled, not marked
-   * done with no grant.
+   * nothing it can grant (a subscription's kind on a one-time payment, a subscription none of
+   * Tally's) stays unfulfilled, not marked done with no grant.
    */
   private async fulfilOther(session: Stripe.Checkout.Session, purchase: CheckoutPurchase, at: number, kinds: CheckoutKinds): Promise<FulfilResult> {
     const paid = isPaid(session);
-    let recorded = purchase;
-    const outcome: { taken: boolean; granted: boolean; grantId: string | null; available?: number } =
+    const outcome: OtherOutcome =
       purchase.kind === 'bill'
-        ? await kinds.billPayments.onCheckout(session).then(({ bill, ...payment }) => {
-            // Recorded as the checkout of the bill it is the checkout of, for that bill's account and
-            // credits, or of none: a session whose metadata named a bill it does not pay must not
-            // become, once recorded, Tally's word that it does (nor a refund of it take from the
-            // account its metadata named).
-            recorded = { ...purchase, billId: bill?.id ?? null, accountId: bill?.accountId ?? purchase.accountId, credits: bill ? (bill.credits ?? 0n) : purchase.credits };
-            return { ...payment, taken: payment.payment === 'paid' };
-          })
+        ? await this.billOutcome(session, purchase, kinds.billPayments)
         : paid && session.mode === 'subscription'
-          ? await kinds.subscriptionEvents.onCheckoutPaid(session, at).then(({ recorded, ...grant }) => ({ ...grant, taken: recorded }))
-          : { taken: false, granted: false, grantId: null };
+          ? await kinds.subscriptionEvents.onCheckoutPaid(session, at).then(({ recorded, ...grant }) => ({ ...grant, taken: recorded, purchase }))
+          : { taken: false, granted: false, grantId: null, purchase };
     if (paid && !outcome.taken) {
       this.logger.warn({ checkoutSessionId: session.id, kind: purchase.kind, mode: session.mode }, 'a paid checkout that pays for nothing Tally can grant: recorded unfulfilled; refund it in Stripe');
     }
-    const row = await this.record(session, recorded, outcome.taken ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
+    const row = await this.record(session, outcome.purchase, outcome.taken ? { grantId: outcome.grantId, fulfilledAt: new Date() } : {});
     return { status: row.status, fulfilled: row.fulfilledAt !== null, granted: outcome.granted, available: outcome.available };
+  }
+
+  /**
+   * A bill's session, and the purchase to record of it: the checkout of the bill it is the checkout
+   * of (BillPayments.billOf), for that bill's account and credits, or of no bill. A session whose
+   * metadata named a bill it does not pay must not become, once recorded, Tally's word that it does
+   * (nor its refund take from the account its metadata named).
+   */
+  private async billOutcome(session: Stripe.Checkout.Session, purchase: CheckoutPurchase, billPayments: BillPayments): Promise<OtherOutcome> {
+    const { bill, ...payment } = await billPayments.onCheckout(session);
+    const paidFor = bill ? { billId: bill.id, accountId: bill.accountId, credits: bill.credits ?? 0n } : { billId: null };
+    return { ...payment, taken: payment.payment === 'paid', purchase: { ...purchase, ...paidFor } };
   }
 
   private async record(session: Stripe.Checkout.Session, base: CheckoutPurchase, fulfilment: { grantId?: string | null; fulfilledAt?: Date }) {
@@ -292,6 +296,15 @@ export class Checkouts {
       grantId: fulfilment.fulfilledAt ? (fulfilment.grantId ?? null) : null,
     });
   }
+}
+
+/** What a subscription's or bill's service did with a session, and the purchase to record of it. */
+interface OtherOutcome {
+  taken: boolean;
+  granted: boolean;
+  grantId: string | null;
+  available?: number;
+  purchase: CheckoutPurchase;
 }
 
 function statusOf(session: Stripe.Checkout.Session): 'open' | 'complete' | 'expired' {
